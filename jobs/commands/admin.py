@@ -1,0 +1,84 @@
+"""``nps check`` and ``nps db upgrade``: is the configuration usable, and is the database ready."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from jobs.console import state_of, stdout
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+    db = typer.Typer(help="Create or migrate the database.", no_args_is_help=True)
+    db.command("upgrade")(db_upgrade)
+    app.add_typer(db, name="db")
+
+
+def check(
+    ctx: typer.Context,
+    online: bool = typer.Option(False, "--online", help="Also reach Shopify, Zendesk and SMTP."),
+) -> None:
+    """Validate the configuration and print a short summary of it."""
+    stores = state_of(ctx).stores()
+    for settings in stores:
+        stdout.print(_summary(settings))
+    if online:
+        from jobs.online_check import check_online  # imports the connectors only when asked
+
+        if not all(check_online(settings) for settings in stores):
+            raise typer.Exit(1)
+    stdout.print(f"configuration OK ({len(stores)} store{'s' if len(stores) > 1 else ''})")
+
+
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the tables, or migrate them to this version (safe to run again)."""
+    for settings in state_of(ctx).stores():
+        database = Database(settings.database.url)
+        try:
+            database.upgrade()
+        finally:
+            database.dispose()
+        stdout.print(f"database ready: {_redacted_url(settings.database.url)}")
+
+
+def _summary(settings: Settings) -> Table:
+    table = Table(title=f"store {settings.store.id}", show_header=False, box=None)
+    table.add_row("name", settings.store.name)
+    table.add_row("time zone", settings.store.timezone)
+    table.add_row("database", _redacted_url(settings.database.url))
+    table.add_row("shopify", settings.shopify.shop_domain if settings.shopify else "not configured")
+    table.add_row("zendesk", settings.zendesk.subdomain if settings.zendesk else "not configured")
+    table.add_row(
+        "email",
+        f"{settings.email.smtp_host}:{settings.email.smtp_port}"
+        if settings.email
+        else "not configured",
+    )
+    table.add_row(
+        "survey pages", str(settings.web.public_url) if settings.web else "not configured"
+    )
+    survey = settings.survey
+    table.add_row(
+        "survey",
+        f"{survey.delay_days} days after delivery "
+        f"(fallback {survey.fallback_days} after fulfilment), "
+        f"at most one per {survey.throttle_days} days per customer",
+    )
+    segments = [
+        name
+        for name in ("support_contacted", "returned", "churn_risk")
+        if getattr(settings.segments, name).enabled
+    ]
+    segments += [segment.name for segment in settings.segments.custom]
+    table.add_row("segments", ", ".join(segments) or "none")
+    return table
+
+
+def _redacted_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

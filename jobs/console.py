@@ -1,0 +1,51 @@
+"""What every command shares: the CLI state, loading the config, and printing failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from nps_engine.config import ConfigError, Settings, load_settings
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class CliState:
+    config_path: Path
+    verbosity: int = 0
+    json_logs: bool = False
+    _stores: list[Settings] | None = field(default=None, repr=False)
+
+    def stores(self) -> list[Settings]:
+        """Every store in the config file, loaded and validated once."""
+        if self._stores is None:
+            try:
+                self._stores = load_settings(self.config_path)
+            except ConfigError as error:
+                fail_config(error)
+        return self._stores
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    state = ctx.find_root().obj
+    assert isinstance(state, CliState)
+    return state
+
+
+def fail_config(error: ConfigError) -> NoReturn:
+    stderr.print(f"error: {error}", markup=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def fail_usage(message: str) -> NoReturn:
+    stderr.print(f"error: {message}", markup=False)
+    raise typer.Exit(EXIT_USAGE)

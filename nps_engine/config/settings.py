@@ -1,0 +1,309 @@
+"""Every configuration key, its default and its bounds.
+
+Models are frozen and refuse unknown keys, so a typo (``delay_day``) is an error naming the key
+instead of a silently ignored setting. Secrets are ``SecretStr``: they print as ``**********``.
+``config.example.yaml`` documents each key; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from nps_engine.segment_rules import Rule, RuleError, parse_rule
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StoreSettings(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    name: str = "Our store"
+    timezone: str = "UTC"
+    language: Literal["en", "fr"] | str = "en"
+    logo_url: AnyHttpUrl | None = None
+    brand_color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#2f6f4f"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as 'Europe/Paris')"
+            ) from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}", value):
+            raise ValueError("must be a two-letter language code such as 'en' or 'fr'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///nps.db"
+
+
+class ShopifySettings(Section):
+    shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*(\.myshopify\.com)?$")]
+    access_token: SecretStr
+    api_version: Annotated[str, Field(pattern=r"^(\d{4}-(01|04|07|10)|unstable)$")] = "2026-01"
+    # Where to send API calls instead of https://{shop}.myshopify.com (the sandbox, a proxy).
+    api_base_url: AnyHttpUrl | None = None
+    # The app's client secret: Shopify signs webhooks with it.
+    webhook_secret: SecretStr | None = None
+    backfill_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    @property
+    def shop_domain(self) -> str:
+        return self.shop if self.shop.endswith(".myshopify.com") else f"{self.shop}.myshopify.com"
+
+
+class FollowUpSettings(Section):
+    enabled: bool = True
+    subject: str = "NPS follow-up: {name} scored {score}"
+    group_id: int | None = None
+    assignee_id: int | None = None
+    tags: tuple[str, ...] = ("nps_followup",)
+
+
+class ZendeskSettings(Section):
+    subdomain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    email: str | None = None
+    api_token: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    # Where to send API calls instead of https://{subdomain}.zendesk.com (the sandbox, a proxy).
+    base_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    # Seconds zenpy may spend waiting on 429 Retry-After before giving the run back to us.
+    ratelimit_budget_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
+    tag_open_tickets: bool = True
+    followup: FollowUpSettings = FollowUpSettings()
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> ZendeskSettings:
+        if self.oauth_token is None and (self.api_token is None or not self.email):
+            raise ValueError("set either 'email' and 'api_token', or 'oauth_token'")
+        return self
+
+
+class EmailSettings(Section):
+    smtp_host: str = "localhost"
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$|^.+<[^@\s]+@[^@\s]+>$")]
+    reply_to: str | None = None
+    # Address for the mailto: half of List-Unsubscribe; defaults to the From address.
+    unsubscribe_mailto: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class WebSettings(Section):
+    public_url: AnyHttpUrl
+    secret_key: SecretStr
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    token_max_age_days: Annotated[int, Field(ge=1, le=365)] = 60
+    posts_per_minute_per_ip: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (it signs survey links)")
+        return value
+
+
+class QuietHours(Section):
+    start: time
+    end: time
+
+
+class RelationshipSurvey(Section):
+    enabled: bool = False
+    every_days: Annotated[int, Field(ge=30)] = 180
+
+
+class Reminder(Section):
+    enabled: bool = False
+    after_days: Annotated[int, Field(ge=1)] = 4
+
+
+class SurveyText(Section):
+    subject: str | None = None
+    question: str | None = None
+    intro: str | None = None
+    thanks: str | None = None
+
+
+class SurveySettings(Section):
+    delay_days: Annotated[int, Field(ge=0)] = 7
+    fallback_days: Annotated[int, Field(ge=0)] = 10
+    max_age_days: Annotated[int, Field(ge=1)] = 30
+    throttle_days: Annotated[int, Field(ge=0)] = 90
+    max_per_run: Annotated[int, Field(ge=1)] = 500
+    require_marketing_consent: bool = False
+    quiet_hours: QuietHours | None = None
+    review_url: AnyHttpUrl | None = None
+    referral_text: str | None = None
+    templates_dir: str | None = None
+    # Per language overrides of the shipped texts, e.g. {fr: {subject: "..."}}.
+    texts: dict[str, SurveyText] = {}
+    relationship: RelationshipSurvey = RelationshipSurvey()
+    reminder: Reminder = Reminder()
+
+    @model_validator(mode="after")
+    def _windows_make_sense(self) -> SurveySettings:
+        if self.max_age_days <= self.delay_days:
+            raise ValueError(
+                "max_age_days must be greater than delay_days, or no order is ever due"
+            )
+        return self
+
+
+class TagFormat(Section):
+    """How an NPS state becomes tags in one system. ``{prefix}``, ``{category}``, ``{score}``."""
+
+    prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")] = "nps"
+    category: str
+    score: str | None
+    churn_risk: str | None
+
+
+class TagSettings(Section):
+    enabled: bool = True
+    shopify: TagFormat = TagFormat(
+        category="{prefix}:{category}",
+        score="{prefix}-score:{score}",
+        churn_risk="{prefix}:churn-risk",
+    )
+    zendesk: TagFormat = TagFormat(
+        category="{prefix}_{category}",
+        score="{prefix}_score_{score}",
+        churn_risk="{prefix}_churn_risk",
+    )
+
+    @field_validator("zendesk")
+    @classmethod
+    def _zendesk_safe(cls, value: TagFormat) -> TagFormat:
+        for template in (value.category, value.score, value.churn_risk):
+            if template is None:
+                continue
+            sample = template.format(prefix=value.prefix, category="promoter", score=10)
+            if not re.fullmatch(r"[a-z0-9_-]+", sample):
+                raise ValueError(
+                    f"'{template}' makes Zendesk tag '{sample}'; Zendesk tags are "
+                    "only safe with letters, digits, '_' and '-'"
+                )
+        return value
+
+
+class WindowSegment(Section):
+    enabled: bool = True
+    window_days: Annotated[int, Field(ge=1)] = 90
+
+
+class ToggleSegment(Section):
+    enabled: bool = True
+
+
+class ChurnRiskSegment(Section):
+    enabled: bool = True
+    max_score: Annotated[int, Field(ge=0, le=10)] = 6
+    drop_points: Annotated[int, Field(ge=1, le=10)] = 3
+    passive_with_return_or_support: bool = True
+    no_repeat_days: Annotated[int, Field(ge=1)] = 180
+
+
+class CustomSegment(Section):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")]
+    label: str | None = None
+    rule: dict[str, Any]
+
+    @field_validator("rule")
+    @classmethod
+    def _valid_rule(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parse_rule(value)
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def parsed(self) -> Rule:
+        return parse_rule(self.rule)
+
+
+BUILT_IN_SEGMENTS = ("support_contacted", "returned", "churn_risk")
+
+
+class SegmentSettings(Section):
+    support_contacted: WindowSegment = WindowSegment()
+    returned: ToggleSegment = ToggleSegment()
+    churn_risk: ChurnRiskSegment = ChurnRiskSegment()
+    custom: tuple[CustomSegment, ...] = ()
+
+    @field_validator("custom")
+    @classmethod
+    def _unique_names(cls, value: tuple[CustomSegment, ...]) -> tuple[CustomSegment, ...]:
+        seen: set[str] = set(BUILT_IN_SEGMENTS)
+        for segment in value:
+            if segment.name in seen:
+                raise ValueError(f"segment name '{segment.name}' is used twice")
+            seen.add(segment.name)
+        return value
+
+
+class ReportSettings(Section):
+    basis: Literal["customers", "responses"] = "customers"
+    months: Annotated[int, Field(ge=1, le=60)] = 12
+
+
+class ScheduleSettings(Section):
+    sync_minutes: Annotated[int, Field(ge=1)] = 15
+    send_minutes: Annotated[int, Field(ge=1)] = 60
+    # Surveys go out only in these store-local hours, so they land while people read email.
+    send_between: tuple[time, time] = (time(9), time(18))
+    push_minutes: Annotated[int, Field(ge=1)] = 5
+    report_hours: Annotated[int, Field(ge=1)] = 24
+    report_path: str = "reports/nps.html"
+
+
+class Settings(Section):
+    store: StoreSettings
+    database: DatabaseSettings = DatabaseSettings()
+    shopify: ShopifySettings | None = None
+    zendesk: ZendeskSettings | None = None
+    email: EmailSettings | None = None
+    web: WebSettings | None = None
+    survey: SurveySettings = SurveySettings()
+    tags: TagSettings = TagSettings()
+    segments: SegmentSettings = SegmentSettings()
+    report: ReportSettings = ReportSettings()
+    schedule: ScheduleSettings = ScheduleSettings()

@@ -1,0 +1,114 @@
+"""Opening the database, migrating it, and the one upsert every sync uses.
+
+SQLite is the default (one file, WAL so the web app reads while a job writes); PostgreSQL is
+selected by ``database.url``. Both pass the same tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """An engine and its session factory for one ``database.url``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends normally and rolls back otherwise."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        upgrade(self.engine)
+
+    def is_current(self) -> bool:
+        """True when the schema has been created (``nps db upgrade`` has run)."""
+        return inspect(self.engine).has_table("alembic_version")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        # Plain postgresql:// would pick psycopg2, which we do not install.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    cursor = connection.cursor()
+    # WAL lets survey pages read and write while a sync job holds a long write transaction;
+    # NORMAL sync is durable across application crashes, which is the failure we design for.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(alembic_config(engine), revision)
+
+
+def upsert(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert ``rows`` or update them in place when their primary key exists.
+
+    ``update`` limits the columns overwritten on conflict (default: every non-key column given),
+    so a sync never erases what another job wrote into the same row.
+    """
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    keys = [column.name for column in table.primary_key.columns]
+    columns = list(update) if update is not None else [c for c in rows[0] if c not in keys]
+    insert = (
+        postgresql.insert
+        if session.bind and session.bind.dialect.name == "postgresql"
+        else sqlite.insert
+    )
+    statement = insert(table).values(list(rows))
+    if columns:
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: statement.excluded[name] for name in columns},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    session.execute(statement)

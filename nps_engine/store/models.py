@@ -1,0 +1,261 @@
+"""Tables (DESIGN.md section 3). Changing one means a new Alembic revision: a test compares the
+migrations with these models on a fresh database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nps_engine.store.types import AutoId, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+StoreKey = String(64)
+Money = Numeric(14, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        Decimal: Money,
+        dict[str, Any]: JSON,
+    }
+
+
+class Customer(Base):
+    """A Shopify customer. ``email`` is normalised; PII is blanked by ``customers/redact``."""
+
+    __tablename__ = "customers"
+    __table_args__ = (Index(None, "store", "email"),)
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_spent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    marketing_state: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    redacted_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index(None, "store", "customer_id"),
+        Index(None, "store", "delivered_at"),
+        Index(None, "store", "fulfilled_at"),
+    )
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    fulfilled_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    refunded: Mapped[bool] = mapped_column(Boolean, default=False)
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    synced_at: Mapped[datetime | None]
+
+
+class ZendeskUser(Base):
+    """A Zendesk user, linked to the Shopify customer with the same normalised email."""
+
+    __tablename__ = "zendesk_users"
+    __table_args__ = (Index(None, "store", "email"), Index(None, "store", "customer_id"))
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    synced_at: Mapped[datetime | None]
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index(None, "store", "customer_id", "created_at"),
+        Index(None, "store", "requester_id"),
+    )
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    requester_id: Mapped[int | None] = mapped_column(BigInteger)
+    requester_email: Mapped[str | None] = mapped_column(String(320))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Invite(Base):
+    """One survey email. ``state``: pending -> sending -> sent | failed | suppressed.
+
+    ``sending`` is written and committed before the SMTP conversation: a row left in ``sending`` by
+    a crash is never re-sent blindly. One transactional invite per order, ever (unique key).
+    """
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        UniqueConstraint("store", "kind", "order_id"),
+        Index(None, "store", "state"),
+        Index(None, "store", "customer_id"),
+        Index(None, "store", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str] = mapped_column(String(320))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    sending_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    reminder_sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Response(Base):
+    """One answer per invite (a later POST updates it); imports are de-duplicated by
+    ``import_key``. ``followup_state``: None, pending, creating, created (Zendesk ticket)."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("store", "invite_id"),
+        UniqueConstraint("store", "import_key"),
+        Index(None, "store", "customer_id", "responded_at"),
+        Index(None, "store", "email", "responded_at"),
+        Index(None, "store", "responded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    invite_id: Mapped[int | None] = mapped_column(BigInteger)
+    import_key: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    followup_state: Mapped[str | None] = mapped_column(String(16))
+    followup_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Suppression(Base):
+    __tablename__ = "suppressions"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class TagState(Base):
+    """What was last pushed for a customer to one system (``shopify`` or ``zendesk``)."""
+
+    __tablename__ = "tag_state"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    system: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pushed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None]
+
+
+class Cursor(Base):
+    """An incremental cursor, saved only after the data it covers is committed."""
+
+    __tablename__ = "cursors"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    __table_args__ = (Index(None, "store", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    job: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class JobLock(Base):
+    """Per-store job lock for SQLite (PostgreSQL uses advisory locks)."""
+
+    __tablename__ = "job_locks"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """Deliveries already handled, so a retried webhook is acknowledged and ignored."""
+
+    __tablename__ = "webhook_events"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]

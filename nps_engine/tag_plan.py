@@ -1,0 +1,93 @@
+"""Which tags each customer should carry in each system, and what must change to get there.
+
+The plan is a diff between the desired tags (from the customer's latest answer) and the tags we
+pushed last time, so a second push with nothing new makes no write call. Only tags that match our
+own formats are ever removed: other apps' tags are not ours to touch. Comparison is
+case-insensitive, as Shopify's is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from nps_engine.config.settings import TagFormat
+from nps_engine.ports import TagChange
+from nps_engine.records import Category
+
+
+@dataclass(frozen=True, slots=True)
+class NpsState:
+    """A customer's current NPS standing: their latest answer and whether they are at risk."""
+
+    customer_id: int
+    email: str | None
+    score: int
+    category: Category
+    responded_at: datetime
+    churn_risk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PushedState:
+    tags: tuple[str, ...]
+    fields: Mapping[str, object]
+
+
+def desired_tags(state: NpsState, tag_format: TagFormat) -> tuple[str, ...]:
+    values = {"prefix": tag_format.prefix, "category": state.category.value, "score": state.score}
+    tags = [tag_format.category.format(**values)]
+    if tag_format.score:
+        tags.append(tag_format.score.format(**values))
+    if tag_format.churn_risk and state.churn_risk:
+        tags.append(tag_format.churn_risk.format(**values))
+    return tuple(tag.lower() for tag in tags)
+
+
+def is_ours(tag: str, tag_format: TagFormat) -> bool:
+    """True when ``tag`` is one this format could have produced (any category or score)."""
+    return _ours_pattern(tag_format).fullmatch(tag.lower()) is not None
+
+
+def _ours_pattern(tag_format: TagFormat) -> re.Pattern[str]:
+    alternatives = []
+    for template in (tag_format.category, tag_format.score, tag_format.churn_risk):
+        if template is None:
+            continue
+        pattern = re.escape(template.lower())
+        pattern = pattern.replace(re.escape("{prefix}"), re.escape(tag_format.prefix))
+        pattern = pattern.replace(re.escape("{category}"), "(detractor|passive|promoter)")
+        pattern = pattern.replace(re.escape("{score}"), "(10|[0-9])")
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives))
+
+
+def zendesk_fields(state: NpsState) -> dict[str, object]:
+    return {
+        "nps_score": state.score,
+        "nps_category": state.category.value,
+        "nps_responded_at": state.responded_at.date().isoformat(),
+    }
+
+
+def plan(
+    states: Iterable[NpsState],
+    pushed: Mapping[int, PushedState],
+    tag_format: TagFormat,
+    *,
+    with_fields: bool = False,
+) -> list[TagChange]:
+    """The changes to push: one per customer whose desired state differs from the pushed one."""
+    changes = []
+    for state in states:
+        desired = desired_tags(state, tag_format)
+        fields = zendesk_fields(state) if with_fields else {}
+        before = pushed.get(state.customer_id, PushedState((), {}))
+        had = {tag.lower() for tag in before.tags if is_ours(tag, tag_format)}
+        add = tuple(tag for tag in desired if tag not in had)
+        remove = tuple(sorted(had - set(desired)))
+        if add or remove or dict(before.fields) != fields:
+            changes.append(TagChange(state.customer_id, state.email, add, remove, desired, fields))
+    return changes

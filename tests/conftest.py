@@ -1,0 +1,71 @@
+"""Fixtures shared by every ring of tests.
+
+``database`` runs a test on SQLite and, when ``NPS_TEST_DATABASE_URL`` points at PostgreSQL, on
+PostgreSQL too. Every table is keyed by store, so PostgreSQL tests share one migrated database and
+stay apart through a fresh ``store_id`` each.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from nps_engine.store.database import Database
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REFERENCE = SHARED / "reference"
+POSTGRES_URL = os.environ.get("NPS_TEST_DATABASE_URL")
+
+
+def reference_file(relative: str) -> Path:
+    """A file from ../shared/reference, or skip: a user's fresh clone has no ../shared."""
+    path = REFERENCE / relative
+    if not path.exists():
+        pytest.skip(f"../shared/reference/{relative} is not present (only beside the workplace)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[Database]:
+    assert POSTGRES_URL
+    database = Database(POSTGRES_URL)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("NPS_TEST_DATABASE_URL is not set")
+        yield request.getfixturevalue("_postgres")
+        return
+    database = Database(f"sqlite:///{tmp_path / 'nps.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'nps.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def store_id() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,59 @@
+"""config.example.yaml is the reference users copy: it must load, and document every key."""
+
+from pathlib import Path
+
+import yaml
+
+from nps_engine.config import parse_settings
+from nps_engine.config.settings import Section, Settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+ENV = {
+    "SHOPIFY_ACCESS_TOKEN": "shpat_x",
+    "SHOPIFY_API_SECRET": "s",
+    "ZENDESK_API_TOKEN": "t",
+    "ZENDESK_WEBHOOK_SECRET": "w",
+    "SMTP_PASSWORD": "p",
+    "NPS_SECRET_KEY": "0123456789abcdef",
+}
+
+
+def _keys(model: type[Section], prefix: str = "") -> set[str]:
+    keys = set()
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        keys.add(key)
+        annotation = field.annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, Section):
+                keys |= _keys(candidate, key + ".")
+    return keys
+
+
+def _documented(document: object, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(document, dict):
+        for key, value in document.items():
+            keys.add(f"{prefix}{key}")
+            if key != "texts":
+                keys |= _documented(value, f"{prefix}{key}.")
+    return keys
+
+
+def test_example_config_loads() -> None:
+    (settings,) = parse_settings(yaml.safe_load(EXAMPLE.read_text()), ENV)
+    assert settings.store.id == "my-store"
+    assert settings.shopify is not None
+    assert settings.shopify.access_token.get_secret_value() == "shpat_x"
+
+
+def test_example_config_documents_every_key() -> None:
+    documented = _documented(yaml.safe_load(EXAMPLE.read_text()))
+    missing = {
+        key
+        for key in _keys(Settings)
+        if key not in documented and not key.startswith("survey.texts.")
+        and not key.startswith("survey.quiet_hours.")
+        and not key.startswith("segments.custom.")
+    }
+    assert missing == set()
