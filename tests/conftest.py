@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from nps_engine.store.database import Database
 
@@ -32,14 +33,23 @@ def reference_file(relative: str) -> Path:
 
 @pytest.fixture(scope="session")
 def _postgres() -> Iterator[Database]:
+    """A fresh PostgreSQL database for this test run, dropped at the end.
+
+    Its own database (not the shared one) so that two runs on one server never meet.
+    """
     assert POSTGRES_URL
-    database = Database(POSTGRES_URL)
-    with database.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    server = make_url(POSTGRES_URL)
+    name = f"nps_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database(server.set(database=name).render_as_string(hide_password=False))
     database.upgrade()
     yield database
     database.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
