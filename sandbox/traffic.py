@@ -106,7 +106,7 @@ class Fault:
             return f"respond:{self.status}"
         if self.kind is FaultKind.SIGNAL:
             return f"signal:{self.name}"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 @dataclass(frozen=True)
