@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.commands import admin
+from jobs.commands import admin, data
 from jobs.console import CliState
 
 app = typer.Typer(
@@ -40,7 +40,7 @@ def _global_options(
     ctx.obj = CliState(config_path=config, verbosity=-1 if quiet else verbose, json_logs=json_logs)
 
 
-for module in (admin,):
+for module in (admin, data):
     module.register(app)
 
 

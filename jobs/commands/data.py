@@ -1,0 +1,219 @@
+"""``nps import responses`` and ``nps status``: bring earlier answers in; see what the store holds.
+
+``nps import responses FILE.csv`` exits 0 when the good rows were imported (bad ones are listed and
+skipped), 1 when the file cannot be read at all or holds no usable row, 2 on a usage error such as a
+missing file.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.table import Table
+
+from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from nps_engine.config import Settings
+from nps_engine.records import SurveyKind
+from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError
+from nps_engine.store.database import Database
+from nps_engine.store.response_imports import ImportCounts, import_responses
+from nps_engine.store.status import StoreStatus, read_status
+
+BAD_ROWS_SHOWN = 50
+
+
+class StatusFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    imports = typer.Typer(help="Bring data from other tools in.", no_args_is_help=True)
+    imports.command("responses")(import_responses_command)
+    app.add_typer(imports, name="import")
+    app.command("status")(status_command)
+
+
+def import_responses_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., metavar="FILE.csv", help="Generic or Delighted export CSV."),
+    kind: SurveyKind = typer.Option(
+        SurveyKind.TRANSACTIONAL, "--kind", help="Post-delivery or relationship answers."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
+    store: str | None = typer.Option(
+        None, "--store", help="Store id, when the config has several."
+    ),
+) -> None:
+    """Import earlier NPS answers (columns email, score, responded_at[, comment, order])."""
+    settings = _one_store(state_of(ctx).stores(), store)
+    if not file.is_file():
+        fail_usage(f"no such file: {file}")
+    database = _open_database(settings)
+    now = datetime.now(UTC)
+    bad = _BadRows()
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as stream:
+            reader = ResponseCsv(stream, timezone=settings.store.tz, now=now)
+            counts = import_responses(
+                database,
+                settings.store.id,
+                bad.filter(reader.rows()),
+                now=now,
+                kind=kind,
+                dry_run=dry_run,
+            )
+    except ImportFileError as error:
+        _fail(f"{file}: {error}; nothing was imported")
+    except UnicodeDecodeError:
+        _fail(
+            f"{file} is not UTF-8 text after line {bad.last_line}: save it as UTF-8 (CSV UTF-8) "
+            "and import it again (rows already imported are not duplicated)"
+        )
+    finally:
+        database.dispose()
+    _print_import_summary(file, settings.store.id, reader, counts, bad, dry_run=dry_run)
+    if bad.count and counts.imported + counts.duplicates == 0:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def status_command(
+    ctx: typer.Context,
+    output_format: StatusFormat = typer.Option(
+        StatusFormat.TABLE, "--format", help="table or json"
+    ),
+) -> None:
+    """Counts of customers, orders, tickets, invites, answers and pending tag pushes."""
+    statuses = []
+    for settings in state_of(ctx).stores():
+        database = _open_database(settings)
+        try:
+            with database.session() as session:
+                statuses.append(
+                    read_status(session, settings.store.id, tag_systems=_tag_systems(settings))
+                )
+        finally:
+            database.dispose()
+    if output_format is StatusFormat.JSON:
+        objects = [status.as_json() for status in statuses]
+        stdout.print_json(json.dumps(objects[0] if len(objects) == 1 else objects))
+        return
+    for status in statuses:
+        stdout.print(_status_table(status))
+
+
+@dataclass
+class _BadRows:
+    """Rows the import skipped: counted all, the first few kept to show."""
+
+    read: int = 0
+    count: int = 0
+    last_line: int = 1
+    shown: list[RowError] = field(default_factory=list)
+
+    def filter(self, rows: Iterable[ImportedResponse | RowError]) -> Iterator[ImportedResponse]:
+        for row in rows:
+            self.read += 1
+            self.last_line = row.line
+            if isinstance(row, RowError):
+                self.count += 1
+                if len(self.shown) < BAD_ROWS_SHOWN:
+                    self.shown.append(row)
+            else:
+                yield row
+
+
+def _print_import_summary(
+    file: Path,
+    store: str,
+    reader: ResponseCsv,
+    counts: ImportCounts,
+    bad: _BadRows,
+    *,
+    dry_run: bool,
+) -> None:
+    layout = "Delighted export" if reader.is_delighted else "generic columns"
+    stdout.print(f"{store}: {bad.read} rows read from {file} ({layout})", markup=False)
+    verb = "would be imported" if dry_run else "imported"
+    lines = [
+        (verb, counts.imported),
+        ("duplicates skipped (already imported)", counts.duplicates),
+        ("matched to a customer", counts.matched),
+        ("unmatched emails (no Shopify customer yet)", counts.unmatched),
+        ("linked to an order", counts.orders_matched),
+        ("bad rows skipped", bad.count),
+    ]
+    for label, value in lines:
+        stdout.print(f"  {label:<44}{value:>9}", markup=False)
+    for error in bad.shown:
+        stdout.print(f"  {error}", markup=False)
+    if bad.count > len(bad.shown):
+        stdout.print(f"  ... and {bad.count - len(bad.shown)} more bad rows", markup=False)
+    if dry_run:
+        stdout.print("dry run: nothing was written", markup=False)
+
+
+def _status_table(status: StoreStatus) -> Table:
+    table = Table(title=f"store {status.store}", show_header=False, box=None)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    rows: list[tuple[str, object]] = [
+        ("customers", status.customers),
+        ("orders", status.orders),
+        ("  delivered", status.orders_delivered),
+        ("  returned or refunded", status.orders_returned),
+        ("tickets", status.tickets),
+        *((f"invites {state}", count) for state, count in status.invites.items()),
+        ("responses", status.responses),
+        ("tag pushes pending", status.tag_pushes_pending),
+        *((f"  {system}", n) for system, n in status.tag_pushes_pending_by_system.items()),
+    ]
+    for job, run in status.last_runs.items():
+        finished = f", finished {run.finished_at:%Y-%m-%d %H:%M}" if run.finished_at else ""
+        rows.append(
+            (f"last {job}", f"{run.status} (started {run.started_at:%Y-%m-%d %H:%M}{finished} UTC)")
+        )
+    for label, value in rows:
+        table.add_row(label, str(value))
+    return table
+
+
+def _tag_systems(settings: Settings) -> tuple[str, ...]:
+    if not settings.tags.enabled:
+        return ()
+    systems = (("shopify", settings.shopify), ("zendesk", settings.zendesk))
+    return tuple(name for name, section in systems if section is not None)
+
+
+def _one_store(stores: list[Settings], store: str | None) -> Settings:
+    if store is None:
+        if len(stores) > 1:
+            ids = ", ".join(s.store.id for s in stores)
+            fail_usage(f"the config has several stores ({ids}): choose one with --store")
+        return stores[0]
+    chosen = [settings for settings in stores if settings.store.id == store]
+    if not chosen:
+        fail_usage(f"--store: no store with id '{store}' in the config")
+    return chosen[0]
+
+
+def _open_database(settings: Settings) -> Database:
+    database = Database(settings.database.url)
+    if not database.is_current():
+        database.dispose()
+        _fail(
+            f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"
+        )
+    return database
+
+
+def _fail(message: str) -> NoReturn:
+    stderr.print(f"error: {message}", markup=False)
+    raise typer.Exit(EXIT_FAILURE)

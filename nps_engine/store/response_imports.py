@@ -1,0 +1,161 @@
+"""Writing imported answers into ``responses``, linked to customers and orders, without duplicates.
+
+Rows arrive as a stream and are written in batches, each committed on its own: a million-row file
+needs one batch of memory, and an import stopped half-way is finished by running it again (every
+row carries an ``import_key``; the unique ``(store, import_key)`` constraint turns a repeat into a
+no-op on SQLite and PostgreSQL alike).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nps_engine.records import SurveyKind
+from nps_engine.response_import import ImportedResponse
+from nps_engine.store.database import Database
+from nps_engine.store.models import Customer, Order, Response
+
+BATCH_SIZE = 500  # 500 rows x 13 columns stays far below SQLite's 32766 bound parameters
+
+
+@dataclass
+class ImportCounts:
+    """What an import did. ``unmatched`` answers have no Shopify customer with that email yet."""
+
+    imported: int = 0
+    duplicates: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    orders_matched: int = 0
+
+
+def import_responses(
+    database: Database,
+    store: str,
+    rows: Iterable[ImportedResponse],
+    *,
+    now: datetime,
+    kind: SurveyKind = SurveyKind.TRANSACTIONAL,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> ImportCounts:
+    """Insert ``rows`` as ``source="import"`` answers; a dry run does it all and rolls back."""
+    counts = ImportCounts()
+    if dry_run:
+        with database.sessions() as session:
+            for batch in _batches(rows, batch_size):
+                _import_batch(session, store, batch, now=now, kind=kind, counts=counts)
+            session.rollback()
+        return counts
+    for batch in _batches(rows, batch_size):
+        with database.session() as session:
+            _import_batch(session, store, batch, now=now, kind=kind, counts=counts)
+    return counts
+
+
+def _batches(rows: Iterable[ImportedResponse], size: int) -> Iterator[list[ImportedResponse]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _import_batch(
+    session: Session,
+    store: str,
+    batch: Sequence[ImportedResponse],
+    *,
+    now: datetime,
+    kind: SurveyKind,
+    counts: ImportCounts,
+) -> None:
+    customers = _customers_by_email(session, store, {row.email for row in batch})
+    orders = _orders_by_reference(session, store, {row.order for row in batch if row.order})
+    values = []
+    for row in batch:
+        order_id, order_customer = orders.get(row.order or "", (None, None))
+        values.append(
+            {
+                "store": store,
+                "import_key": row.import_key,
+                "source": "import",
+                "kind": kind.value,
+                # The email decides who answered; the order's customer only fills a gap.
+                "customer_id": customers.get(row.email, order_customer),
+                "email": row.email,
+                "order_id": order_id,
+                "score": row.score,
+                "comment": row.comment,
+                "responded_at": row.responded_at,
+                "updated_at": now,
+            }
+        )
+    inserted = _insert_new(session, values)
+    counts.imported += len(inserted)
+    counts.duplicates += len(values) - len(inserted)
+    for value in values:
+        if value["import_key"] in inserted:
+            inserted.discard(value["import_key"])  # a key repeated in the batch counts once
+            counts.matched += value["customer_id"] is not None
+            counts.unmatched += value["customer_id"] is None
+            counts.orders_matched += value["order_id"] is not None
+
+
+def _insert_new(session: Session, values: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose key is new; return those keys (repeats, even within the batch, are
+    skipped by the database rather than by a read-then-write race)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Response)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["store", "import_key"])
+        .returning(Response.import_key)
+    )
+    return {key for key in session.scalars(statement) if key is not None}
+
+
+def _customers_by_email(session: Session, store: str, emails: set[str]) -> dict[str, int]:
+    """Customer id per normalised email; when two customers share one, the oldest id wins."""
+    statement = (
+        select(Customer.email, func.min(Customer.id))
+        .where(Customer.store == store, Customer.email.in_(emails))
+        .group_by(Customer.email)
+    )
+    return {email: customer_id for email, customer_id in session.execute(statement) if email}
+
+
+def _orders_by_reference(
+    session: Session, store: str, references: set[str]
+) -> dict[str, tuple[int, int | None]]:
+    """(order id, customer id) per reference as written in the file: ``#1001``, ``1001`` (a name
+    typed without its ``#``) or a numeric Shopify order id."""
+    if not references:
+        return {}
+    names = {ref if ref.startswith("#") else f"#{ref}" for ref in references} | references
+    ids = {int(ref) for ref in references if ref.isdigit() and len(ref) < 19}
+    statement = select(Order.id, Order.name, Order.customer_id).where(
+        Order.store == store, or_(Order.name.in_(names), Order.id.in_(ids))
+    )
+    by_name: dict[str, tuple[int, int | None]] = {}
+    by_id: dict[int, tuple[int, int | None]] = {}
+    for order_id, name, customer_id in session.execute(statement):
+        by_name[name] = (order_id, customer_id)
+        by_id[order_id] = (order_id, customer_id)
+    found: dict[str, tuple[int, int | None]] = {}
+    for ref in references:
+        match = (
+            by_name.get(ref)
+            or by_name.get(f"#{ref}")
+            or (by_id.get(int(ref)) if ref.isdigit() and len(ref) < 19 else None)
+        )
+        if match:
+            found[ref] = match
+    return found

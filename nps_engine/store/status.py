@@ -1,0 +1,185 @@
+"""The counts behind ``nps status``: what the store holds and what is still waiting to be done.
+
+Read-only, a handful of aggregate queries, so it stays quick on a store of a million answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from nps_engine.records import InviteState
+from nps_engine.store.models import (
+    Base,
+    Cursor,
+    Customer,
+    Invite,
+    JobRun,
+    Order,
+    Response,
+    TagState,
+    Ticket,
+)
+
+TAG_SYSTEMS = ("shopify", "zendesk")
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPosition:
+    value: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    store: str
+    customers: int
+    orders: int
+    orders_delivered: int
+    orders_returned: int
+    tickets: int
+    invites: dict[str, int]
+    responses: int
+    tag_pushes_pending_by_system: dict[str, int]
+    last_runs: dict[str, LastRun] = field(default_factory=dict)
+    cursors: dict[str, CursorPosition] = field(default_factory=dict)
+
+    @property
+    def tag_pushes_pending(self) -> int:
+        """Customer-and-system pairs whose latest answer has not been written back yet."""
+        return sum(self.tag_pushes_pending_by_system.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``nps status --format json`` object (DESIGN.md section 5)."""
+        return {
+            "store": self.store,
+            "customers": self.customers,
+            "orders": self.orders,
+            "orders_delivered": self.orders_delivered,
+            "orders_returned": self.orders_returned,
+            "tickets": self.tickets,
+            "invites": dict(self.invites),
+            "responses": self.responses,
+            "tag_pushes_pending": self.tag_pushes_pending,
+            "tag_pushes_pending_by_system": dict(self.tag_pushes_pending_by_system),
+            "last_runs": {
+                job: {
+                    "status": run.status,
+                    "started_at": run.started_at.isoformat(),
+                    "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                }
+                for job, run in self.last_runs.items()
+            },
+            "cursors": {
+                name: {"value": cursor.value, "updated_at": cursor.updated_at.isoformat()}
+                for name, cursor in self.cursors.items()
+            },
+        }
+
+
+def read_status(
+    session: Session, store: str, *, tag_systems: tuple[str, ...] = TAG_SYSTEMS
+) -> StoreStatus:
+    """Counts for one store. ``tag_systems`` are the systems tags are pushed to (the configured
+    ones): a store without Zendesk has no Zendesk pushes pending."""
+    return StoreStatus(
+        store=store,
+        customers=_count(session, Customer, Customer.store == store),
+        orders=_count(session, Order, Order.store == store),
+        orders_delivered=_count(
+            session, Order, Order.store == store, Order.delivered_at.is_not(None)
+        ),
+        orders_returned=_count(
+            session,
+            Order,
+            Order.store == store,
+            or_(Order.returned.is_(True), Order.refunded.is_(True)),
+        ),
+        tickets=_count(session, Ticket, Ticket.store == store),
+        invites=_invites_by_state(session, store),
+        responses=_count(session, Response, Response.store == store),
+        tag_pushes_pending_by_system={
+            system: _pending_tag_pushes(session, store, system) for system in tag_systems
+        },
+        last_runs=_last_runs(session, store),
+        cursors=_cursors(session, store),
+    )
+
+
+def _count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _invites_by_state(session: Session, store: str) -> dict[str, int]:
+    """Every known state, zeros included, so scripts can read ``invites.sent`` unconditionally."""
+    counts = {state.value: 0 for state in InviteState}
+    statement = (
+        select(Invite.state, func.count()).where(Invite.store == store).group_by(Invite.state)
+    )
+    for state, count in session.execute(statement):
+        counts[state] = count
+    return counts
+
+
+def _pending_tag_pushes(session: Session, store: str, system: str) -> int:
+    """Customers whose latest answer (by ``updated_at``: a re-submitted answer counts as new) is
+    newer than their last successful push to ``system``, or who were never pushed."""
+    latest = (
+        select(Response.customer_id, func.max(Response.updated_at).label("latest"))
+        .where(Response.store == store, Response.customer_id.is_not(None))
+        .group_by(Response.customer_id)
+        .subquery()
+    )
+    pushed = and_(
+        TagState.store == store,
+        TagState.system == system,
+        TagState.customer_id == latest.c.customer_id,
+    )
+    statement = (
+        select(func.count())
+        .select_from(latest)
+        .outerjoin(TagState, pushed)
+        .where(or_(TagState.pushed_at.is_(None), TagState.pushed_at < latest.c.latest))
+    )
+    return session.scalar(statement) or 0
+
+
+def _last_runs(session: Session, store: str) -> dict[str, LastRun]:
+    newest = (
+        select(JobRun.job, func.max(JobRun.started_at).label("started_at"))
+        .where(JobRun.store == store)
+        .group_by(JobRun.job)
+        .subquery()
+    )
+    statement = (
+        select(JobRun)
+        .join(
+            newest,
+            and_(JobRun.job == newest.c.job, JobRun.started_at == newest.c.started_at),
+        )
+        .where(JobRun.store == store)
+        .order_by(JobRun.job, JobRun.id.desc())
+    )
+    runs: dict[str, LastRun] = {}
+    for run in session.scalars(statement):
+        runs.setdefault(run.job, LastRun(run.status, run.started_at, run.finished_at))
+    return runs
+
+
+def _cursors(session: Session, store: str) -> dict[str, CursorPosition]:
+    statement = select(Cursor).where(Cursor.store == store).order_by(Cursor.name)
+    return {
+        cursor.name: CursorPosition(cursor.value, cursor.updated_at)
+        for cursor in session.scalars(statement)
+    }
