@@ -1,0 +1,132 @@
+"""Running a job: the lock, the ``job_runs`` row, the counters, and what failed.
+
+Every scheduled piece of work (sync, send surveys, push tags, report) goes through
+:func:`run_job`, so all of them behave alike at 3 a.m.: one run per store at a time, a row saying
+what happened, errors collected instead of aborting what could still be finished, and an outcome
+the CLI turns into a summary and an exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from connectors.errors import AuthenticationError, ConnectorError
+from jobs.locks import JobLockGuard, LockHeld
+from nps_engine.store.database import Database
+from nps_engine.store.models import JobRun
+
+log = logging.getLogger("nps.jobs")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobContext:
+    """Handed to a job: where to count things and where to report a problem without stopping."""
+
+    store: str
+    job: str
+    counters: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, name: str, amount: int = 1) -> None:
+        self.counters[name] += amount
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        for name, amount in counts.items():
+            self.counters[name] += amount
+
+    def error(self, message: str) -> None:
+        """Record a problem that did not stop the job (the run ends as ``partial``)."""
+        log.warning("%s/%s: %s", self.store, self.job, message)
+        self.errors.append(message)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    store: str
+    job: str
+    # succeeded | partial (finished with errors) | failed (stopped) | locked (another run holds it)
+    status: str
+    counters: dict[str, int]
+    errors: tuple[str, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+def run_job(
+    database: Database,
+    store: str,
+    job: str,
+    work: Callable[[JobContext], Any],
+    clock: Callable[[], datetime] = utc_now,
+) -> JobOutcome:
+    """Run ``work`` under the (store, job) lock and record it in ``job_runs``."""
+    started = clock()
+    context = JobContext(store, job)
+    try:
+        with JobLockGuard(database, store, job, clock):
+            run_id = _start_row(database, store, job, started)
+            status = _execute(work, context)
+            _finish_row(database, run_id, status, context, clock())
+    except LockHeld as held:
+        log.warning("%s", held)
+        return JobOutcome(store, job, "locked", {}, (str(held),), 0.0)
+    seconds = (clock() - started).total_seconds()
+    return JobOutcome(store, job, status, dict(context.counters), tuple(context.errors), seconds)
+
+
+def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
+    try:
+        work(context)
+    except AuthenticationError as error:
+        context.errors.append(f"{error} - check the token and its scopes in the config")
+        log.error("%s/%s stopped: %s", context.store, context.job, error)
+        return "failed"
+    except ConnectorError as error:
+        context.errors.append(str(error))
+        log.error("%s/%s stopped: %s", context.store, context.job, error)
+        return "failed"
+    except Exception as error:  # a job's crash must still be recorded in job_runs
+        context.errors.append(f"unexpected {type(error).__name__}: {error}")
+        log.exception("%s/%s crashed", context.store, context.job)
+        return "failed"
+    return "partial" if context.errors else "succeeded"
+
+
+def _start_row(database: Database, store: str, job: str, started: datetime) -> int:
+    with database.session() as session:
+        row = JobRun(
+            store=store, job=job, status="running", started_at=started, counters={}, errors=[]
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _finish_row(
+    database: Database, run_id: int, status: str, context: JobContext, finished: datetime
+) -> None:
+    with database.session() as session:
+        session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id)
+            .values(
+                status=status,
+                finished_at=finished,
+                counters=dict(context.counters),
+                errors=context.errors[:100],  # a run with 10,000 failures keeps a sample
+            )
+        )
