@@ -1,0 +1,1 @@
+"""The ASGI web app: survey pages, unsubscribe, health, and the vendors' webhooks (``app.py``)."""

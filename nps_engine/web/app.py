@@ -1,0 +1,47 @@
+"""The ASGI app served by ``nps serve``: survey pages, unsubscribe, health, vendor webhooks.
+
+Composition is one explicit tuple: a route module exposes ``routes(context) -> list[BaseRoute]``
+and is listed in :data:`ROUTE_MODULES`. The Shopify and Zendesk webhook receivers plug in by adding
+their module to the tuple (``from nps_engine.web import shopify_webhooks``), nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from nps_engine.config.settings import Settings
+from nps_engine.store.database import Database
+from nps_engine.web import health
+from nps_engine.web.context import WebContext, utc_now
+from nps_engine.web.security import SecurityHeaders
+
+STATIC = Path(__file__).parent / "static"
+
+# Each module: ``routes(context: WebContext) -> list[BaseRoute]``. Add webhook modules here.
+ROUTE_MODULES: tuple[ModuleType, ...] = (health,)
+
+
+def create_app(
+    settings: Settings,
+    database: Database,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    modules: Sequence[ModuleType] = ROUTE_MODULES,
+) -> Starlette:
+    """The app for one store. ``clock`` is injectable so tests can age tokens and throttle."""
+    context = WebContext(settings=settings, database=database, clock=clock)
+    routes: list[BaseRoute] = []
+    for module in modules:
+        routes.extend(module.routes(context))
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.context = context
+    return app

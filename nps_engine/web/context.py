@@ -1,0 +1,37 @@
+"""What every route module of the web app is given: one store's settings, the database, a clock.
+
+Passed explicitly to each module's ``routes(context)`` so two stores (two apps) can live in one
+process and tests can freeze time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nps_engine.config.settings import Settings, WebSettings
+from nps_engine.store.database import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WebContext:
+    settings: Settings
+    database: Database
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def store_id(self) -> str:
+        return self.settings.store.id
+
+    @property
+    def web(self) -> WebSettings:
+        if self.settings.web is None:
+            raise ValueError(
+                "web: section is required to serve survey pages (public_url, secret_key)"
+            )
+        return self.settings.web
