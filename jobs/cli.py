@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from jobs import logs
 from jobs.commands import admin, data
 from jobs.console import CliState
 
@@ -37,7 +38,9 @@ def _global_options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),
 ) -> None:
-    ctx.obj = CliState(config_path=config, verbosity=-1 if quiet else verbose, json_logs=json_logs)
+    verbosity = -1 if quiet else verbose
+    logs.configure(verbosity, json_logs=json_logs)
+    ctx.obj = CliState(config_path=config, verbosity=verbosity, json_logs=json_logs)
 
 
 for module in (admin, data):

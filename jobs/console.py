@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+from pydantic import BaseModel, SecretStr
 from rich.console import Console
 
+from jobs import logs
 from nps_engine.config import ConfigError, Settings, load_settings
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -32,6 +34,12 @@ class CliState:
                 self._stores = load_settings(self.config_path)
             except ConfigError as error:
                 fail_config(error)
+            # Now that the secrets are known, make sure no log line can print them.
+            logs.configure(
+                self.verbosity,
+                json_logs=self.json_logs,
+                secrets=[s for store in self._stores for s in secrets_of(store)],
+            )
         return self._stores
 
 
@@ -49,3 +57,18 @@ def fail_config(error: ConfigError) -> NoReturn:
 def fail_usage(message: str) -> NoReturn:
     stderr.print(f"error: {message}", markup=False)
     raise typer.Exit(EXIT_USAGE)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value in one store's settings (to mask in logs)."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+
+    walk(settings)
+    return found
