@@ -1,0 +1,97 @@
+"""The built-in scheduler of ``nps serve``: each job at its interval, one job at a time.
+
+Jobs run one after another in a single thread, so they never overlap inside the process; the
+per-store job lock (``jobs.locks``) keeps them apart from a cron ``nps run`` too. Which job is
+due is decided by :func:`due_jobs`, a pure function of the last runs and the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("nps.scheduler")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    job: str
+    every: timedelta
+    # Store-local hours in which the job may start (surveys land while people read email).
+    between: tuple[time, time] | None = None
+
+
+def in_window(moment: datetime, window: tuple[time, time] | None, tz: ZoneInfo) -> bool:
+    if window is None:
+        return True
+    local = moment.astimezone(tz).time()
+    start, end = window
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end  # a window across midnight, e.g. 22:00-06:00
+
+
+def due_jobs(
+    schedules: Sequence[Schedule],
+    last_started: Mapping[str, datetime | None],
+    now: datetime,
+    tz: ZoneInfo,
+) -> list[str]:
+    """The jobs to run now, in the order given: never run, or run at least ``every`` ago."""
+    due = []
+    for schedule in schedules:
+        last = last_started.get(schedule.job)
+        if last is not None and now - last < schedule.every:
+            continue
+        if in_window(now, schedule.between, tz):
+            due.append(schedule.job)
+    return due
+
+
+class Scheduler:
+    """Runs ``jobs[name]()`` whenever :func:`due_jobs` says so, until ``stop`` is set.
+
+    A job that raises is logged and tried again at its next interval; the loop never dies.
+    """
+
+    def __init__(
+        self,
+        schedules: Sequence[Schedule],
+        jobs: Mapping[str, Callable[[], object]],
+        tz: ZoneInfo,
+        clock: Callable[[], datetime],
+        tick_seconds: float = 5.0,
+    ) -> None:
+        self.schedules, self.jobs, self.tz, self.clock = schedules, jobs, tz, clock
+        self.tick_seconds = tick_seconds
+        self.last_started: dict[str, datetime | None] = {s.job: None for s in schedules}
+        self.stop = threading.Event()
+
+    def run_pending(self) -> list[str]:
+        ran = []
+        for job in due_jobs(self.schedules, self.last_started, self.clock(), self.tz):
+            if self.stop.is_set():
+                break
+            self.last_started[job] = self.clock()
+            try:
+                self.jobs[job]()
+            except Exception:  # the scheduler must outlive any one job's crash
+                log.exception("scheduled job %s failed", job)
+            ran.append(job)
+        return ran
+
+    def run_forever(self) -> None:
+        log.info("scheduler started: %s", ", ".join(s.job for s in self.schedules))
+        while not self.stop.is_set():
+            self.run_pending()
+            self.stop.wait(self.tick_seconds)
+        log.info("scheduler stopped")
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="nps-scheduler", daemon=True)
+        thread.start()
+        return thread
