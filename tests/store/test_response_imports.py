@@ -1,0 +1,142 @@
+"""Writing imported answers: linked to customers and orders, never duplicated, on both backends."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from nps_engine.records import SurveyKind
+from nps_engine.response_import import ImportedResponse, ResponseCsv
+from nps_engine.store.database import Database
+from nps_engine.store.models import Customer, Order, Response
+from nps_engine.store.response_imports import import_responses
+
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+CSV = (
+    "email,score,comment,responded_at,order\n"
+    "  John@Example.COM ,9,Great,2025-03-01T10:00:00Z,#1001\n"
+    "jane@example.com,3,Late,2025-04-01T10:00:00Z,\n"
+    "nobody@example.com,7,,2025-05-01T10:00:00Z,555\n"
+)
+
+
+def rows(text: str = CSV) -> list[ImportedResponse]:
+    reader = ResponseCsv(io.StringIO(text), timezone=ZoneInfo("UTC"), now=NOW)
+    return [row for row in reader.rows() if isinstance(row, ImportedResponse)]
+
+
+def seed(database: Database, store: str) -> None:
+    with database.session() as session:
+        session.add_all(
+            [
+                Customer(store=store, id=11, email="john@example.com"),
+                Customer(store=store, id=12, email="jane@example.com"),
+                Order(
+                    store=store,
+                    id=555,
+                    name="#1002",
+                    customer_id=12,
+                    email="jane@example.com",
+                    created_at=NOW,
+                    updated_at=NOW,
+                    total_price=Decimal("10"),
+                ),
+                Order(
+                    store=store,
+                    id=901,
+                    name="#1001",
+                    customer_id=11,
+                    email="john@example.com",
+                    created_at=NOW,
+                    updated_at=NOW,
+                ),
+            ]
+        )
+
+
+def stored(database: Database, store: str) -> list[Response]:
+    with database.session() as session:
+        return list(
+            session.scalars(
+                select(Response).where(Response.store == store).order_by(Response.responded_at)
+            )
+        )
+
+
+def test_answers_are_stored_and_linked_by_normalised_email(
+    database: Database, store_id: str
+) -> None:
+    seed(database, store_id)
+    counts = import_responses(database, store_id, rows(), now=NOW)
+    assert (counts.imported, counts.duplicates, counts.matched, counts.unmatched) == (3, 0, 3, 0)
+    assert counts.orders_matched == 2
+    john, jane, nobody = stored(database, store_id)
+    assert (john.customer_id, john.email, john.order_id, john.score) == (
+        11,
+        "john@example.com",
+        901,
+        9,
+    )
+    assert (john.source, john.kind, john.comment) == ("import", "transactional", "Great")
+    assert john.responded_at == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    assert (jane.customer_id, jane.order_id) == (12, None)
+    # no customer has this email: the numeric order id still links the order (and its customer)
+    assert (nobody.order_id, nobody.customer_id) == (555, 12)
+
+
+def test_reimport_does_not_duplicate(database: Database, store_id: str) -> None:
+    import_responses(database, store_id, rows(), now=NOW)
+    again = import_responses(database, store_id, rows(), now=NOW)
+    assert (again.imported, again.duplicates) == (0, 3)
+    assert len(stored(database, store_id)) == 3
+
+
+def test_same_answer_twice_in_one_file_is_stored_once(database: Database, store_id: str) -> None:
+    text = "email,score,responded_at\n" + "a@example.com,9,2025-01-01T00:00:00Z\n" * 3
+    counts = import_responses(database, store_id, rows(text), now=NOW)
+    assert (counts.imported, counts.duplicates, counts.unmatched) == (1, 2, 1)
+
+
+def test_batches_larger_files_without_losing_rows(database: Database, store_id: str) -> None:
+    text = "email,score,responded_at\n" + "".join(
+        f"c{i}@example.com,{i % 11},2025-01-01T00:00:00Z\n" for i in range(250)
+    )
+    counts = import_responses(database, store_id, rows(text), now=NOW, batch_size=64)
+    assert counts.imported == 250
+    assert len(stored(database, store_id)) == 250
+
+
+def test_delighted_reimport_keys_on_response_id(database: Database, store_id: str) -> None:
+    first = "Response ID,Created At,Email,Score,Comment\n42,2025-01-01 10:00:00,a@example.com,9,\n"
+    # Delighted lets people edit their comment: same response id, not a new answer
+    edited = (
+        "Response ID,Created At,Email,Score,Comment\n42,2025-01-01 10:00:00,a@example.com,9,x\n"
+    )
+    import_responses(database, store_id, rows(first), now=NOW)
+    counts = import_responses(database, store_id, rows(edited), now=NOW)
+    assert (counts.imported, counts.duplicates) == (0, 1)
+
+
+def test_relationship_kind_is_kept_apart(database: Database, store_id: str) -> None:
+    import_responses(database, store_id, rows(), now=NOW, kind=SurveyKind.RELATIONSHIP)
+    assert {response.kind for response in stored(database, store_id)} == {"relationship"}
+
+
+def test_dry_run_counts_but_writes_nothing(database: Database, store_id: str) -> None:
+    seed(database, store_id)
+    counts = import_responses(database, store_id, rows(), now=NOW, dry_run=True)
+    assert (counts.imported, counts.matched, counts.orders_matched) == (3, 3, 2)
+    assert stored(database, store_id) == []
+
+
+def test_stores_do_not_see_each_others_customers(database: Database, store_id: str) -> None:
+    seed(database, store_id)
+    other = store_id + "-b"
+    counts = import_responses(database, other, rows(), now=NOW)
+    assert (counts.imported, counts.matched) == (3, 0)
+    # the same file in another store is not a duplicate of this one
+    assert import_responses(database, store_id, rows(), now=NOW).imported == 3

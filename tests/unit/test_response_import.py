@@ -1,0 +1,263 @@
+"""Reading import CSVs: generic and Delighted layouts, and every way a row can be wrong."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nps_engine.response_import import (
+    ImportedResponse,
+    ImportFileError,
+    ResponseCsv,
+    RowError,
+    mask_email,
+    parse_timestamp,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def read(text: str, timezone: ZoneInfo = PARIS) -> list[ImportedResponse | RowError]:
+    return list(ResponseCsv(io.StringIO(text, newline=""), timezone=timezone, now=NOW).rows())
+
+
+def good(text: str) -> list[ImportedResponse]:
+    rows = read(text)
+    assert all(isinstance(row, ImportedResponse) for row in rows), rows
+    return [row for row in rows if isinstance(row, ImportedResponse)]
+
+
+def errors(text: str) -> list[str]:
+    return [str(row) for row in read(text) if isinstance(row, RowError)]
+
+
+def test_generic_row_becomes_a_typed_answer() -> None:
+    (row,) = good(
+        "email,score,comment,responded_at,order\n"
+        "  Jane@Example.COM ,9,Great,2025-03-14T09:30:00+01:00,#1001\n"
+    )
+    assert row == ImportedResponse(
+        line=2,
+        import_key=row.import_key,
+        email="jane@example.com",
+        score=9,
+        responded_at=datetime(2025, 3, 14, 8, 30, tzinfo=UTC),
+        comment="Great",
+        order="#1001",
+    )
+    assert row.import_key.startswith("csv:")
+
+
+def test_optional_columns_can_be_absent_or_blank() -> None:
+    (row,) = good("email,score,responded_at\na@example.com,0,2025-01-01T00:00:00Z\n")
+    assert (row.score, row.comment, row.order) == (0, None, None)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "email,score,responded_at",
+        "EMAIL, Score ,Responded At",
+        "Email,SCORE,responded-at",
+        "  e-mail  ,score,responded_at".replace("e-mail", "Email"),
+    ],
+)
+def test_header_names_match_whatever_their_case_and_spacing(header: str) -> None:
+    (row,) = good(f"{header}\na@example.com,7,2025-01-01T10:00:00Z\n")
+    assert row.score == 7
+
+
+def test_utf8_byte_order_mark_is_ignored() -> None:
+    (row,) = good("\ufeffemail,score,responded_at\na@example.com,10,2025-01-01T10:00:00Z\n")
+    assert row.email == "a@example.com"
+
+
+def test_semicolon_delimited_file_is_recognised() -> None:
+    (row,) = good(
+        'email;score;comment;responded_at\na@example.com;8;"Bien, mais; cher";2025-01-01 10:00:00\n'
+    )
+    assert (row.score, row.comment) == (8, "Bien, mais; cher")
+
+
+def test_delighted_export_uses_response_id_as_its_key() -> None:
+    text = (
+        "Response ID,Created At,Person Email,Name,Score,Comment\n"
+        "4801,2025-06-01 10:00:00,a@example.com,Ann,9,Nice\n"
+    )
+    reader = ResponseCsv(io.StringIO(text), timezone=PARIS, now=NOW)
+    (row,) = list(reader.rows())
+    assert reader.is_delighted
+    assert isinstance(row, ImportedResponse)
+    assert row.import_key == "delighted:4801"
+    # naive Delighted times are the store's local time (Paris is UTC+2 in June)
+    assert row.responded_at == datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
+
+
+def test_delighted_epoch_seconds_and_response_timestamp_header() -> None:
+    (row,) = good("Response ID,Response Timestamp,Email,Score\n7,1735725600,a@example.com,6\n")
+    assert row.responded_at == datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-01-15T10:00:00Z", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
+        ("2025-01-15T10:00:00+01:00", datetime(2025, 1, 15, 9, 0, tzinfo=UTC)),
+        ("2025-01-15 10:00:00", datetime(2025, 1, 15, 9, 0, tzinfo=UTC)),  # Paris winter
+        ("2025-07-15 10:00:00", datetime(2025, 7, 15, 8, 0, tzinfo=UTC)),  # Paris summer
+        ("2025-01-15", datetime(2025, 1, 14, 23, 0, tzinfo=UTC)),
+        ("2025-01-15 10:00:00 UTC", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
+        ("1736935200", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
+        ("1736935200000", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
+        ("15/01/2025", None),
+        ("yesterday", None),
+        ("2025-13-01", None),
+    ],
+)
+def test_timestamps(raw: str, expected: datetime | None) -> None:
+    assert parse_timestamp(raw, PARIS) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("a@example.com,11,2025-01-01", "line 2: score: must be an integer from 0 to 10, got '11'"),
+        ("a@example.com,-1,2025-01-01", "line 2: score: must be an integer from 0 to 10, got '-1'"),
+        (
+            "a@example.com,7.5,2025-01-01",
+            "line 2: score: must be an integer from 0 to 10, got '7.5'",
+        ),
+        ("a@example.com,,2025-01-01", "line 2: score: must be an integer from 0 to 10, got ''"),
+        (
+            "a@example.com,ten,2025-01-01",
+            "line 2: score: must be an integer from 0 to 10, got 'ten'",
+        ),
+        (",9,2025-01-01", "line 2: email: missing email address"),
+        ("jane.example.com,9,2025-01-01", "line 2: email: not a valid email address ('j***')"),
+        (
+            "jane@localhost,9,2025-01-01",
+            "line 2: email: not a valid email address ('j***@localhost')",
+        ),
+        ("a@example.com,9,", "line 2: responded_at: missing date"),
+        ("a@example.com,9,next week", "line 2: responded_at: not a date, got 'next week'"),
+        ("a@example.com,9,2027-01-01T00:00:00Z", "line 2: responded_at: is in the future"),
+    ],
+)
+def test_bad_row_is_reported_with_line_and_column(row: str, message: str) -> None:
+    (error,) = errors(f"email,score,responded_at\n{row}\n")
+    assert error.startswith(message)
+
+
+def test_invalid_email_is_masked_in_the_error() -> None:
+    (error,) = errors("email,score,responded_at\njane.doe@@example.com,9,2025-01-01\n")
+    assert "jane.doe" not in error
+
+
+def test_good_rows_around_bad_ones_are_kept() -> None:
+    rows = read(
+        "email,score,responded_at\n"
+        "a@example.com,9,2025-01-01\n"
+        "b@example.com,11,2025-01-01\n"
+        "c@example.com,3,2025-01-01\n"
+    )
+    assert [type(row).__name__ for row in rows] == [
+        "ImportedResponse",
+        "RowError",
+        "ImportedResponse",
+    ]
+    assert [row.line for row in rows] == [2, 3, 4]
+
+
+def test_line_numbers_count_physical_lines_of_quoted_comments() -> None:
+    text = (
+        "email,score,comment,responded_at\r\n"
+        'a@example.com,9,"one, two\r\nthree\r\nfour",2025-01-01\r\n'  # lines 2-4
+        "\r\n"  # line 5: blank, skipped
+        'b@example.com,11,"x",2025-01-01\r\n'  # line 6
+        'c@example.com,5,"a\nb",2025-01-01\n'  # lines 7-8
+        "d@example.com,99,,2025-01-01\n"  # line 9
+    )
+    rows = read(text)
+    assert [row.line for row in rows] == [2, 6, 7, 9]
+    assert [str(row) for row in rows if isinstance(row, RowError)] == [
+        "line 6: score: must be an integer from 0 to 10, got '11'",
+        "line 9: score: must be an integer from 0 to 10, got '99'",
+    ]
+    first = rows[0]
+    assert isinstance(first, ImportedResponse)
+    assert first.comment == "one, two\nthree\nfour"
+
+
+def test_error_names_the_column_as_the_file_spells_it() -> None:
+    (error,) = errors("Response ID,Created At,Email,Score\n1,N/A,a@example.com,9\n")
+    assert error.startswith("line 2: Created At: not a date, got 'N/A'")
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("email,comment", "missing columns: score, responded_at"),
+        ("Response ID,Score,Comment", "missing columns: email, responded_at"),
+        ("email,score,date", "missing column: responded_at"),
+    ],
+)
+def test_missing_columns_are_one_error_naming_them(header: str, missing: str) -> None:
+    with pytest.raises(ImportFileError, match=missing):
+        ResponseCsv(io.StringIO(f"{header}\nx,y,z\n"), timezone=PARIS, now=NOW)
+
+
+def test_empty_file_is_refused() -> None:
+    with pytest.raises(ImportFileError, match="empty"):
+        ResponseCsv(io.StringIO(""), timezone=PARIS, now=NOW)
+
+
+def test_same_answer_gets_the_same_key_and_a_different_one_another() -> None:
+    rows = good(
+        "email,score,responded_at,order\n"
+        "a@example.com,9,2025-01-01T10:00:00Z,#1\n"
+        "A@Example.com ,9,2025-01-01T11:00:00+01:00,#1\n"
+        "a@example.com,8,2025-01-01T10:00:00Z,#1\n"
+        "a@example.com,9,2025-01-01T10:00:00Z,#2\n"
+    )
+    keys = [row.import_key for row in rows]
+    assert keys[0] == keys[1]
+    assert len(set(keys)) == 3
+
+
+def test_nul_bytes_in_comments_are_dropped() -> None:
+    (row,) = good("email,score,comment,responded_at\na@example.com,9,ok\x00,2025-01-01\n")
+    assert row.comment == "ok"
+
+
+@pytest.mark.parametrize(
+    ("email", "masked"),
+    [("jane@example.com", "j***@example.com"), ("x", "x***"), ("", "***")],
+)
+def test_mask_email(email: str, masked: str) -> None:
+    assert mask_email(email) == masked
+
+
+@given(st.lists(st.sampled_from(["good", "bad", "multiline", "blank"]), max_size=30))
+def test_every_data_row_is_either_kept_or_reported_at_its_own_line(kinds: list[str]) -> None:
+    lines = ["email,score,comment,responded_at"]
+    expected = []
+    for kind in kinds:
+        start = sum(line.count("\n") + 1 for line in lines) + 1
+        if kind == "good":
+            lines.append("a@example.com,9,,2025-01-01")
+        elif kind == "bad":
+            lines.append("a@example.com,12,,2025-01-01")
+        elif kind == "multiline":
+            lines.append('a@example.com,3,"x\ny",2025-01-01')
+        else:
+            lines.append("")
+        if kind != "blank":
+            expected.append((start, kind == "bad"))
+    rows = read("\n".join(lines) + "\n")
+    assert [(row.line, isinstance(row, RowError)) for row in rows] == expected
