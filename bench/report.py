@@ -1,0 +1,207 @@
+"""How long does ``nps report --format json`` take on a big store, and how much memory?
+
+Generates a fresh SQLite store (default: 1,000,000 answers over 300,000 customers, with their
+orders and Zendesk tickets; the generation is not what is measured), then runs the report as a
+subprocess and prints its wall time and peak RSS. Target on a 2-core machine: under 5 s, 500 MB.
+
+    python bench/report.py                      # the full-size run
+    python bench/report.py --responses 20000 --customers 6000 --keep /tmp/small.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nps_engine.store.database import Database
+
+STORE = "bench"
+NOW = datetime.now(UTC).replace(microsecond=0)
+HISTORY_DAYS = 730
+COUNTRIES = ("US", "FR", "GB", "DE", "CA", "BE", "ES", "IT")
+TAG_SETS = ('["vip"]', "[]", "[]", '["wholesale"]', '["VIP", "newsletter"]', '["newsletter"]')
+
+
+def stamp(moment: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC datetime on SQLite (naive, microseconds)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def generate(path: Path, responses: int, customers: int, seed: int) -> dict[str, int]:
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    rng = random.Random(seed)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    counts = {"customers": customers, "responses": 0, "orders": 0, "tickets": 0}
+    with connection:
+        connection.executemany(
+            "INSERT INTO customers (store, id, email, country, tags, orders_count, total_spent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    STORE,
+                    i,
+                    f"c{i}@example.com",
+                    rng.choice(COUNTRIES),
+                    rng.choice(TAG_SETS),
+                    rng.randint(1, 12),
+                    round(rng.uniform(20, 2000), 2),
+                )
+                for i in range(1, customers + 1)
+            ),
+        )
+    per_customer = _answers_per_customer(rng, responses, customers)
+    with connection:
+        for table, rows in _orders_answers_tickets(rng, per_customer, counts):
+            connection.executemany(_INSERTS[table], rows)
+    connection.execute("ANALYZE")
+    connection.close()
+    return counts
+
+
+_INSERTS = {
+    "orders": "INSERT INTO orders (store, id, name, customer_id, email, created_at, updated_at,"
+    " delivered_at, refunded, returned, total_price) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    "responses": "INSERT INTO responses (store, source, kind, customer_id, email, order_id, score,"
+    " responded_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+    "tickets": "INSERT INTO tickets (store, id, requester_id, requester_email, customer_id, status,"
+    " tags, created_at, updated_at) VALUES (?,?,?,?,?,?,'[]',?,?)",
+}
+
+
+def _answers_per_customer(rng: random.Random, responses: int, customers: int) -> list[int]:
+    counts = [1] * customers
+    for _ in range(responses - customers):
+        counts[rng.randrange(customers)] += 1
+    return counts
+
+
+def _orders_answers_tickets(
+    rng: random.Random, per_customer: list[int], counts: dict[str, int]
+) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
+    orders: list[tuple[object, ...]] = []
+    answers: list[tuple[object, ...]] = []
+    tickets: list[tuple[object, ...]] = []
+    for customer, answered in enumerate(per_customer, start=1):
+        mood = rng.gauss(7.8, 1.6)
+        email = f"c{customer}@example.com"
+        for day in sorted(rng.uniform(0, HISTORY_DAYS) for _ in range(answered + 1)):
+            ordered_at = NOW - timedelta(days=HISTORY_DAYS - day + 14)
+            order_id = counts["orders"] = counts["orders"] + 1
+            returned = rng.random() < 0.08
+            orders.append(
+                (
+                    STORE,
+                    order_id,
+                    f"#{order_id}",
+                    customer,
+                    email,
+                    stamp(ordered_at),
+                    stamp(ordered_at),
+                    stamp(ordered_at + timedelta(days=3)),
+                    returned and rng.random() < 0.5,
+                    returned,
+                    49.0,
+                )
+            )
+            if len(answers) - counts["responses"] < answered and day < HISTORY_DAYS - 1:
+                answered_at = ordered_at + timedelta(days=rng.uniform(8, 12))
+                score = max(0, min(10, round(rng.gauss(mood - 2.5 * returned, 1.5))))
+                answers.append(
+                    (
+                        STORE,
+                        "survey",
+                        "transactional",
+                        customer,
+                        email,
+                        order_id,
+                        score,
+                        stamp(answered_at),
+                        stamp(answered_at),
+                    )
+                )
+            if rng.random() < 0.25:
+                opened = ordered_at + timedelta(days=rng.uniform(1, 6))
+                counts["tickets"] += 1
+                tickets.append(
+                    (
+                        STORE,
+                        counts["tickets"],
+                        customer,
+                        email,
+                        customer,
+                        rng.choice(("solved", "closed", "solved", "open")),
+                        stamp(opened),
+                        stamp(opened),
+                    )
+                )
+        counts["responses"] = len(answers)
+        if len(orders) > 50_000:
+            yield "orders", orders
+            orders = []
+    yield "orders", orders
+    yield "responses", answers
+    yield "tickets", tickets
+
+
+def measure(config: Path) -> tuple[float, float, dict[str, object]]:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("nps")),
+            "--config",
+            str(config),
+            "report",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    return seconds, peak_mb, json.loads(completed.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=300_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="Store the database here and keep it.")
+    parser.add_argument("--reuse", action="store_true", help="Measure an existing --keep file.")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = arguments.keep or Path(scratch) / "bench.db"
+        if not (arguments.reuse and path.exists()):
+            path.unlink(missing_ok=True)
+            started = time.perf_counter()
+            counts = generate(path, arguments.responses, arguments.customers, arguments.seed)
+            print(f"generated {counts} in {time.perf_counter() - started:.1f} s")
+        config = Path(scratch) / "config.yaml"
+        config.write_text(f"store: {{id: {STORE}}}\ndatabase: {{url: 'sqlite:///{path}'}}\n")
+        seconds, peak_mb, report = measure(config)
+    overall = report["overall"]
+    assert isinstance(overall, dict)
+    print(
+        f"nps report --format json: {seconds:.2f} s, peak RSS {peak_mb:.0f} MB "
+        f"(n={overall['n']}, NPS {overall['nps']}, {len(report['trend'])} months)"
+    )  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

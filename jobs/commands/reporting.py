@@ -1,0 +1,146 @@
+"""``nps report``: the segmented NPS of each store in the configuration."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+
+from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from jobs.report_output import RENDERERS
+from jobs.report_output.rich_table import report_renderable
+from nps_engine.config import Settings
+from nps_engine.records import SurveyKind
+from nps_engine.report import Basis, Period, Report, build_report, default_period
+from nps_engine.segments import enabled_segments
+from nps_engine.store.database import Database
+from nps_engine.store.report_facts import load_monthly_tallies, load_response_facts
+
+
+class OutputFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+class BasisOption(enum.StrEnum):
+    CUSTOMERS = "customers"
+    RESPONSES = "responses"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def report(
+    ctx: typer.Context,
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.TABLE, "--format", "-f", help="table, json, csv or html."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    since: str | None = typer.Option(None, help="First day, YYYY-MM-DD (store time zone)."),
+    until: str | None = typer.Option(None, help="Last day, YYYY-MM-DD (default: today)."),
+    basis: BasisOption | None = typer.Option(
+        None, help="customers (latest answer per customer) or responses (every answer)."
+    ),
+    kind: SurveyKind = typer.Option(
+        SurveyKind.TRANSACTIONAL,
+        help="transactional (post-delivery) or relationship survey; never mixed.",
+    ),
+) -> None:
+    """Segmented NPS with 95% intervals: overall, each segment against the rest, month by month."""
+    since_day, until_day = _date_option("--since", since), _date_option("--until", until)
+    if since_day and until_day and until_day < since_day:
+        fail_usage(f"--until {until_day} is before --since {since_day}")
+    now = datetime.now(UTC)
+    reports = [
+        _store_report(settings, now, since_day, until_day, basis, kind)
+        for settings in state_of(ctx).stores()
+    ]
+    _emit(reports, output_format, output)
+
+
+def _date_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail_usage(f"{name}: '{value}' is not a date (use YYYY-MM-DD, e.g. 2026-01-31)")
+
+
+def _period(settings: Settings, now: datetime, since: date | None, until: date | None) -> Period:
+    timezone = settings.store.timezone
+    last_day = until or now.astimezone(ZoneInfo(timezone)).date()
+    first_day = since or default_period(last_day, settings.report.months, timezone).since
+    if last_day < first_day:
+        fail_usage(f"the period ends on {last_day}, before it starts on {first_day}")
+    return Period(first_day, last_day, timezone)
+
+
+def _store_report(
+    settings: Settings,
+    now: datetime,
+    since: date | None,
+    until: date | None,
+    basis_option: BasisOption | None,
+    kind: SurveyKind,
+) -> Report:
+    store = settings.store.id
+    basis: Basis = settings.report.basis
+    if basis_option is BasisOption.RESPONSES:
+        basis = "responses"
+    elif basis_option is BasisOption.CUSTOMERS:
+        basis = "customers"
+    period = _period(settings, now, since, until)
+    database = Database(settings.database.url)
+    try:
+        if not database.is_current():
+            stderr.print(
+                f"error: store {store}: the database has no tables yet; run `nps db upgrade`",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_FAILURE)
+        facts = load_response_facts(
+            database,
+            store,
+            start=period.start,
+            end=period.end,
+            kind=kind,
+            basis=basis,
+            now=now,
+            support_window_days=settings.segments.support_contacted.window_days,
+        )
+        trend = load_monthly_tallies(
+            database, store, months=period.months(), kind=kind, basis=basis
+        )
+    finally:
+        database.dispose()
+    segments = enabled_segments(settings.segments, now)
+    return build_report(
+        facts, store=store, basis=basis, kind=kind, period=period, segments=segments, trend=trend
+    )
+
+
+def _emit(reports: list[Report], output_format: OutputFormat, output: Path | None) -> None:
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(RENDERERS[output_format.value](reports), encoding="utf-8")
+        stderr.print(f"report written to {output}", markup=False)
+    elif output_format is OutputFormat.TABLE:
+        for report in reports:
+            stdout.print(report_renderable(report))
+        return  # the table itself says when a store has no answers
+    else:
+        typer.echo(RENDERERS[output_format.value](reports), nl=False)
+    for report in reports:
+        if report.empty:
+            stderr.print(
+                f"store {report.store}: no answers in this period "
+                f"({report.period.since} to {report.period.until})",
+                markup=False,
+            )
