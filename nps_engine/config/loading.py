@@ -7,14 +7,17 @@ echoed in messages (they may be secrets).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from nps_engine.config.settings import Settings
 
@@ -42,6 +45,9 @@ def load_settings(
         raise ConfigError(
             [f"config file not found: {file} (copy config.example.yaml to start)"], str(file)
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError([f"cannot read config file {file}: {reason}"], str(file)) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -72,10 +78,17 @@ def parse_settings(document: object, env: Mapping[str, str], source: str = "") -
         if not isinstance(store, dict):
             raise ConfigError([f"stores[{index}]: must be a mapping"], source)
         settings.append(_validate(_merge(document, store), f"stores[{index}].", source))
-    ids = [s.store.id for s in settings]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    first_use: dict[str, int] = {}
+    duplicates = []
+    for index, item in enumerate(settings):
+        if item.store.id in first_use:
+            duplicates.append(
+                f"stores[{index}].store.id: '{item.store.id}' is already the id of "
+                f"stores[{first_use[item.store.id]}] (each store needs its own id)"
+            )
+        first_use.setdefault(item.store.id, index)
     if duplicates:
-        raise ConfigError([f"stores: store.id '{d}' is used twice" for d in duplicates], source)
+        raise ConfigError(duplicates, source)
     return settings
 
 
@@ -86,8 +99,34 @@ def _validate(document: dict[str, Any], prefix: str, source: str) -> Settings:
         raise ConfigError([prefix + _describe(error) for error in exc.errors()], source) from None
 
 
+# What each ``pattern`` in settings.py means, in words a store owner can act on.
+_PATTERNS = {
+    r"^[a-z0-9][a-z0-9_-]{0,62}$": "must be 1 to 63 lowercase letters, digits, '-' or '_', "
+    "starting with a letter or digit (e.g. 'my-store')",
+    r"^#[0-9a-fA-F]{6}$": 'must be a colour such as "#2f6f4f" (quote it: # starts a YAML comment)',
+    r"^[a-z0-9][a-z0-9-]*(\.myshopify\.com)?$": "must be the shop's myshopify domain such as "
+    "'my-store.myshopify.com' (no https://, no custom domain)",
+    r"^(\d{4}-(01|04|07|10)|unstable)$": "must be a Shopify API version such as '2026-01' "
+    "(quarterly: -01, -04, -07 or -10)",
+    r"^[a-z0-9][a-z0-9-]*$": "must be the Zendesk subdomain only, such as 'mystore' for "
+    "mystore.zendesk.com",
+    r"^[^@\s]+@[^@\s]+$|^.+<[^@\s]+@[^@\s]+>$": "must be an email address such as "
+    "'hello@example.com' or 'My Store <hello@example.com>'",
+    r"^[a-z0-9][a-z0-9_]*$": "must be lowercase letters, digits and '_' (e.g. 'big_spenders')",
+    r"^[a-z0-9][a-z0-9_-]*$": "must be lowercase letters, digits, '-' or '_' (e.g. 'nps')",
+}
+
+
 def _describe(error: Any) -> str:
     path = _path(error["loc"])
+    message = _message(error)
+    if error["type"] == "extra_forbidden":
+        message += _suggestion(error["loc"])
+    return f"{path}: {message}" if path else message
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, reworded; never the input value, which may be a secret."""
     kind, ctx = error["type"], error.get("ctx") or {}
     messages = {
         "missing": "is required",
@@ -96,10 +135,60 @@ def _describe(error: Any) -> str:
         "greater_than": f"must be > {ctx.get('gt')}",
         "less_than_equal": f"must be <= {ctx.get('le')}",
         "less_than": f"must be < {ctx.get('lt')}",
-        "string_pattern_mismatch": "has an invalid format",
+        "string_pattern_mismatch": _PATTERNS.get(str(ctx.get("pattern")), "has an invalid format"),
+        "int_parsing": "must be a whole number",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "float_type": "must be a number",
+        "bool_parsing": "must be true or false",
+        "bool_type": "must be true or false",
+        "string_type": "must be text (quote it if YAML reads it as a number or a date)",
+        "dict_type": "must be a mapping of keys (indented 'key: value' lines)",
+        "model_type": "must be a mapping of keys (indented 'key: value' lines)",
+        "model_attributes_type": "must be a mapping of keys (indented 'key: value' lines)",
+        "list_type": "must be a list (e.g. [a, b])",
+        "tuple_type": "must be a list (e.g. [a, b])",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "url_parsing": "must be a full URL such as https://nps.example.com",
+        "url_scheme": "must be a URL starting with http:// or https://",
+        "time_parsing": 'must be a time of day such as "08:30" (quoted)',
+        "time_type": 'must be a time of day such as "08:30" (quoted)',
     }
-    message = messages.get(kind) or str(error["msg"]).removeprefix("Value error, ")
-    return f"{path}: {message}" if path else message
+    return messages.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+
+
+def _suggestion(location: tuple[Any, ...]) -> str:
+    """`` (did you mean 'delay_days'?)`` for a misspelt key, from the keys its section allows."""
+    model: Any = Settings
+    for item in location[:-1]:
+        model = _section_at(model, item)
+        if model is None:
+            return ""
+    known = [field.alias or name for name, field in model.model_fields.items()]
+    close = difflib.get_close_matches(str(location[-1]), known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _section_at(model: Any, item: Any) -> type[BaseModel] | None:
+    """The settings model found one step down ``model`` at ``item`` (a key, or a list index)."""
+    if isinstance(item, int):
+        candidates: tuple[Any, ...] = (model,)
+    elif isinstance(model, type) and issubclass(model, BaseModel):
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        if item not in fields:
+            return None
+        candidates = (fields[item].annotation,)
+    else:
+        return None
+    while candidates:
+        candidate, *rest = candidates
+        candidates = tuple(rest)
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        if isinstance(candidate, types.UnionType) or typing.get_origin(candidate) is not None:
+            candidates += typing.get_args(candidate)
+    return None
 
 
 def _path(location: tuple[Any, ...]) -> str:
