@@ -1,0 +1,41 @@
+"""Which access scope an ACCESS_DENIED answer asks for, so the owner knows what to grant.
+
+Shopify names only the field it refused (``path``); the scope each field needs comes from the
+Admin API reference (https://shopify.dev/docs/api/usage/access-scopes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Fields we read or write, by the name Shopify puts in ``path``; the first match wins, deepest
+# field first (``orders.returns`` needs read_returns even though ``orders`` is readable).
+SCOPES = {
+    "returns": "read_returns",
+    "fulfillments": "read_fulfillments (or read_orders)",
+    "refunds": "read_orders",
+    "orders": "read_orders (and read_all_orders for orders older than 60 days)",
+    "order": "read_orders",
+    "customer": "read_customers",
+    "customers": "read_customers",
+    "defaultEmailAddress": "read_customers (and protected customer data access)",
+    "tagsAdd": "write_customers",
+    "tagsRemove": "write_customers",
+    "bulkOperationRunQuery": "read_orders and read_customers",
+}
+
+REQUIRED_SCOPES = (
+    "read_orders",
+    "read_all_orders",
+    "read_customers",
+    "write_customers",
+    "read_fulfillments",
+    "read_returns",
+)
+
+
+def scope_hint(path: Sequence[str]) -> str:
+    for field in reversed(path):
+        if field in SCOPES:
+            return f"(grant the app the {SCOPES[field]} scope)"
+    return f"(the app needs the scopes {', '.join(REQUIRED_SCOPES)})"

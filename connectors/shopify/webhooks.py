@@ -1,0 +1,173 @@
+"""Shopify webhook deliveries: their signature, and what each topic tells us.
+
+Signature (https://shopify.dev/docs/apps/build/webhooks/verify-deliveries): the
+``X-Shopify-Hmac-Sha256`` header is base64(HMAC-SHA256(app client secret, raw body)); compare in
+constant time, before parsing anything. ShopifyAPI has no helper for this (its
+``Session.validate_hmac`` is the OAuth query-string check).
+
+Bodies are the REST resource of the topic: ``orders/fulfilled`` an order, ``refunds/create`` a
+refund (``order_id``), ``fulfillment_events/create`` a fulfilment event (``status`` lowercase,
+``delivered`` is the one we want; the body is assumed unwrapped, a ``fulfillment_event`` root is
+accepted too), ``returns/*`` a return with its ``order``. The privacy topics
+(``customers/data_request``, ``customers/redact``, ``shop/redact``) are mandatory for every app.
+Each topic becomes one small intent; the store applies it, and the next sync stays the source of
+truth.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.shopify.mapping import gid_number, money, required_timestamp, timestamp
+from nps_engine.records import Order, normalise_email
+
+RETURN_TOPICS = {"returns/request", "returns/approve", "returns/process", "returns/close"}
+DEAD_FULFILMENT = {"cancelled", "error", "failure"}
+
+
+class WebhookPayloadError(ValueError):
+    """The body parsed but is not the shape the topic promises; names the missing field."""
+
+
+def signature_is_valid(raw_body: bytes, header: str | None, secret: str) -> bool:
+    if not header or not secret:
+        return False
+    digest = hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), header.strip().encode("utf-8"))
+
+
+def signature(raw_body: bytes, secret: str) -> str:
+    """The header value Shopify would send for ``raw_body`` (tests, the sandbox's sender)."""
+    digest = hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFulfilled:
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDelivered:
+    order_id: int
+    delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRefunded:
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReturned:
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDataRequest:
+    customer_id: int
+    email: str | None
+    order_ids: tuple[int, ...]
+    request_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRedact:
+    customer_id: int
+    email: str | None
+    order_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopRedact:
+    shop_domain: str | None
+
+
+Intent = (
+    OrderFulfilled
+    | OrderDelivered
+    | OrderRefunded
+    | OrderReturned
+    | CustomerDataRequest
+    | CustomerRedact
+    | ShopRedact
+)
+
+
+def intent_of(topic: str, payload: Mapping[str, Any]) -> Intent | None:
+    """What ``payload`` of ``topic`` asks of the store; None for a topic or event we ignore."""
+    try:
+        return _intent_of(topic.strip().lower(), payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WebhookPayloadError(f"{topic} payload: bad or missing {exc}") from None
+
+
+def _intent_of(topic: str, payload: Mapping[str, Any]) -> Intent | None:
+    if topic == "orders/fulfilled":
+        return OrderFulfilled(order_from_rest(payload))
+    if topic == "fulfillment_events/create":
+        event = payload.get("fulfillment_event", payload)
+        if str(event.get("status", "")).lower() != "delivered":
+            return None
+        moment = event.get("happened_at") or event.get("created_at")
+        return OrderDelivered(_id(event["order_id"]), required_timestamp(moment, "happened_at"))
+    if topic == "refunds/create":
+        return OrderRefunded(_id(payload["order_id"]))
+    if topic in RETURN_TOPICS:
+        order = payload.get("order") or {}
+        order_id = payload.get("order_id") or order.get("admin_graphql_api_id") or order["id"]
+        return OrderReturned(_id(order_id))
+    if topic == "customers/data_request":
+        customer = payload["customer"]
+        request = payload.get("data_request") or {}
+        return CustomerDataRequest(
+            _id(customer["id"]),
+            normalise_email(customer.get("email")),
+            tuple(_id(o) for o in payload.get("orders_requested") or ()),
+            request.get("id"),
+        )
+    if topic == "customers/redact":
+        customer = payload["customer"]
+        return CustomerRedact(
+            _id(customer["id"]),
+            normalise_email(customer.get("email")),
+            tuple(_id(o) for o in payload.get("orders_to_redact") or ()),
+        )
+    if topic == "shop/redact":
+        return ShopRedact(payload.get("shop_domain"))
+    return None
+
+
+def order_from_rest(payload: Mapping[str, Any]) -> Order:
+    """A REST order (``orders/*`` webhooks). REST fulfilments have no delivery time, only
+    ``shipment_status``; delivery comes from ``fulfillment_events/create`` or the next sync."""
+    fulfilments = [
+        f for f in payload.get("fulfillments") or () if str(f.get("status")) not in DEAD_FULFILMENT
+    ]
+    created = [timestamp(f.get("created_at")) for f in fulfilments]
+    customer = payload.get("customer")
+    return Order(
+        id=_id(payload["id"]),
+        name=str(payload.get("name") or ""),
+        customer_id=_id(customer["id"]) if customer else None,
+        email=normalise_email(payload.get("email")),
+        created_at=required_timestamp(payload.get("created_at"), "created_at"),
+        updated_at=required_timestamp(payload.get("updated_at"), "updated_at"),
+        cancelled_at=timestamp(payload.get("cancelled_at")),
+        fulfilled_at=min((c for c in created if c is not None), default=None),
+        refunded=bool(payload.get("refunds")),
+        total_price=money(payload.get("total_price")),
+        currency=payload.get("currency"),
+    )
+
+
+def _id(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"id {value!r}")
+    return gid_number(value if isinstance(value, int) else str(value))
