@@ -1,0 +1,105 @@
+"""How long does ``nps import responses`` take on a big file, and how much memory does it need?
+
+Writes a generic CSV (default 1,000,000 answers from 300,000 emails, 1 in 1,000 rows bad) and a
+store with 100,000 of those customers, then runs the import as a subprocess twice (the second run
+finds only duplicates) and prints wall time and peak RSS of each. The file is streamed in batches,
+so memory should stay flat whatever the file size (target: far below 1 GB).
+
+    python bench/import_responses.py
+    python bench/import_responses.py --rows 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nps_engine.store.database import Database
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def write_csv(path: Path, rows: int, emails: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.write("email,score,comment,responded_at,order\n")
+        for index in range(rows):
+            when = START + timedelta(seconds=rng.randrange(700 * 86400))
+            score = "12" if index % 1000 == 999 else str(rng.randrange(11))
+            comment = '"Good, but\nslow delivery"' if index % 7 == 0 else ""
+            file.write(
+                f"Customer{rng.randrange(emails)}@Example.com,{score},{comment},"
+                f"{when:%Y-%m-%dT%H:%M:%SZ},#{1000 + index}\n"
+            )
+
+
+def seed_store(url: str, customers: int) -> None:
+    database = Database(url)
+    database.upgrade()
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO customers (store, id, email, tags, orders_count, total_spent) "
+            "VALUES (?, ?, ?, '[]', 1, 0)",
+            [("bench", i, f"customer{i}@example.com") for i in range(customers)],
+        )
+    database.dispose()
+
+
+def run_import(config: Path, csv: Path) -> tuple[float, float, str]:
+    script = (
+        "import resource, sys\n"
+        "from jobs.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('peak_rss_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", script, "--config", str(config), "import", "responses", str(csv)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    rss = next(
+        float(line.split()[1]) for line in result.stdout.splitlines() if "peak_rss_mb" in line
+    )
+    return seconds, rss, result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--emails", type=int, default=300_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        csv, config = root / "answers.csv", root / "config.yaml"
+        url = f"sqlite:///{root / 'bench.db'}"
+        write_csv(csv, args.rows, args.emails, args.seed)
+        seed_store(url, args.customers)
+        config.write_text(f"store: {{id: bench}}\ndatabase: {{url: '{url}'}}\n")
+        size_mb = csv.stat().st_size / 1e6
+        print(f"file: {args.rows:,} rows, {size_mb:.0f} MB; store: {args.customers:,} customers")
+        for label in ("first import", "re-import (all duplicates)"):
+            seconds, rss, output = run_import(config, csv)
+            summary = [" ".join(line.split()) for line in output.splitlines()[1:7]]
+            print(f"{label}: {seconds:.1f} s, peak RSS {rss:.0f} MB; " + "; ".join(summary))
+    print(
+        f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
