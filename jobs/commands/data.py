@@ -73,6 +73,8 @@ def import_responses_command(
     except ImportFileError as error:
         _fail(f"{file}: {error}; nothing was imported")
     except UnicodeDecodeError:
+        if _starts_with(file, b"PK\x03\x04"):  # the zip signature every .xlsx starts with
+            _fail(f"{file} is an Excel workbook, not a CSV: save it as 'CSV UTF-8' first")
         _fail(
             f"{file} is not UTF-8 text after line {bad.last_line}: save it as UTF-8 (CSV UTF-8) "
             "and import it again (rows already imported are not duplicated)"
@@ -212,6 +214,11 @@ def _open_database(settings: Settings) -> Database:
             f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"
         )
     return database
+
+
+def _starts_with(file: Path, signature: bytes) -> bool:
+    with open(file, "rb") as stream:
+        return stream.read(len(signature)) == signature
 
 
 def _fail(message: str) -> NoReturn:

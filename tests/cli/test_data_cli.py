@@ -125,6 +125,14 @@ def test_file_that_is_not_utf8_exits_1(ready: Path, tmp_path: Path) -> None:
     assert "is not UTF-8 text" in result.stderr
 
 
+def test_excel_workbook_is_recognised(ready: Path, tmp_path: Path) -> None:
+    path = tmp_path / "answers.xlsx"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5U\xff\xfe")
+    result = nps(ready, "import", "responses", str(path))
+    assert result.exit_code == 1
+    assert "is an Excel workbook, not a CSV" in result.stderr
+
+
 def test_file_with_only_bad_rows_exits_1(ready: Path, tmp_path: Path) -> None:
     path = csv_file(tmp_path, "email,score,responded_at\na@example.com,12,2025-01-01\n")
     result = nps(ready, "import", "responses", str(path))
