@@ -74,6 +74,8 @@ class ShopifySettings(Section):
     webhook_secret: SecretStr | None = None
     backfill_days: Annotated[int, Field(ge=1, le=3650)] = 365
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    # Where customers/data_request webhooks write the customer's data for the owner to send on.
+    data_request_dir: str = "data_requests"
 
     @property
     def shop_domain(self) -> str:
