@@ -1,0 +1,201 @@
+"""``POST /webhooks/zendesk``: a ``ticket.created`` event tags the new ticket with the NPS of its
+requester.
+
+Why: a tag pushed onto a Zendesk user is not copied onto tickets that already exist, and the push
+job only reaches tickets it has synced; the webhook tags a new ticket within seconds, so the agent
+who opens it sees who they are talking to.
+
+Order (https://developer.zendesk.com/documentation/webhooks/verifying/):
+1. ``X-Zendesk-Webhook-Signature`` must equal base64(HMAC-SHA256(secret, timestamp + raw body)),
+   compared in constant time, and ``X-Zendesk-Webhook-Signature-Timestamp`` must be within
+   ``MAX_SKEW`` of our clock (a captured delivery cannot be replayed later): 401 otherwise.
+2. The body must be an event envelope (``type``, ``id``, ``detail`` with string ids): 400 otherwise.
+3. An event id already handled is acknowledged (200) and not applied again.
+4. The requester's last pushed Zendesk tags (``tag_state``) go onto the ticket with the additive
+   Add Tags endpoint; then the event id is recorded. A failed call answers 503 without recording,
+   so Zendesk's retry applies it; two racing deliveries only add the same tags twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from connectors.zendesk.client import ZendeskClient
+from connectors.zendesk.ticket_tags import ZendeskTicketTagger
+from nps_engine.config.settings import ZendeskSettings
+from nps_engine.store import models
+from nps_engine.store.database import Database
+from nps_engine.store.support import customer_of_user
+from nps_engine.store.webhook_events import first_delivery
+from nps_engine.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+PATH = "/webhooks/zendesk"
+TICKET_CREATED = "zen:event-type:ticket.created"
+MAX_SKEW = timedelta(minutes=10)
+SIGNATURE = "X-Zendesk-Webhook-Signature"
+TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+
+
+class TicketTagger(Protocol):
+    def add_ticket_tags(self, ticket_id: int, tags: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Receiver:
+    store_id: str
+    secret: str | None
+    database: Database
+    tagger: Callable[[], TicketTagger]
+
+
+@dataclass(frozen=True)
+class TicketCreated:
+    event_id: str
+    ticket_id: int
+    requester_id: int | None
+
+
+class WebhookPayloadError(ValueError):
+    pass
+
+
+def signature_is_valid(secret: str, signed_at: str, body: bytes, signature: str) -> bool:
+    mac = hmac.new(secret.encode("utf-8"), signed_at.encode("utf-8") + body, hashlib.sha256)
+    expected = base64.b64encode(mac.digest()).decode("ascii")
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+
+
+def is_fresh(signed_at: str, now: datetime, max_skew: timedelta = MAX_SKEW) -> bool:
+    try:
+        when = datetime.fromisoformat(signed_at)
+    except ValueError:
+        return False
+    return when.tzinfo is not None and abs(now - when) <= max_skew
+
+
+def ticket_created(body: bytes) -> TicketCreated | None:
+    """The event, or None for another event type; :class:`WebhookPayloadError` when malformed."""
+    try:
+        event = json.loads(body)
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise WebhookPayloadError("not an event envelope (no 'type')")
+        if event["type"] != TICKET_CREATED:
+            return None
+        detail = event["detail"]
+        requester = detail.get("requester_id")
+        return TicketCreated(
+            event_id=str(event["id"]),
+            ticket_id=int(detail["id"]),
+            requester_id=int(requester) if requester not in (None, "") else None,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        if isinstance(error, WebhookPayloadError):
+            raise
+        raise WebhookPayloadError(f"malformed ticket.created event ({error!r})") from None
+
+
+def routes(context: WebContext) -> list[BaseRoute]:
+    zendesk = context.settings.zendesk
+    secret = zendesk.webhook_secret if zendesk else None
+
+    def tagger() -> TicketTagger:
+        assert zendesk is not None  # no secret without a zendesk section
+        return ZendeskTicketTagger(webhook_client(zendesk))
+
+    receiver = Receiver(
+        store_id=context.store_id,
+        secret=secret.get_secret_value() if secret else None,
+        database=context.database,
+        tagger=tagger,
+    )
+    return receiver_routes(receiver, context.clock)
+
+
+def webhook_client(zendesk: ZendeskSettings) -> ZendeskClient:
+    """A client that gives up quickly: Zendesk waits about 10 seconds for our answer, and a 503
+    makes it deliver again later."""
+    return ZendeskClient(
+        subdomain=zendesk.subdomain,
+        email=zendesk.email,
+        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
+        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
+        base_url=str(zendesk.base_url) if zendesk.base_url else None,
+        timeout=min(zendesk.timeout_seconds, 5.0),
+        ratelimit_budget_seconds=0,
+        max_attempts=2,
+    )
+
+
+def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[BaseRoute]:
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        if not receiver.secret:
+            return _answer(404, "Zendesk webhooks are not configured (zendesk.webhook_secret)")
+        signed_at = request.headers.get(TIMESTAMP, "")
+        signature = request.headers.get(SIGNATURE, "")
+        if not signature_is_valid(receiver.secret, signed_at, body, signature):
+            return _answer(401, "invalid signature")
+        if not is_fresh(signed_at, clock()):
+            return _answer(401, "stale or missing signature timestamp")
+        try:
+            event = ticket_created(body)
+        except WebhookPayloadError as error:
+            return _answer(400, str(error))
+        if event is None:
+            return _answer(200, "ignored: not ticket.created")
+        return await run_in_threadpool(apply, receiver, event, clock())
+
+    return [Route(PATH, receive, methods=["POST"], name="zendesk_webhook")]
+
+
+def apply(receiver: Receiver, event: TicketCreated, now: datetime) -> JSONResponse:
+    with receiver.database.session() as session:
+        seen = session.get(models.WebhookEvent, (receiver.store_id, "zendesk", event.event_id))
+        if seen is not None:
+            return _answer(200, "duplicate")
+        tags = _pushed_tags(session, receiver.store_id, event.requester_id)
+    if tags:
+        try:
+            receiver.tagger().add_ticket_tags(event.ticket_id, tags)
+        except Exception as error:  # noqa: BLE001 - any failure: let Zendesk retry the delivery
+            log.warning("tagging Zendesk ticket %s failed: %s", event.ticket_id, error)
+            return _answer(503, "could not tag the ticket; retry later")
+    with receiver.database.session() as session:
+        first_delivery(session, receiver.store_id, "zendesk", event.event_id, "ticket.created", now)
+    return _answer(200, "tagged" if tags else "no NPS tags for this requester")
+
+
+def _pushed_tags(session: Any, store: str, requester_id: int | None) -> list[str]:
+    if requester_id is None:
+        return []
+    customer_id = customer_of_user(session, store, requester_id)
+    if customer_id is None:
+        return []
+    tags = session.scalar(
+        select(models.TagState.tags).where(
+            models.TagState.store == store,
+            models.TagState.system == "zendesk",
+            models.TagState.customer_id == customer_id,
+        )
+    )
+    return list(tags or [])
+
+
+def _answer(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": status, "message": message}, status_code=status)
