@@ -1,0 +1,81 @@
+"""``nps surveys send [--dry-run] [--limit N]``: mail the surveys that are due, for every store.
+
+Prints the eligibility line ("42 due, skipped: 12 throttled, 3 unsubscribed, 5 no email") and what
+happened ("40 sent, 1 failed, 1 bounced"). Exit 0 when everything went, 1 when something failed
+or the run stopped (the rest is kept for the next run), 2 on a configuration problem.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+
+from connectors.email import SmtpMailer
+from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
+from jobs.runner import JobContext, run_job
+from jobs.send_surveys import SendSummary, send_surveys
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+
+
+def register(app: typer.Typer) -> None:
+    surveys = typer.Typer(help="Survey emails.", no_args_is_help=True)
+    surveys.command("send")(send_command)
+    app.add_typer(surveys, name="surveys")
+
+
+def send_command(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would go; send nothing."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most N this run."),
+) -> None:
+    """Send the post-delivery surveys that are due (and reminders/relationship surveys if on)."""
+    failed = False
+    for settings in state_of(ctx).stores():
+        _check_sections(settings)
+        database = Database(settings.database.url)
+        try:
+            if not database.is_current():
+                fail_usage(f"store {settings.store.id}: run `nps db upgrade` first")
+            failed |= not _run_store(database, settings, dry_run=dry_run, limit=limit)
+        finally:
+            database.dispose()
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _run_store(database: Database, settings: Settings, *, dry_run: bool, limit: int | None) -> bool:
+    assert settings.email is not None
+    summaries: list[SendSummary] = []
+
+    def work(context: JobContext) -> None:
+        with SmtpMailer(settings.email) as mailer:  # type: ignore[arg-type]
+            summary = send_surveys(
+                database, settings, mailer, datetime.now(UTC), dry_run=dry_run, limit=limit
+            )
+        summaries.append(summary)
+        context.add_counts({k: v for k, v in summary.counts.items() if v})
+        for error in summary.errors:
+            context.error(error)
+
+    prefix = f"{settings.store.id}: "
+    if dry_run:
+        work(JobContext(settings.store.id, "surveys send"))
+        outcome_ok = True
+    else:
+        outcome = run_job(database, settings.store.id, "surveys send", work)
+        outcome_ok = outcome.ok
+        if outcome.status in {"locked", "failed"} and not summaries:
+            for error in outcome.errors:
+                stdout.print(prefix + error, markup=False)
+            return False
+    for line in summaries[0].lines() if summaries else []:
+        stdout.print(prefix + line, markup=False)
+    return outcome_ok
+
+
+def _check_sections(settings: Settings) -> None:
+    for section in ("email", "web"):
+        if getattr(settings, section) is None:
+            fail_usage(f"{section}: is required to send surveys (see config.example.yaml)")
