@@ -1,0 +1,246 @@
+"""Bulk query operations: run a whole-connection query in the background, serve JSONL.
+
+As Shopify does (shopify-notes.md section 4, and the recorded run-and-poll samples):
+``bulkOperationRunQuery`` answers ``CREATED`` with ``objectCount: "0"`` and ``url: null``; polls
+(``bulkOperation(id:)``, ``currentBulkOperation``, ``node(id:)``) see ``RUNNING`` then
+``COMPLETED`` with ``completedAt``, string counts, ``fileSize`` and a ``url``. The result is JSONL:
+one object per line; objects of nested connections are lines of their own with ``__parentId``,
+plain lists stay inline; slashes are escaped as ``\\/`` like Shopify's encoder does. Before
+2026-01 one bulk query may run at a time per shop, from 2026-01 five; one more gets
+``OPERATION_IN_PROGRESS`` naming the running ones. The query must read at least one connection and
+may not start at ``node``/``nodes``.
+
+Progress is counted in polls, not seconds, so tests are fast and deterministic: the first poll
+sees ``RUNNING`` and the ``polls_to_complete``-th sees ``COMPLETED`` (if the work is done).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
+
+from sandbox.shopify.gid import gid, parse_gid
+
+BULK_ID_BASE = 7_749_099_000_000
+TERMINAL = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
+
+QueryRunner = Callable[[str], tuple[Any, list[GraphQLError]]]
+
+
+@dataclass
+class BulkJob:
+    id: int
+    query: str
+    created_at: datetime
+    base_url: str
+    status: str = "CREATED"
+    completed_at: datetime | None = None
+    error_code: str | None = None
+    object_count: int = 0
+    root_object_count: int = 0
+    polls: int = 0
+    result: bytes | None = None
+    failed: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str | None:
+        if self.status != "COMPLETED":
+            return None
+        return f"{self.base_url}/bulk-results/{self.id}.jsonl"
+
+
+class BulkOperations:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        run_query: QueryRunner,
+        clock: Callable[[], datetime],
+        *,
+        polls_to_complete: int = 2,
+    ) -> None:
+        self.schema = schema
+        self.run_query = run_query
+        self.clock = clock
+        self.polls_to_complete = max(polls_to_complete, 1)
+        self._jobs: dict[int, BulkJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, query: str, api_version: str, base_url: str) -> dict[str, Any]:
+        """The ``BulkOperationRunQueryPayload`` for a new run."""
+        problem = self._invalid(query)
+        if problem:
+            return _payload(None, [{"field": ["query"], "message": problem, "code": "INVALID"}])
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.status not in TERMINAL]
+            if len(running) >= (5 if api_version >= "2026-01" else 1):
+                ids = ", ".join(gid("BulkOperation", j.id) for j in running)
+                message = (
+                    f"A bulk query operation for this app and shop is already in progress: {ids}."
+                )
+                return _payload(
+                    None, [{"field": None, "message": message, "code": "OPERATION_IN_PROGRESS"}]
+                )
+            job = BulkJob(
+                BULK_ID_BASE + len(self._jobs) + 1, query, _second(self.clock()), base_url
+            )
+            self._jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job,), daemon=True).start()
+        return _payload(job, [])
+
+    def observe(self, job_id: int) -> BulkJob | None:
+        """A poll: the job as the client sees it now (polls advance it)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.status in TERMINAL:
+                return job
+            job.polls += 1
+            job.status = "RUNNING"
+            if job.polls >= self.polls_to_complete and job.finished.is_set():
+                self._finish(job)
+            return job
+
+    def current(self) -> BulkJob | None:
+        with self._lock:
+            latest = max(self._jobs, default=None)
+        return None if latest is None else self.observe(latest)
+
+    def cancel(self, job_id: int) -> dict[str, Any]:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return _payload(
+                    None, [{"field": ["id"], "message": "Bulk operation does not exist"}]
+                )
+            if job.status in TERMINAL:
+                message = f"A bulk operation cannot be canceled when it is {job.status.lower()}"
+                return _payload(job, [{"field": None, "message": message}])
+            job.status = "CANCELED"
+            job.completed_at = _second(self.clock())
+            return _payload(job, [])
+
+    def result(self, job_id: int) -> bytes | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job.result if job is not None and job.status == "COMPLETED" else None
+
+    def _finish(self, job: BulkJob) -> None:
+        job.status = "FAILED" if job.failed else "COMPLETED"
+        job.error_code = "INTERNAL_SERVER_ERROR" if job.failed else None
+        job.completed_at = _second(self.clock())
+
+    def _run(self, job: BulkJob) -> None:
+        try:
+            data, errors = self.run_query(job.query)
+            if errors or data is None:
+                job.failed = True
+                return
+            lines, roots = jsonl_lines(data)
+            job.result = "".join(line + "\n" for line in lines).encode()
+            job.object_count, job.root_object_count = len(lines), roots
+        except Exception:  # noqa: BLE001 - a crash of the job is what FAILED reports
+            job.failed = True
+        finally:
+            job.finished.set()
+
+    def _invalid(self, query: str) -> str | None:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return f"Invalid bulk query: {error.message}"
+        errors = validate(self.schema, document)
+        if errors:
+            return f"Invalid bulk query: {errors[0].message}"
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        roots = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+        if any(r.name.value in {"node", "nodes"} for r in roots):
+            return "Bulk queries cannot contain a top level `node` or `nodes` field."
+        root = self.schema.query_type
+        assert root is not None
+        if not any(
+            str(root.fields[r.name.value].type).rstrip("!").endswith("Connection")
+            for r in roots
+            if r.name.value in root.fields
+        ):
+            return "Bulk queries must contain at least one connection."
+        return None
+
+
+def jsonl_lines(data: dict[str, Any]) -> tuple[list[str], int]:
+    """Lines of the result file, and how many are roots (objects of the top connection)."""
+    lines: list[str] = []
+    roots = 0
+    for value in data.values():
+        if _is_connection(value):
+            for item in _items(value):
+                roots += 1
+                _emit(item, None, lines)
+    return lines, roots
+
+
+def _emit(obj: dict[str, Any], parent_id: str | None, lines: list[str]) -> None:
+    own = {k: v for k, v in obj.items() if not _is_connection(v)}
+    if parent_id is not None:
+        own["__parentId"] = parent_id
+    lines.append(json.dumps(own, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/"))
+    for value in obj.values():
+        if _is_connection(value):
+            for item in _items(value):
+                _emit(item, obj.get("id"), lines)
+
+
+def _is_connection(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= {"edges", "nodes", "pageInfo"}
+
+
+def _items(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    if connection.get("nodes") is not None:
+        return list(connection["nodes"])
+    return [edge["node"] for edge in connection.get("edges") or () if edge.get("node")]
+
+
+def _payload(job: BulkJob | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bulkOperation": job, "userErrors": errors}
+
+
+def _second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+BULK_OPERATION: dict[str, Callable[..., Any]] = {
+    "id": lambda j, i: gid("BulkOperation", j.id),
+    "status": lambda j, i: j.status,
+    "type": lambda j, i: "QUERY",
+    "errorCode": lambda j, i: j.error_code,
+    "createdAt": lambda j, i: j.created_at,
+    "completedAt": lambda j, i: j.completed_at,
+    "objectCount": lambda j, i: j.object_count if j.status == "COMPLETED" else 0,
+    "rootObjectCount": lambda j, i: j.root_object_count if j.status == "COMPLETED" else 0,
+    "fileSize": lambda j, i: len(j.result) if j.status == "COMPLETED" and j.result else None,
+    "url": lambda j, i: j.url,
+    "partialDataUrl": lambda j, i: None,
+    "query": lambda j, i: j.query,
+}
+
+MUTATION_BULK: dict[str, Callable[..., Any]] = {
+    "bulkOperationRunQuery": lambda _r, info, query, **_options: info.context.bulk.start(
+        query, info.context.api_version, info.context.base_url
+    ),
+    "bulkOperationCancel": lambda _r, info, id: info.context.bulk.cancel(_bulk_id(id)),
+}
+
+QUERY_BULK: dict[str, Callable[..., Any]] = {
+    "bulkOperation": lambda _r, info, id: info.context.bulk.observe(_bulk_id(id)),
+    "currentBulkOperation": lambda _r, info, type="QUERY": info.context.bulk.current(),
+}
+
+
+def _bulk_id(value: str) -> int:
+    kind, number = parse_gid(value)
+    return number if kind == "BulkOperation" else -1

@@ -1,0 +1,331 @@
+"""The Shopify Admin GraphQL simulator: ``POST /admin/api/{version}/graphql.json`` on 127.0.0.1.
+
+    simulator = ShopifySimulator(world, access_token="shpat_test", bucket=LeakyBucket(2000, 100))
+    base_url = simulator.start()          # "http://127.0.0.1:PORT"
+    simulator.graphql_url("2026-01")      # ".../admin/api/2026-01/graphql.json"
+    simulator.traffic.snapshot()          # calls, cost, throttled, faults...
+    simulator.stop()
+
+One request goes through the steps Shopify takes, each with Shopify's answer when it fails:
+access token (401), API version (404), body (400), parse and validation (200 + errors, no cost),
+variables, calculated cost (MAX_COST_EXCEEDED above 1000, THROTTLED when the bucket is short, both
+HTTP 200), execution, then the refund of what the query did not use and ``extensions.cost``.
+
+Faults come from :mod:`sandbox.traffic` (shared with the Zendesk simulator): HTML 5xx pages,
+resets and delays are applied by the loopback server; signals are Shopify's own: ``throttled``
+(a THROTTLED answer whatever the bucket holds), ``internal_error`` (INTERNAL_SERVER_ERROR over
+HTTP 200) and ``rate_limited`` (HTTP 429 with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from sandbox.loopback import LoopbackServer, Request, Response, Route
+from sandbox.shopify import errors
+from sandbox.shopify.bulk import BulkOperations
+from sandbox.shopify.catalog import Catalog
+from sandbox.shopify.cost import MUTATION_COST, CostWalker, InputTooLarge, LeakyBucket, PageTooLarge
+from sandbox.shopify.schema import build
+from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
+from sandbox.world import World
+
+DEFAULT_ACCESS_TOKEN = "shpat_sandbox_0000000000000000"  # noqa: S105 - a loopback test token
+DEFAULT_API_VERSION = "2026-01"
+MAX_QUERY_COST = 1000
+GRAPHQL_ROUTE = "POST /admin/api/{version}/graphql.json"
+BULK_RESULT_ROUTE = "GET /bulk-results/{id}.jsonl"
+_VERSION = re.compile(r"\d{4}-\d{2}|unstable")
+
+
+@dataclass
+class RequestContext:
+    """What resolvers see as ``info.context`` for one request."""
+
+    world: World
+    catalog: Catalog
+    bulk: BulkOperations
+    clock: Callable[[], datetime]
+    api_version: str
+    base_url: str
+    unbounded: bool = False  # bulk operations read whole connections
+    search_warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    variables: Any
+    walker: CostWalker
+
+
+class ShopifySimulator:
+    def __init__(
+        self,
+        world: World,
+        *,
+        access_token: str = DEFAULT_ACCESS_TOKEN,
+        bucket: LeakyBucket | None = None,
+        traffic: Traffic | None = None,
+        faults: FaultPlan | None = None,
+        clock: Callable[[], datetime] | None = None,
+        max_query_cost: int = MAX_QUERY_COST,
+        bulk_polls_to_complete: int = 2,
+        port: int = 0,
+    ) -> None:
+        self.world = world
+        self.access_token = access_token
+        self.bucket = bucket or LeakyBucket()
+        self.traffic = traffic or Traffic(faults)
+        if traffic is not None and faults is not None:
+            self.traffic.configure(faults)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.max_query_cost = max_query_cost
+        self.schema = build()
+        self.catalog = Catalog(world)
+        self.bulk = BulkOperations(
+            self.schema, self._run_bulk, self.clock, polls_to_complete=bulk_polls_to_complete
+        )
+        self._signals = _SignalTap(self.traffic)
+        routes = [
+            Route(
+                "POST", r"/admin/api/(?P<version>[^/]+)/graphql\.json", GRAPHQL_ROUTE, self._graphql
+            ),
+            Route("GET", r"/bulk-results/(?P<id>\d+)\.jsonl", BULK_RESULT_ROUTE, self._bulk_result),
+        ]
+        self.server = LoopbackServer(
+            routes,
+            self._signals,
+            port=port,
+            not_found=lambda request: Response.json(404, errors.NOT_FOUND),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> str:
+        self.server.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> ShopifySimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def graphql_url(self, version: str = DEFAULT_API_VERSION) -> str:
+        return f"{self.base_url}/admin/api/{version}/graphql.json"
+
+    # -- one request -----------------------------------------------------------------------
+    def _graphql(self, request: Request) -> Response:
+        try:
+            return self._graphql_request(request)
+        except Exception:  # noqa: BLE001 - a simulator bug must still answer, as Shopify's 500 does
+            return Response.json(500, {"errors": "An unexpected error occurred"})
+
+    def _graphql_request(self, request: Request) -> Response:
+        signal = self._signals.current()
+        if request.headers.get("x-shopify-access-token") != self.access_token:
+            return Response.json(401, errors.UNAUTHORIZED)
+        version = request.params["version"]
+        if not _VERSION.fullmatch(version):
+            return Response.json(404, errors.NOT_FOUND)
+        if signal == "rate_limited":
+            return Response.json(429, errors.RATE_LIMITED, {"Retry-After": "2.0"})
+        request_id = str(uuid.uuid4())
+        if signal == "internal_error":
+            return self._answer(200, errors.internal_error(request_id), version, request_id)
+        body = _body(request)
+        if body is None:
+            return self._answer(400, errors.BAD_REQUEST, version, request_id)
+        context = RequestContext(
+            self.world, self.catalog, self.bulk, self.clock, version, request.base_url
+        )
+        payload, cost = self._run(body, context, throttle=signal == "throttled")
+        response = self._answer(200, payload, version, request_id)
+        response.cost = cost
+        response.throttled = _is_throttled(payload)
+        return response
+
+    def _run(
+        self, body: dict[str, Any], context: RequestContext, *, throttle: bool
+    ) -> tuple[dict[str, Any], int]:
+        """The JSON answer for one GraphQL request, and the points it cost."""
+        prepared = self._prepare(body)
+        if isinstance(prepared, dict):
+            return prepared, 0
+        try:
+            requested = prepared.walker.requested(prepared.operation)
+        except InputTooLarge as error:
+            requested = MUTATION_COST * len(prepared.operation.selection_set.selections)
+            status = self.bucket.throttle_status()
+            return {
+                "errors": [error.formatted],
+                "extensions": {"cost": errors.cost(requested, None, status)},
+            }, 0
+        except PageTooLarge as error:
+            return {"errors": [error.formatted]}, 0
+        if requested > self.max_query_cost:
+            return errors.max_cost_exceeded(requested, self.max_query_cost), 0
+        if throttle or not self.bucket.try_spend(requested):
+            return errors.throttled(requested, self.bucket.throttle_status()), 0
+        result = execute(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=body.get("variables") or {},
+            operation_name=body.get("operationName"),
+        )
+        assert isinstance(result, ExecutionResult)
+        actual = min(prepared.walker.actual(prepared.operation, result.data), requested)
+        self.bucket.refund(requested - actual)
+        return _envelope(result, requested, actual, self.bucket.throttle_status(), context), actual
+
+    def _prepare(self, body: dict[str, Any]) -> _Prepared | dict[str, Any]:
+        """Parse, validate, pick the operation and coerce variables; an error body otherwise."""
+        try:
+            document = parse(body["query"])
+        except GraphQLError as error:
+            return {"errors": [errors.parse_error(error)]}
+        problems = validate(self.schema, document)
+        if problems:
+            return {"errors": [errors.validation_error(e, document) for e in problems]}
+        operation = _operation(document, body.get("operationName"))
+        if isinstance(operation, dict):
+            return operation
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), body.get("variables") or {}
+        )
+        if isinstance(coerced, list):
+            return {"errors": [_variable_error(e, body.get("variables") or {}) for e in coerced]}
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return _Prepared(document, operation, coerced, CostWalker(self.schema, fragments, coerced))
+
+    def _answer(
+        self, status: int, payload: dict[str, Any], version: str, request_id: str
+    ) -> Response:
+        return Response.json(
+            status, payload, {"X-Request-Id": request_id, "X-Shopify-API-Version": version}
+        )
+
+    def _bulk_result(self, request: Request) -> Response:
+        content = self.bulk.result(int(request.params["id"]))
+        if content is None:
+            return Response.text(404, "Not Found")
+        return Response(200, content, {"Content-Type": "application/jsonl"})
+
+    def _run_bulk(self, query: str) -> tuple[Any, list[GraphQLError]]:
+        context = RequestContext(
+            self.world, self.catalog, self.bulk, self.clock, DEFAULT_API_VERSION, "", unbounded=True
+        )
+        result = execute(self.schema, parse(query), context_value=context)
+        assert isinstance(result, ExecutionResult)
+        return result.data, list(result.errors or [])
+
+
+def _body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"]:
+        return None
+    return body
+
+
+def _operation(
+    document: DocumentNode, name: str | None
+) -> OperationDefinitionNode | dict[str, Any]:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name:
+        named = [o for o in operations if o.name and o.name.value == name]
+        return named[0] if named else {"errors": [{"message": f'No operation named "{name}"'}]}
+    if len(operations) > 1:
+        return {"errors": [{"message": "An operation name is required"}]}
+    return operations[0]
+
+
+def _variable_error(error: GraphQLError, provided: dict[str, Any]) -> dict[str, Any]:
+    """graphql-ruby's shape: ``Variable $first of type Int! was provided invalid value``."""
+    found = re.search(r"Variable '\$(\w+)'(?: of (?:non-null )?type '([^']+)')?", error.message)
+    name, type_name = (found.group(1), found.group(2)) if found else ("", None)
+    body: dict[str, Any] = {
+        "message": f"Variable ${name} of type {type_name or '?'} was provided invalid value",
+        "extensions": {
+            "value": provided.get(name),
+            "problems": [{"path": [], "explanation": error.message}],
+        },
+    }
+    if error.locations:
+        body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    return body
+
+
+def _envelope(
+    result: Any, requested: int, actual: int, status: dict[str, Any], context: RequestContext
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    payload["data"] = result.data
+    extensions: dict[str, Any] = {"cost": errors.cost(requested, actual, status)}
+    if context.search_warnings:
+        extensions["search"] = context.search_warnings
+    payload["extensions"] = extensions
+    return payload
+
+
+def _is_throttled(payload: dict[str, Any]) -> bool:
+    return any(
+        (e.get("extensions") or {}).get("code") == "THROTTLED" for e in payload.get("errors", ())
+    )
+
+
+class _SignalTap(Traffic):
+    """The shared :class:`Traffic`, plus what the loopback server does not hand to handlers: the
+    name of a SIGNAL fault drawn for the call being served on this thread. Only ``begin`` and
+    ``record`` (all the server calls) are forwarded; read counters from the inner instance."""
+
+    def __init__(self, inner: Traffic) -> None:
+        self._inner = inner
+        self._local = threading.local()
+
+    def begin(self, route: str) -> Fault | None:
+        fault = self._inner.begin(route)
+        is_signal = fault is not None and fault.kind is FaultKind.SIGNAL
+        self._local.signal = fault.name if fault is not None and is_signal else None
+        return fault
+
+    def current(self) -> str | None:
+        signal: str | None = getattr(self._local, "signal", None)
+        return signal
+
+    def record(self, route: str, status: int, **details: Any) -> None:
+        self._inner.record(route, status, **details)
