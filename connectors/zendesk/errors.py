@@ -46,7 +46,10 @@ class ZendeskRateLimited(ZendeskError, RateLimited):
         status: int | None = 429,
         request_id: str | None = None,
     ) -> None:
-        ZendeskError.__init__(self, message, status=status, request_id=request_id)
+        # RateLimited.__init__ sits next in the MRO; set its fields here instead.
+        ConnectorError.__init__(
+            self, message, system=SYSTEM, status=status, request_id=request_id
+        )
         self.retry_after = retry_after
         self.budget_spent = budget_spent
 
