@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import responses
+from conftest import reference_file
 from graphql import GraphQLSchema, build_schema, parse, validate
 from responses.registries import OrderedRegistry
 
 from connectors.shopify.client import ShopifyClient
-from conftest import reference_file
 
 ENDPOINT = "https://my-shop.myshopify.com/admin/api/2026-01/graphql.json"
 TOKEN = "shpat_test_token"
@@ -36,8 +36,13 @@ class FakeClock:
         self.now += seconds
 
 
-def cost(requested: int = 10, actual: int | None = 10, available: float = 1990,
-         maximum: float = 2000, rate: float = 100) -> dict[str, Any]:  # fmt: skip
+def cost(
+    requested: int = 10,
+    actual: int | None = 10,
+    available: float = 1990,
+    maximum: float = 2000,
+    rate: float = 100,
+) -> dict[str, Any]:
     return {
         "cost": {
             "requestedQueryCost": requested,

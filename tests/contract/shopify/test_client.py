@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import reference_file
 from shopify_fakes import (
     ENDPOINT,
     FakeClock,
@@ -18,7 +19,6 @@ from shopify_fakes import (
     throttled,
 )
 
-from conftest import reference_file
 from connectors.shopify.client import ShopifyClient, graphql_endpoint
 from connectors.shopify.errors import (
     QueryTooCostly,

@@ -37,16 +37,28 @@ def order_node(number: int, **overrides: Any) -> dict[str, Any]:
         "totalPriceSet": {"shopMoney": {"amount": "55.0", "currencyCode": "CAD"}},
         "customer": {"id": "gid://shopify/Customer/9522206933298"},
         "fulfillments": [
-            {"status": "SUCCESS", "createdAt": "2026-10-03T08:00:00Z",
-             "deliveredAt": "2026-10-04T15:30:00Z", "displayStatus": "DELIVERED"},
-            {"status": "SUCCESS", "createdAt": "2026-10-03T09:00:00Z",
-             "deliveredAt": "2026-10-05T09:00:00Z", "displayStatus": "DELIVERED"},
-            {"status": "CANCELLED", "createdAt": "2026-10-02T10:00:00Z",
-             "deliveredAt": None, "displayStatus": "CANCELED"},
+            {
+                "status": "SUCCESS",
+                "createdAt": "2026-10-03T08:00:00Z",
+                "deliveredAt": "2026-10-04T15:30:00Z",
+                "displayStatus": "DELIVERED",
+            },
+            {
+                "status": "SUCCESS",
+                "createdAt": "2026-10-03T09:00:00Z",
+                "deliveredAt": "2026-10-05T09:00:00Z",
+                "displayStatus": "DELIVERED",
+            },
+            {
+                "status": "CANCELLED",
+                "createdAt": "2026-10-02T10:00:00Z",
+                "deliveredAt": None,
+                "displayStatus": "CANCELED",
+            },
         ],
         "refunds": [],
         "returns": {"nodes": []},
-    }  # fmt: skip
+    }
     node.update(overrides)
     return node
 
@@ -89,12 +101,16 @@ def test_an_order_becomes_a_record_with_delivery_refund_and_return_facts(
 ) -> None:
     nodes = [
         order_node(1),
-        order_node(2, customer=None, fulfillments=[], email=None,
-                   cancelledAt="2026-10-03T00:00:00Z"),
-        order_node(3, refunds=[{"createdAt": "2026-10-06T00:00:00Z"}],
-                   returns={"nodes": [{"status": "DECLINED"}, {"status": "CLOSED"}]}),
+        order_node(
+            2, customer=None, fulfillments=[], email=None, cancelledAt="2026-10-03T00:00:00Z"
+        ),
+        order_node(
+            3,
+            refunds=[{"createdAt": "2026-10-06T00:00:00Z"}],
+            returns={"nodes": [{"status": "DECLINED"}, {"status": "CLOSED"}]},
+        ),
         order_node(4, returns={"nodes": [{"status": "DECLINED"}]}),
-    ]  # fmt: skip
+    ]
     shopify_api.reply(ok(orders_page(nodes, None)))
     delivered, guest, refunded, declined = next(source.order_pages(AFTER, BEFORE))
     assert delivered.customer_id == 9522206933298
@@ -149,30 +165,49 @@ CUSTOMERS = {
         "nodes": [
             {
                 "id": "gid://shopify/Customer/9522206933298",
-                "firstName": "Karine", "lastName": "Ruby", "locale": "fr",
-                "tags": ["VIP", "nps:passive"], "numberOfOrders": "13",
-                "createdAt": "2025-03-26T19:51:37Z", "updatedAt": "2026-10-06T02:40:36Z",
-                "defaultEmailAddress": {"emailAddress": "Karine.Ruby@example.com",
-                                        "marketingState": "SUBSCRIBED"},
+                "firstName": "Karine",
+                "lastName": "Ruby",
+                "locale": "fr",
+                "tags": ["VIP", "nps:passive"],
+                "numberOfOrders": "13",
+                "createdAt": "2025-03-26T19:51:37Z",
+                "updatedAt": "2026-10-06T02:40:36Z",
+                "defaultEmailAddress": {
+                    "emailAddress": "Karine.Ruby@example.com",
+                    "marketingState": "SUBSCRIBED",
+                },
                 "amountSpent": {"amount": "11884.9", "currencyCode": "CAD"},
                 "defaultAddress": {"countryCodeV2": "CA"},
             },
             {
                 "id": "gid://shopify/Customer/9522206966066",
-                "firstName": "Ayumu", "lastName": "Hirano", "locale": "en", "tags": [],
-                "numberOfOrders": "0", "createdAt": "2025-03-26T19:51:37Z",
-                "updatedAt": "2026-09-30T19:51:37Z", "defaultEmailAddress": None,
-                "amountSpent": {"amount": "0.0", "currencyCode": "CAD"}, "defaultAddress": None,
+                "firstName": "Ayumu",
+                "lastName": "Hirano",
+                "locale": "en",
+                "tags": [],
+                "numberOfOrders": "0",
+                "createdAt": "2025-03-26T19:51:37Z",
+                "updatedAt": "2026-09-30T19:51:37Z",
+                "defaultEmailAddress": None,
+                "amountSpent": {"amount": "0.0", "currencyCode": "CAD"},
+                "defaultAddress": None,
             },
         ],
     }
-}  # fmt: skip
+}
 
 
 def bulk_operation(status: str, url: str | None = None, code: str | None = None) -> dict[str, Any]:
-    return {"bulkOperation": {"id": "gid://shopify/BulkOperation/8001977319730", "status": status,
-                              "errorCode": code, "objectCount": "3", "url": url,
-                              "partialDataUrl": None}}  # fmt: skip
+    return {
+        "bulkOperation": {
+            "id": "gid://shopify/BulkOperation/8001977319730",
+            "status": status,
+            "errorCode": code,
+            "objectCount": "3",
+            "url": url,
+            "partialDataUrl": None,
+        }
+    }
 
 
 def bulk_run_created() -> dict[str, Any]:
@@ -238,11 +273,16 @@ def test_a_bulk_query_already_running_is_a_transient_refusal(
     refused = {
         "bulkOperationRunQuery": {
             "bulkOperation": None,
-            "userErrors": [{"field": None, "code": "OPERATION_IN_PROGRESS",
-                            "message": "A bulk query operation for this app and shop is "
-                                       "already in progress: gid://shopify/BulkOperation/1."}],
+            "userErrors": [
+                {
+                    "field": None,
+                    "code": "OPERATION_IN_PROGRESS",
+                    "message": "A bulk query operation for this app and shop is "
+                    "already in progress: gid://shopify/BulkOperation/1.",
+                }
+            ],
         }
-    }  # fmt: skip
+    }
     shopify_api.reply(ok(refused))
     with pytest.raises(ShopifyTransientError, match="already in progress"):
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))

@@ -14,6 +14,7 @@ from nps_engine.ports import TagChange
 
 __all__ = ["admin_schema", "client", "clock", "shopify_api"]
 
+TOO_LARGE = "The input array size of 251 is greater than the maximum allowed of 250."
 NOT_FOUND = [{"field": ["id"], "message": "Customer does not exist"}]
 
 
@@ -41,10 +42,13 @@ def test_stale_tags_are_removed_before_new_ones_are_added_in_one_request(
         assert document.index("m0: tagsRemove") < document.index("m1: tagsAdd")
         assert document.index("m1: tagsAdd") < document.index("m2: tagsAdd")
         assert payload["variables"] == {
-            "id0": "gid://shopify/Customer/7", "tags0": ["nps:passive", "nps-score:8"],
-            "id1": "gid://shopify/Customer/7", "tags1": ["nps:promoter", "nps-score:10"],
-            "id2": "gid://shopify/Customer/8", "tags2": ["nps:detractor"],
-        }  # fmt: skip
+            "id0": "gid://shopify/Customer/7",
+            "tags0": ["nps:passive", "nps-score:8"],
+            "id1": "gid://shopify/Customer/7",
+            "tags1": ["nps:promoter", "nps-score:10"],
+            "id2": "gid://shopify/Customer/8",
+            "tags2": ["nps:detractor"],
+        }
 
     shopify_api.reply(ok(mutation_result(3), requested=30, actual=30), expect=expect)
     writer = ShopifyTagWriter(client)
@@ -64,9 +68,12 @@ def test_a_deleted_customer_fails_alone_and_is_not_retryable(
 ) -> None:
     shopify_api.reply(ok(mutation_result(3, {1: NOT_FOUND}), requested=30, actual=30))
     writer = ShopifyTagWriter(client)
-    outcomes = {o.customer_id: o for o in writer.push([change(1, ("a",)), change(2, ("b",)),
-                                                        change(3, ("c",))])}  # fmt: skip
-    assert outcomes[1].ok and outcomes[3].ok
+    outcomes = {
+        o.customer_id: o
+        for o in writer.push([change(1, ("a",)), change(2, ("b",)), change(3, ("c",))])
+    }
+    assert outcomes[1].ok
+    assert outcomes[3].ok
     assert not outcomes[2].ok
     assert outcomes[2].retryable is False
     assert outcomes[2].error == "Customer does not exist"
@@ -94,14 +101,15 @@ def test_a_request_that_fails_as_a_whole_fails_its_customers_and_the_push_goes_o
     client: ShopifyClient, shopify_api: ShopifyApi
 ) -> None:
     shopify_api.reply(
-        {"errors": [{"message": "The input array size of 251 is greater than the maximum "
-                                "allowed of 250.", "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"}}]}
-    )  # fmt: skip
+        {"errors": [{"message": TOO_LARGE, "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"}}]}
+    )
     writer = ShopifyTagWriter(client, max_request_cost=10)
     shopify_api.reply(ok(mutation_result(1)))
     outcomes = list(writer.push([change(1, ("a",)), change(2, ("b",))]))
-    assert [(o.customer_id, o.ok, o.retryable) for o in outcomes] == [(1, False, False),
-                                                                      (2, True, True)]  # fmt: skip
+    assert [(o.customer_id, o.ok, o.retryable) for o in outcomes] == [
+        (1, False, False),
+        (2, True, True),
+    ]
 
 
 def test_an_access_denied_write_stops_the_push(
@@ -109,10 +117,15 @@ def test_an_access_denied_write_stops_the_push(
 ) -> None:
     shopify_api.reply(
         {
-            "errors": [{"message": "Access denied for tagsAdd field.", "path": ["m0"],
-                        "extensions": {"code": "ACCESS_DENIED"}}],
+            "errors": [
+                {
+                    "message": "Access denied for tagsAdd field.",
+                    "path": ["m0"],
+                    "extensions": {"code": "ACCESS_DENIED"},
+                }
+            ],
             "data": {"m0": None},
         }
-    )  # fmt: skip
+    )
     with pytest.raises(ShopifyAuthError, match="Access denied"):
         list(ShopifyTagWriter(client).push([change(1, ("a",))]))

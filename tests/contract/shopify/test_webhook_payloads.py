@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from conftest import reference_file
+
 from connectors.shopify.webhooks import (
     CustomerDataRequest,
     CustomerRedact,
@@ -22,6 +22,7 @@ from connectors.shopify.webhooks import (
     signature_is_valid,
 )
 
+ORDER_GID = "gid://shopify/Order/450789469"
 BODY = b'{"id":1,"status":"delivered"}'
 
 
@@ -75,22 +76,36 @@ def test_a_delivered_fulfilment_event_marks_the_order_delivered() -> None:
 
 def test_orders_refunds_and_returns_become_order_facts() -> None:
     order = {
-        "id": 450789469, "name": "#1001", "email": "Bob@Example.com",
-        "created_at": "2026-10-01T10:00:00-04:00", "updated_at": "2026-10-03T10:00:00-04:00",
-        "cancelled_at": None, "customer": {"id": 207119551}, "total_price": "199.65",
-        "currency": "EUR", "refunds": [],
-        "fulfillments": [{"id": 1, "status": "success", "created_at": "2026-10-02T09:00:00-04:00",
-                          "shipment_status": "in_transit"}],
-    }  # fmt: skip
+        "id": 450789469,
+        "name": "#1001",
+        "email": "Bob@Example.com",
+        "created_at": "2026-10-01T10:00:00-04:00",
+        "updated_at": "2026-10-03T10:00:00-04:00",
+        "cancelled_at": None,
+        "customer": {"id": 207119551},
+        "total_price": "199.65",
+        "currency": "EUR",
+        "refunds": [],
+        "fulfillments": [
+            {
+                "id": 1,
+                "status": "success",
+                "created_at": "2026-10-02T09:00:00-04:00",
+                "shipment_status": "in_transit",
+            }
+        ],
+    }
     fulfilled = intent_of("orders/fulfilled", order)
     assert isinstance(fulfilled, OrderFulfilled)
     assert fulfilled.order.customer_id == 207119551
     assert fulfilled.order.email == "bob@example.com"
     assert fulfilled.order.fulfilled_at == datetime(2026, 10, 2, 13, tzinfo=UTC)
     assert intent_of("refunds/create", {"id": 5, "order_id": 450789469}) == OrderRefunded(450789469)
-    return_payload = {"id": 9, "status": "requested",
-                      "order": {"id": 450789469,
-                                "admin_graphql_api_id": "gid://shopify/Order/450789469"}}  # fmt: skip
+    return_payload = {
+        "id": 9,
+        "status": "requested",
+        "order": {"id": 450789469, "admin_graphql_api_id": ORDER_GID},
+    }
     assert intent_of("returns/request", return_payload) == OrderReturned(450789469)
 
 
