@@ -82,3 +82,26 @@ def seed_customer(
             )
         )
     return order_id
+
+
+def make_invite(
+    database: Database, store: str, email: str = "ann@example.com", locale: str | None = "en"
+) -> int:
+    """A sent invite, as the send job leaves it."""
+    from nps_engine.store.models import Invite
+
+    with database.session() as session:
+        invite = Invite(
+            store=store,
+            kind="transactional",
+            order_id=None,
+            customer_id=1,
+            email=email,
+            locale=locale,
+            state="sent",
+            created_at=NOW - timedelta(days=1),
+            sent_at=NOW - timedelta(days=1),
+        )
+        session.add(invite)
+        session.flush()
+        return invite.id

@@ -1,7 +1,7 @@
 """Building the survey email: texts in the customer's language, the store's look, signed links.
 
 Templates are Jinja2 files shipped in ``connectors/email/templates/``; a store overrides them by
-putting files with the same names in ``survey.templates_dir`` (HTML auto-escaped, text not).
+putting files with the same names in ``survey.templates_dir/email/`` (HTML auto-escaped, text not).
 The HTML is tables with inline styles: Outlook ignores most CSS, Gmail drops ``<style>`` in some
 views, and phones need the eleven buttons to shrink with the screen (``table-layout: fixed``).
 """
@@ -48,8 +48,8 @@ class ScoreButton:
 
 
 def template_environment(templates_dir: str | None, shipped: Path) -> Environment:
-    """Jinja2 environment: the store's folder first, then the shipped templates."""
-    loaders = [FileSystemLoader(templates_dir)] if templates_dir else []
+    """Jinja2 environment: the store's ``templates_dir/email`` first, then the shipped ones."""
+    loaders = [FileSystemLoader(Path(templates_dir) / "email")] if templates_dir else []
     loaders.append(FileSystemLoader(shipped))
     return Environment(
         loader=ChoiceLoader(loaders),

@@ -1,0 +1,253 @@
+"""The answer pages: ``GET /s/{token}/{score}`` shows, ``POST /s/{token}`` records; plus the
+unsubscribe routes (``unsubscribe_pages``) sharing the same per-IP POST limit.
+
+Bot-safe one-click (DESIGN.md section 4): mail scanners GET every link in an email, so a GET
+records nothing. The page's script POSTs the score at once (and on every change); the form POSTs
+score and comment and works without script. One response per invite; a later POST updates it.
+
+Forged or expired links get a friendly page in the customer's language, a 4xx status and nothing
+recorded (400 forged, 410 expired, 404 unknown invite).
+
+CSRF: there are no cookies or sessions at all, so a cross-site page has no ambient credentials to
+ride on. What authorises a POST is (1) the signed token in the URL, a capability only the
+customer's email holds, (2) a signed per-form nonce (purpose ``form``, bound to the same invite)
+that only a page we rendered carries, and (3) the ``Origin`` header, when the browser sends one,
+which must be our ``web.public_url`` origin. POSTs are rate limited per client IP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
+from nps_engine.records import Category
+from nps_engine.scoring import InvalidScore, category_of, parse_score
+from nps_engine.store import invites as invite_store
+from nps_engine.store.models import Invite
+from nps_engine.store.responses import RecordedAnswer, answer_to, record_answer
+from nps_engine.survey_texts import SurveyTexts
+from nps_engine.web.context import WebContext
+from nps_engine.web.pages import Pages, build_pages
+from nps_engine.web.rate_limit import RateLimiter
+from nps_engine.web.unsubscribe_pages import UnsubscribePages
+
+MAX_FORM_BYTES = 20_000
+
+
+@dataclass(frozen=True)
+class ScoreOption:
+    score: int
+    category: str
+    label: str
+
+
+class _Refusal(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def routes(context: WebContext) -> list[BaseRoute]:
+    pages = build_pages(context)
+    limiter = RateLimiter(context.web.posts_per_minute_per_ip, time.monotonic)
+    answers = _AnswerPages(pages, limiter)
+    return [
+        Route("/s/{token}/{score}", answers.show, methods=["GET"]),
+        Route("/s/{token}", answers.record, methods=["POST"]),
+        Route("/theme.css", answers.theme, methods=["GET"]),
+        # One limiter for every POST a customer can make (answers and unsubscribes).
+        *UnsubscribePages(pages, limiter).routes(),
+    ]
+
+
+class _AnswerPages:
+    def __init__(self, pages: Pages, limiter: RateLimiter) -> None:
+        self.pages = pages
+        self.limiter = limiter
+        self.context = pages.context
+
+    async def show(self, request: Request) -> Response:
+        """The question with the clicked score selected. Records nothing."""
+        token = request.path_params["token"]
+        try:
+            invite = await run_in_threadpool(self._invite, request, token)
+            score = parse_score(request.path_params["score"])
+        except _Refusal as refusal:
+            return refusal.response
+        except InvalidScore:
+            return self.pages.message(self.pages.texts_for_request(request), "invalid", 404)
+        texts = self.pages.texts_for(invite.locale)
+        comment = await run_in_threadpool(self._comment, invite)
+        return self._form(texts, token, invite, score, comment)
+
+    async def record(self, request: Request) -> Response:
+        wants_json = "application/json" in request.headers.get("accept", "")
+        try:
+            self._check_rate_and_origin(request)
+            form = await self._form_data(request)
+            token = request.path_params["token"]
+            invite = await run_in_threadpool(self._invite, request, token)
+            texts = self.pages.texts_for(invite.locale)
+            self._check_nonce(request, form, invite, texts)
+            score = self._score(form, texts, token, invite)
+            comment = form.get("comment")
+            answer = await run_in_threadpool(
+                self._save, invite, score, comment if isinstance(comment, str) else None
+            )
+        except _Refusal as refusal:
+            if wants_json:
+                return JSONResponse({"saved": False}, status_code=refusal.response.status_code)
+            return refusal.response
+        if wants_json:
+            return JSONResponse({"saved": True, "score": answer.score, "category": answer.category})
+        return self._thanks(texts, token, answer)
+
+    async def theme(self, _request: Request) -> Response:
+        colour = self.context.settings.store.brand_color  # validated as #rrggbb by the settings
+        return Response(
+            f":root {{ --brand: {colour}; }}\n",
+            media_type="text/css",
+            headers={"cache-control": "public, max-age=3600"},
+        )
+
+    def _invite(self, request: Request, token: str) -> Invite:
+        now = self.context.clock()
+        try:
+            invite_id = self.pages.survey_tokens.verify(token, Purpose.SURVEY, now)
+        except TokenExpired:
+            raise _Refusal(self._refuse(request, "expired", 410)) from None
+        except TokenError:
+            raise _Refusal(self._refuse(request, "invalid", 400)) from None
+        with self.context.database.session() as session:
+            invite = invite_store.invite(session, self.context.store_id, invite_id)
+        if invite is None:
+            raise _Refusal(self._refuse(request, "invalid", 404))
+        return invite
+
+    def _refuse(self, request: Request, kind: str, status: int) -> Response:
+        return self.pages.message(self.pages.texts_for_request(request), kind, status)
+
+    def _check_rate_and_origin(self, request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not self.limiter.allow(client):
+            texts = self.pages.texts_for_request(request)
+            response = self.pages.message(texts, "too_many", 429)
+            response.headers["retry-after"] = "60"
+            raise _Refusal(response)
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        if origin is not None and origin not in {self.pages.origin, own}:
+            raise _Refusal(self._refuse(request, "invalid", 403))
+
+    async def _form_data(self, request: Request) -> FormData:
+        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+            raise _Refusal(self._refuse(request, "invalid", 413))
+        return await request.form(max_files=0, max_fields=10)
+
+    def _check_nonce(
+        self, request: Request, form: FormData, invite: Invite, texts: SurveyTexts
+    ) -> None:
+        nonce = form.get("nonce")
+        nonce = nonce if isinstance(nonce, str) else ""
+        try:
+            issued_for = self.pages.survey_tokens.verify(nonce, Purpose.FORM, self.context.clock())
+        except TokenExpired:
+            raise _Refusal(
+                self.pages.message(texts, "expired", 400, body="form_expired_body")
+            ) from None
+        except TokenError:
+            raise _Refusal(self._refuse(request, "invalid", 403)) from None
+        if issued_for != invite.id:
+            raise _Refusal(self._refuse(request, "invalid", 403))
+
+    def _score(self, form: FormData, texts: SurveyTexts, token: str, invite: Invite) -> int:
+        try:
+            return parse_score(form.get("score"))
+        except InvalidScore:
+            comment = form.get("comment")
+            raise _Refusal(
+                self._form(
+                    texts,
+                    token,
+                    invite,
+                    None,
+                    comment if isinstance(comment, str) else None,
+                    error=texts("question"),
+                    status=400,
+                )
+            ) from None
+
+    def _save(self, invite: Invite, score: int, comment: str | None) -> RecordedAnswer:
+        with self.context.database.session() as session:
+            return record_answer(session, invite, score, comment, self.context.clock())
+
+    def _comment(self, invite: Invite) -> str | None:
+        with self.context.database.session() as session:
+            answer = answer_to(session, invite)
+            return answer.comment if answer else None
+
+    def _form(
+        self,
+        texts: SurveyTexts,
+        token: str,
+        invite: Invite,
+        score: int | None,
+        comment: str | None,
+        *,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        nonce = self.pages.survey_tokens.issue(Purpose.FORM, invite.id, self.context.clock())
+        options = [
+            ScoreOption(s, category_of(s).value, texts("score_label", score=s)) for s in range(11)
+        ]
+        return self.pages.render(
+            "survey.html.j2",
+            texts,
+            status,
+            title=texts("page_title"),
+            action=f"{self.pages.root}/s/{token}",
+            nonce=nonce,
+            question=texts("question"),
+            options=options,
+            score=score,
+            scale_low=texts("scale_low"),
+            scale_high=texts("scale_high"),
+            comment=comment,
+            comment_label=texts("comment_label"),
+            submit=texts("submit"),
+            saved_text=texts("saved"),
+            failed_text=texts("saving_failed"),
+            error=error,
+        )
+
+    def _thanks(self, texts: SurveyTexts, token: str, answer: RecordedAnswer) -> Response:
+        survey = self.context.settings.survey
+        promoter = answer.category is Category.PROMOTER
+        message = {
+            Category.PROMOTER: "thanks_promoter" if survey.review_url else "thanks_passive",
+            Category.PASSIVE: "thanks_passive",
+            Category.DETRACTOR: "thanks_detractor",
+        }[answer.category]
+        return self.pages.render(
+            "thanks.html.j2",
+            texts,
+            title=texts("thanks_title"),
+            heading=texts("thanks_title"),
+            category=answer.category.value,
+            score=answer.score,
+            your_score=texts("your_score"),
+            message=texts(message),
+            review_url=str(survey.review_url) if promoter and survey.review_url else None,
+            review_button=texts("review_button"),
+            referral_text=survey.referral_text if promoter else None,
+            body=texts("thanks_body"),
+            change_url=f"{self.pages.root}/s/{token}/{answer.score}",
+            change_answer=texts("change_answer"),
+        )

@@ -1,0 +1,92 @@
+"""Unsubscribe: ``GET /u/{token}`` asks, ``POST /u/{token}`` does it.
+
+The POST is RFC 8058 one-click: mail providers (Gmail, Yahoo, Apple) send
+``List-Unsubscribe=One-Click`` to the URL in the ``List-Unsubscribe`` header, without cookies or
+a page fetch first, so the signed token in the URL is the whole authorisation (no form nonce).
+The GET only shows a confirmation button: link scanners must not unsubscribe anyone.
+Unsubscribe tokens stay valid for years (``UNSUBSCRIBE_MAX_AGE``); the address is suppressed
+for every future survey, whatever the customer id.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
+from nps_engine.records import SuppressionReason
+from nps_engine.store import invites as invite_store
+from nps_engine.store.models import Invite
+from nps_engine.store.suppressions import suppress
+from nps_engine.web.pages import Pages
+from nps_engine.web.rate_limit import RateLimiter
+
+
+class UnsubscribePages:
+    def __init__(self, pages: Pages, limiter: RateLimiter) -> None:
+        self.pages = pages
+        self.limiter = limiter
+        self.context = pages.context
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/u/{token}", self.confirm, methods=["GET"]),
+            Route("/u/{token}", self.unsubscribe, methods=["POST"]),
+        ]
+
+    async def confirm(self, request: Request) -> Response:
+        invite = await run_in_threadpool(self._invite, request.path_params["token"])
+        if isinstance(invite, Response):
+            return self._localised(request, invite)
+        texts = self.pages.texts_for(invite.locale)
+        return self.pages.render(
+            "unsubscribe.html.j2",
+            texts,
+            title=texts("unsubscribe_title"),
+            heading=texts("unsubscribe_title"),
+            message=texts("unsubscribe_question"),
+            button=texts("unsubscribe_button"),
+            action=f"{self.pages.root}/u/{request.path_params['token']}",
+        )
+
+    async def unsubscribe(self, request: Request) -> Response:
+        client = request.client.host if request.client else "unknown"
+        if not self.limiter.allow(client):
+            response = self.pages.message(self.pages.texts_for_request(request), "too_many", 429)
+            response.headers["retry-after"] = "60"
+            return response
+        invite = await run_in_threadpool(self._invite, request.path_params["token"])
+        if isinstance(invite, Response):
+            return self._localised(request, invite)
+        await run_in_threadpool(self._suppress, invite)
+        return self.pages.message(self.pages.texts_for(invite.locale), "unsubscribed", 200)
+
+    def _invite(self, token: str) -> Invite | Response:
+        """The invite, or a bare status response for a bad token (localised by the caller)."""
+        now = self.context.clock()
+        try:
+            invite_id = self.pages.unsubscribe_tokens.verify(token, Purpose.UNSUBSCRIBE, now)
+        except TokenExpired:
+            return Response(status_code=410)
+        except TokenError:
+            return Response(status_code=400)
+        with self.context.database.session() as session:
+            invite = invite_store.invite(session, self.context.store_id, invite_id)
+        return invite if invite is not None else Response(status_code=404)
+
+    def _localised(self, request: Request, bare: Response) -> Response:
+        kind = "expired" if bare.status_code == 410 else "invalid"
+        return self.pages.message(self.pages.texts_for_request(request), kind, bare.status_code)
+
+    def _suppress(self, invite: Invite) -> None:
+        with self.context.database.session() as session:
+            suppress(
+                session,
+                self.context.store_id,
+                invite.email,
+                SuppressionReason.UNSUBSCRIBED,
+                self.context.clock(),
+                detail=f"unsubscribe link of invite {invite.id}",
+            )
