@@ -111,30 +111,37 @@ class LoopbackServer:
         self.before_route = before_route
         self.after_route = after_route
         self.not_found = not_found or (lambda request: Response.text(404, "Not Found"))
-        self._httpd = _Server(("127.0.0.1", port), _handler_class(self))
+        self._port = port
+        self._httpd: _Server | None = None  # bound in start(): an unstarted server holds no socket
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        """The port served on (known once started; the requested port before)."""
+        return int(self._httpd.server_address[1]) if self._httpd else self._port
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self._httpd = _Server(("127.0.0.1", self._port), _handler_class(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice or before start()."""
+        if self._httpd is None:
+            return
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()
             self._thread = None
         self._httpd.close_connections()
         self._httpd.server_close()
+        self._httpd = None
 
     def resolve(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
         for route in self.routes:

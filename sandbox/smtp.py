@@ -112,6 +112,10 @@ class SmtpSink:
         self._transient_left = 0
         self._transient_reply = ""
         self._changed = threading.Condition()
+        self._controller: _Controller | None = None
+
+    def start(self) -> SmtpSink:
+        # Built here, not in __init__: the controller owns an event loop from its construction.
         self._controller = _Controller(
             _Handler(self),
             hostname=self.host,
@@ -120,13 +124,15 @@ class SmtpSink:
             authenticator=_accept_any_login,
             auth_require_tls=False,
         )
-
-    def start(self) -> SmtpSink:
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop serving (does nothing when not started)."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller.loop.close()
+            self._controller = None
 
     def __enter__(self) -> SmtpSink:
         return self.start()

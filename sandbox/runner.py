@@ -1,0 +1,197 @@
+"""Run the whole sandbox in-process: Shopify, Zendesk and SMTP simulators over one generated world.
+
+    with Sandbox(SandboxOptions(customers=200, seed=7)) as sandbox:
+        sandbox.world                    # the shared generated world (sandbox.world.World)
+        sandbox.zendesk.base_url         # ZendeskSimulator; .options.email / .options.api_token
+        sandbox.smtp.host, sandbox.smtp.port, sandbox.smtp.messages
+        sandbox.shopify                  # the Shopify simulator (None if it could not start)
+        sandbox.endpoints()              # SandboxEndpoints: URLs and credentials
+        sandbox.config_yaml()            # a config.yaml pointing nps-loop at the simulators
+        sandbox.traffic()                # {"shopify": TrafficSnapshot, "zendesk": ..., "smtp": ...}
+
+Each simulator serves on 127.0.0.1 (a free port unless one is given) on its own threads and has
+its own :class:`sandbox.traffic.Traffic`, so counters and faults stay per system; one
+``FaultPlan`` may be applied to all of them (seeds offset so their faults do not coincide).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from sandbox.generator import generate
+from sandbox.smtp import SmtpSink
+from sandbox.traffic import FaultPlan, Traffic, TrafficSnapshot
+from sandbox.world import World
+from sandbox.zendesk import ZendeskOptions, ZendeskSimulator
+
+if TYPE_CHECKING:
+    from sandbox.shopify import ShopifySimulator
+
+SANDBOX_STORE_ID = "sandbox"
+SHOPIFY_API_VERSION = "2026-01"
+
+
+class ShopifyUnavailable(RuntimeError):
+    """The Shopify simulator could not be loaded; Zendesk and SMTP still run."""
+
+
+def start_shopify(world: World, port: int, traffic: Traffic) -> ShopifySimulator:
+    try:
+        from sandbox.shopify import ShopifySimulator
+    except ImportError as missing:
+        raise ShopifyUnavailable(f"the Shopify simulator is not available: {missing}") from None
+    simulator = ShopifySimulator(world, port=port, traffic=traffic)
+    simulator.start()
+    return simulator
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    customers: int = 200
+    seed: int = 1
+    now: datetime | None = None  # the world's "now"; the wall clock when None
+    shopify_port: int = 0
+    zendesk_port: int = 0
+    smtp_port: int = 0
+    zendesk: ZendeskOptions = field(default_factory=ZendeskOptions)
+    faults: FaultPlan | None = None
+    shopify: bool = True  # False runs Zendesk and SMTP only
+
+
+@dataclass(frozen=True)
+class SandboxEndpoints:
+    shopify_url: str | None
+    shopify_shop: str
+    shopify_access_token: str | None
+    shopify_webhook_secret: str | None
+    zendesk_url: str
+    zendesk_subdomain: str
+    zendesk_email: str
+    zendesk_api_token: str
+    zendesk_webhook_secret: str
+    smtp_host: str
+    smtp_port: int
+
+
+class Sandbox:
+    def __init__(self, options: SandboxOptions | None = None, *, world: World | None = None):
+        self.options = options or SandboxOptions()
+        now = self.options.now or datetime.now(UTC)
+        self.world = world or generate(self.options.customers, self.options.seed, now)
+        self.zendesk = ZendeskSimulator(
+            self.world,
+            self.options.zendesk,
+            traffic=self._traffic(1),
+            port=self.options.zendesk_port,
+        )
+        self.smtp = SmtpSink(self.options.smtp_port, traffic=self._traffic(2))
+        self.shopify: ShopifySimulator | None = None
+        self.problems: list[str] = []  # what could not start (the rest still runs)
+
+    def _traffic(self, offset: int) -> Traffic:
+        plan = self.options.faults
+        return Traffic(None if plan is None else replace(plan, seed=plan.seed + offset))
+
+    def start(self) -> Sandbox:
+        try:
+            self.zendesk.start()
+            self.smtp.start()
+            if self.options.shopify:
+                self._start_shopify()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_shopify(self) -> None:
+        try:
+            self.shopify = start_shopify(self.world, self.options.shopify_port, self._traffic(0))
+        except ShopifyUnavailable as missing:
+            self.problems.append(str(missing))
+
+    def stop(self) -> None:
+        """Stop every simulator; safe to call more than once, or without start()."""
+        if self.shopify is not None:
+            self.shopify.stop()
+            self.shopify = None
+        self.smtp.stop()
+        self.zendesk.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def endpoints(self) -> SandboxEndpoints:
+        zendesk = self.zendesk.options
+        shopify = self.shopify
+        return SandboxEndpoints(
+            shopify_url=shopify.base_url if shopify else None,
+            shopify_shop=self.world.shop_domain,
+            shopify_access_token=shopify.access_token if shopify else None,
+            shopify_webhook_secret=getattr(shopify, "webhook_secret", None),
+            zendesk_url=self.zendesk.base_url,
+            zendesk_subdomain=zendesk.subdomain,
+            zendesk_email=zendesk.email,
+            zendesk_api_token=zendesk.api_token,
+            zendesk_webhook_secret=zendesk.webhook_secret,
+            smtp_host=self.smtp.host,
+            smtp_port=self.smtp.port,
+        )
+
+    def traffic(self) -> dict[str, TrafficSnapshot]:
+        snapshots = {
+            "zendesk": self.zendesk.traffic.snapshot(),
+            "smtp": self.smtp.traffic.snapshot(),
+        }
+        if self.shopify is not None:
+            snapshots["shopify"] = self.shopify.traffic.snapshot()
+        return snapshots
+
+    def config(self, *, database_url: str = "sqlite:///nps-sandbox.db") -> dict[str, Any]:
+        """The configuration document pointing nps-loop at these simulators."""
+        ends = self.endpoints()
+        document: dict[str, Any] = {
+            "store": {"id": SANDBOX_STORE_ID, "name": "NPS Sandbox Shop", "language": "en"},
+            "database": {"url": database_url},
+        }
+        if ends.shopify_url is not None:
+            document["shopify"] = {
+                "shop": ends.shopify_shop,
+                "access_token": ends.shopify_access_token,
+                "api_version": SHOPIFY_API_VERSION,
+                "api_base_url": ends.shopify_url,
+                "webhook_secret": ends.shopify_webhook_secret,
+            }
+        document |= {
+            "zendesk": {
+                "subdomain": ends.zendesk_subdomain,
+                "email": ends.zendesk_email,
+                "api_token": ends.zendesk_api_token,
+                "base_url": ends.zendesk_url,
+                "webhook_secret": ends.zendesk_webhook_secret,
+            },
+            "email": {
+                "smtp_host": ends.smtp_host,
+                "smtp_port": ends.smtp_port,
+                "security": "none",
+                "from": "NPS Sandbox Shop <hello@nps-sandbox.example>",
+            },
+            "web": {"public_url": "http://127.0.0.1:8000", "secret_key": secrets.token_urlsafe(24)},
+        }
+        return document
+
+    def config_yaml(self, *, database_url: str = "sqlite:///nps-sandbox.db") -> str:
+        return yaml.safe_dump(self.config(database_url=database_url), sort_keys=False)
