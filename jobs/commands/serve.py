@@ -1,0 +1,86 @@
+"""``nps serve [--host] [--port]``: the survey pages, unsubscribe, health and vendor webhooks.
+
+Runs the ASGI app of ``nps_engine.web.app`` under uvicorn. Put it behind a TLS-terminating reverse
+proxy (nginx, Caddy) at ``web.public_url``; uvicorn then trusts ``X-Forwarded-For`` only from
+``--forwarded-allow-ips`` (default 127.0.0.1), so the per-IP POST limit sees real client addresses.
+
+Background work (the built-in scheduler of the jobs issue) plugs in at :func:`background`: it is
+entered before the server starts and left after it stops, so a scheduler thread shuts down with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+import uvicorn
+
+from jobs.console import fail_usage, state_of, stdout
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+from nps_engine.web.app import create_app
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (web.host)."),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Port (web.port)."),
+    store: str | None = typer.Option(
+        None, "--store", help="Store id, when the config has several."
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1", "--forwarded-allow-ips", help="Proxies whose X-Forwarded-For is trusted."
+    ),
+) -> None:
+    """Serve the survey pages and webhooks (and, later, run the scheduled jobs)."""
+    settings = _one_store(state_of(ctx).stores(), store)
+    if settings.web is None:
+        fail_usage("web: is required to serve survey pages (public_url, secret_key)")
+    database = Database(settings.database.url)
+    if not database.is_current():
+        database.dispose()
+        fail_usage(f"store {settings.store.id}: run `nps db upgrade` first")
+    listen_host, listen_port = host or settings.web.host, port or settings.web.port
+    stdout.print(
+        f"{settings.store.id}: survey pages on http://{listen_host}:{listen_port} "
+        f"(public address {settings.web.public_url})",
+        markup=False,
+    )
+    try:
+        with background(settings, database):
+            uvicorn.run(
+                create_app(settings, database),
+                host=listen_host,
+                port=listen_port,
+                proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips,
+                server_header=False,
+                # Access logs would write survey and unsubscribe tokens (capabilities) to disk.
+                access_log=False,
+                log_level="info",
+            )
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def background(settings: Settings, database: Database) -> Iterator[None]:
+    """Work that runs beside the web server. The seam for the built-in scheduler: start its
+    thread here, and stop it (``scheduler.stop.set()``) after the ``yield``."""
+    yield
+
+
+def _one_store(stores: list[Settings], wanted: str | None) -> Settings:
+    if wanted is not None:
+        for settings in stores:
+            if settings.store.id == wanted:
+                return settings
+        fail_usage(f"--store {wanted}: no such store in the config")
+    if len(stores) > 1:
+        fail_usage("the config has several stores: choose one with --store")
+    return stores[0]
