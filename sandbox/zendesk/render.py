@@ -95,13 +95,14 @@ def ticket_json(
     submitter_id: int | None = None,
     assignee_id: int | None = None,
     group_id: int | None = None,
+    external_id: str | None = None,
     generated: bool = False,
 ) -> dict[str, Any]:
     first = ticket.comments[0].body if ticket.comments else ticket.subject
     rendered: dict[str, Any] = {
         "url": f"{base_url}/api/v2/tickets/{ticket.id}.json",
         "id": ticket.id,
-        "external_id": None,
+        "external_id": external_id,
         "via": {"channel": ticket.channel, "source": {"from": {}, "to": {}, "rel": None}},
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),

@@ -69,6 +69,7 @@ _ENDPOINTS: list[tuple[str, str, str, Endpoint]] = [
         for method in ("GET", "PUT", "POST", "DELETE")
     ],
     ("POST", rf"/api/v2/tickets{_J}", "/api/v2/tickets.json", tickets.create),
+    ("GET", rf"/api/v2/tickets{_J}", "/api/v2/tickets.json", tickets.list_tickets),
     ("GET", rf"/api/v2/incremental/tickets/cursor{_J}", EXPORT_ROUTE.split(" ")[1],
      tickets.incremental_export),
     ("GET", rf"/api/v2/job_statuses/(?P<id>[\w-]+?){_J}", "/api/v2/job_statuses/{id}.json",

@@ -9,6 +9,7 @@ is an internal note when ``public`` is false.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sandbox.loopback import Request, Response
 from sandbox.world import TICKET_STATUSES, Ticket, TicketComment, ZendeskUser
@@ -19,6 +20,7 @@ from sandbox.zendesk.tagging import TagsInvalid, added, parse_tags, removed
 from sandbox.zendesk.users import bulk_items, invalid
 
 CLOSED = "closed"
+LIST_PER_PAGE = 100
 
 
 def show(account: Account, request: Request) -> Response:
@@ -28,10 +30,37 @@ def show(account: Account, request: Request) -> Response:
     return Response.json(200, {"ticket": render(account, ticket, request)})
 
 
-def render(account: Account, ticket: Ticket, request: Request, **flags: bool) -> dict[str, Any]:
+def list_tickets(account: Account, request: Request) -> Response:
+    """``GET /api/v2/tickets.json``, offset-paginated by id; ``external_id`` filters (List Tickets,
+    read from the database: a ticket created a second ago is there, unlike in search)."""
+    wanted = request.arg("external_id")
+    with account.world.lock:
+        ids = sorted(account.world.tickets)
+    if wanted is not None:
+        ids = [i for i in ids if account.extras(i).get("external_id") == wanted]
+    per_page = min(int(request.arg("per_page") or LIST_PER_PAGE), LIST_PER_PAGE)
+    page = max(int(request.arg("page") or 1), 1)
+    chunk = [account.world.tickets[i] for i in ids[(page - 1) * per_page : page * per_page]]
+    base = f"{request.base_url}/api/v2/tickets.json?per_page={per_page}"
+    if wanted is not None:
+        base += f"&external_id={quote(wanted)}"
+    return Response.json(
+        200,
+        {
+            "tickets": [render(account, t, request) for t in chunk],
+            "next_page": f"{base}&page={page + 1}" if page * per_page < len(ids) else None,
+            "previous_page": f"{base}&page={page - 1}" if page > 1 else None,
+            "count": len(ids),
+        },
+    )
+
+
+def render(
+    account: Account, ticket: Ticket, request: Request, *, generated: bool = False
+) -> dict[str, Any]:
     extras = account.extras(ticket.id)
     with account.world.lock:
-        return ticket_json(ticket, request.base_url, **extras, **flags)
+        return ticket_json(ticket, request.base_url, **extras, generated=generated)
 
 
 def create(account: Account, request: Request) -> Response:
@@ -95,6 +124,7 @@ def _store(
             "submitter_id": account.agent.id,
             "assignee_id": fields.get("assignee_id"),
             "group_id": fields.get("group_id"),
+            "external_id": fields.get("external_id"),
         }
     return ticket
 

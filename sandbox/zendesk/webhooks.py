@@ -52,7 +52,7 @@ def ticket_created_event(ticket: Ticket, now: datetime, extras: dict[str, Any]) 
         "created_at": timestamp(ticket.created_at),
         "custom_status": None,
         "description": ticket.comments[0].body if ticket.comments else ticket.subject,
-        "external_id": None,
+        "external_id": extras.get("external_id"),
         "form_id": str(TICKET_FORM_ID),
         "group_id": text(extras.get("group_id")),
         "id": str(ticket.id),

@@ -209,3 +209,39 @@ def test_signature_uses_the_secret_as_raw_utf8_like_the_docs_vector(zendesk_samp
     assert signed == vector["signature"]
     current = sign(vector["signing_secret"], vector["timestamp"], vector["body"].encode())
     assert current == vector["computed_locally"]["utf8_key__ts_plus_body"]
+
+
+def test_a_ticket_created_with_an_external_id_is_listed_by_it_at_once(
+    zendesk: ZendeskSimulator,
+) -> None:
+    requester = next(iter(zendesk.world.zendesk_users))
+    body = {
+        "ticket": {
+            "requester_id": requester,
+            "subject": "NPS follow-up",
+            "external_id": "nps-response-42",
+            "comment": {"body": "Score 2", "public": False},
+        }
+    }
+    created = call(zendesk, "POST", "/api/v2/tickets.json", json=body).json()["ticket"]
+    assert created["external_id"] == "nps-response-42"
+    listed = call(zendesk, "GET", "/api/v2/tickets.json", params={"external_id": "nps-response-42"})
+    assert [t["id"] for t in listed.json()["tickets"]] == [created["id"]]
+    assert listed.json()["count"] == 1
+    none = call(zendesk, "GET", "/api/v2/tickets.json", params={"external_id": "nps-response-43"})
+    assert none.json()["tickets"] == []
+
+
+def test_a_ticket_for_an_unknown_email_creates_the_requester(zendesk: ZendeskSimulator) -> None:
+    body = {
+        "ticket": {
+            "requester": {"email": "New.Person@example.org", "name": "New Person"},
+            "subject": "NPS follow-up",
+            "comment": {"body": "Score 1", "public": False},
+        }
+    }
+    created = call(zendesk, "POST", "/api/v2/tickets.json", json=body).json()["ticket"]
+    requester = zendesk.world.zendesk_users[created["requester_id"]]
+    assert (requester.email, requester.name) == ("New.Person@example.org", "New Person")
+    again = call(zendesk, "POST", "/api/v2/tickets.json", json=body).json()["ticket"]
+    assert again["requester_id"] == created["requester_id"]

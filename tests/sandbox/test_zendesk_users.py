@@ -184,3 +184,11 @@ def test_an_account_without_nps_fields_lists_none_and_drops_their_values(
     user = a_user_with_email(zendesk)
     updated = zenpy_client.users.update(User(id=user.id, user_fields={"nps_score": 9}))
     assert updated.user_fields == {}
+
+
+def test_search_accepts_a_quoted_email(zendesk: ZendeskSimulator) -> None:
+    user = a_user_with_email(zendesk)
+    query = f'email:"{(user.email or "").lower()}"'
+    found = call(zendesk, "GET", "/api/v2/users/search.json", params={"query": query}).json()
+    assert [u["id"] for u in found["users"]] == [user.id]
+    assert (found["count"], found["next_page"], found["previous_page"]) == (1, None, None)
