@@ -1,0 +1,184 @@
+"""Tickets and Zendesk users in the store, linked to Shopify customers by normalised email."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from nps_engine.ports import TicketPage
+from nps_engine.records import Ticket, ZendeskUser
+from nps_engine.store import models
+from nps_engine.store.database import Database, upsert
+from nps_engine.store.followup_facts import followup_facts
+from nps_engine.store.support import (
+    SupportDirectory,
+    link_customers,
+    open_ticket_ids,
+    save_ticket_page,
+    zendesk_user_id,
+)
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def ticket(
+    ticket_id: int, requester: int, email: str | None, status: str = "open", days_ago: int = 5
+) -> Ticket:
+    at = NOW - timedelta(days=days_ago)
+    return Ticket(
+        ticket_id, requester, email, status, at, at, f"Ticket {ticket_id}", "email", ("vip",)
+    )
+
+
+def add_customer(database: Database, store_id: str, customer_id: int, email: str) -> None:
+    with database.session() as session:
+        upsert(
+            session,
+            models.Customer,
+            [
+                {
+                    "store": store_id,
+                    "id": customer_id,
+                    "email": email,
+                    "first_name": "Jane",
+                    "last_name": "Doe",
+                    "tags": [],
+                }
+            ],
+        )
+
+
+def page(*tickets: Ticket, users: tuple[ZendeskUser, ...] = ()) -> TicketPage:
+    return TicketPage(list(tickets), list(users), "C1", end_of_stream=True)
+
+
+def test_tickets_and_users_link_to_the_customer_with_the_same_email(
+    database: Database, store_id: str
+) -> None:
+    add_customer(database, store_id, 1, "jane@example.com")
+    with database.session() as session:
+        save_ticket_page(
+            session,
+            store_id,
+            page(
+                ticket(10, 501, "Jane@Example.com "),
+                users=(ZendeskUser(501, "jane@example.com", "Jane"),),
+            ),
+            NOW,
+        )
+    with database.session() as session:
+        row = session.get_one(models.Ticket, (store_id, 10))
+        assert (row.customer_id, row.requester_email, row.tags) == (1, "jane@example.com", ["vip"])
+        assert zendesk_user_id(session, store_id, 1) == 501
+
+
+def test_a_customer_synced_later_is_linked_afterwards(database: Database, store_id: str) -> None:
+    with database.session() as session:
+        save_ticket_page(
+            session,
+            store_id,
+            page(
+                ticket(10, 501, "jane@example.com"), users=(ZendeskUser(501, "jane@example.com"),)
+            ),
+            NOW,
+        )
+    add_customer(database, store_id, 1, "jane@example.com")
+    with database.session() as session:
+        assert link_customers(session, store_id) == 2
+    with database.session() as session:
+        assert session.get_one(models.Ticket, (store_id, 10)).customer_id == 1
+        assert link_customers(session, store_id) == 0
+
+
+def test_resaving_a_ticket_updates_it_in_place(database: Database, store_id: str) -> None:
+    with database.session() as session:
+        save_ticket_page(session, store_id, page(ticket(10, 501, None)), NOW)
+        save_ticket_page(session, store_id, page(ticket(10, 501, None, status="solved")), NOW)
+    with database.session() as session:
+        rows = session.scalars(select(models.Ticket).where(models.Ticket.store == store_id)).all()
+        assert [(r.id, r.status) for r in rows] == [(10, "solved")]
+
+
+def test_only_tickets_still_open_are_returned_for_tagging(
+    database: Database, store_id: str
+) -> None:
+    tickets = [
+        ticket(1, 501, None, "new"),
+        ticket(2, 501, None, "pending"),
+        ticket(3, 501, None, "solved"),
+        ticket(4, 501, None, "closed"),
+        ticket(5, 502, None, "hold"),
+    ]
+    with database.session() as session:
+        save_ticket_page(session, store_id, page(*tickets), NOW)
+        assert open_ticket_ids(session, store_id, [501, 502, 503]) == {501: [1, 2], 502: [5]}
+
+
+def test_directory_remembers_and_forgets_users_found_by_search(
+    database: Database, store_id: str
+) -> None:
+    directory = SupportDirectory(database, store_id, NOW)
+    assert directory.known_users([1]) == {}
+    directory.remember_user(1, ZendeskUser(501, "jane@example.com", "Jane"))
+    assert directory.known_users([1, 2]) == {1: 501}
+    directory.forget_user(501)
+    assert directory.known_users([1]) == {}
+
+
+def test_follow_up_facts_count_tickets_opened_in_the_window_before_the_answer(
+    database: Database, store_id: str
+) -> None:
+    add_customer(database, store_id, 1, "jane@example.com")
+    with database.session() as session:
+        save_ticket_page(
+            session,
+            store_id,
+            page(
+                ticket(1, 501, "jane@example.com", days_ago=10),
+                ticket(2, 501, "jane@example.com", days_ago=200),
+                ticket(3, 501, "jane@example.com", days_ago=0),
+            ),
+            NOW,
+        )
+        upsert(
+            session,
+            models.Order,
+            [
+                {
+                    "store": store_id,
+                    "id": 77,
+                    "name": "#1077",
+                    "customer_id": 1,
+                    "email": "jane@example.com",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "returned": True,
+                }
+            ],
+        )
+        session.add(
+            models.Response(
+                store=store_id,
+                source="survey",
+                kind="transactional",
+                customer_id=1,
+                email="jane@example.com",
+                order_id=77,
+                score=3,
+                comment="Late",
+                responded_at=NOW - timedelta(days=1),
+                updated_at=NOW - timedelta(days=1),
+            )
+        )
+    with database.session() as session:
+        response_id = session.scalars(
+            select(models.Response.id).where(models.Response.store == store_id)
+        ).one()
+        facts = followup_facts(session, store_id, response_id, 90)
+    assert (facts.customer_name, facts.order_name, facts.returned, facts.support_tickets) == (
+        "Jane Doe",
+        "#1077",
+        True,
+        1,
+    )
