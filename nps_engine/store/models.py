@@ -68,7 +68,9 @@ class Customer(Base):
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        Index(None, "store", "customer_id"),
+        # created_at and cancelled_at ride along so the report finds a customer's last order and
+        # next order from the index alone (bench/report.py).
+        Index(None, "store", "customer_id", "created_at", "cancelled_at"),
         Index(None, "store", "delivered_at"),
         Index(None, "store", "fulfilled_at"),
     )
@@ -110,6 +112,8 @@ class Ticket(Base):
     __table_args__ = (
         Index(None, "store", "customer_id", "created_at"),
         Index(None, "store", "requester_id"),
+        # answers imported without a Shopify customer find their tickets by email
+        Index(None, "store", "requester_email", "created_at"),
     )
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
