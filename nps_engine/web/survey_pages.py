@@ -12,7 +12,8 @@ CSRF: there are no cookies or sessions at all, so a cross-site page has no ambie
 ride on. What authorises a POST is (1) the signed token in the URL, a capability only the
 customer's email holds, (2) a signed per-form nonce (purpose ``form``, bound to the same invite)
 that only a page we rendered carries, and (3) the ``Origin`` header, when the browser sends one,
-which must be our ``web.public_url`` origin. POSTs are rate limited per client IP.
+which must be our ``web.public_url`` origin (or ``null``, what browsers send under our
+``no-referrer`` policy). POSTs are rate limited per client IP.
 """
 
 from __future__ import annotations
@@ -140,9 +141,11 @@ class _AnswerPages:
             response = self.pages.message(texts, "too_many", 429)
             response.headers["retry-after"] = "60"
             raise _Refusal(response)
+        # Our pages say Referrer-Policy: no-referrer, so browsers send "Origin: null" on the
+        # form POST; only a real, foreign origin is refused (the nonce does the rest).
         origin = request.headers.get("origin")
         own = f"{request.url.scheme}://{request.url.netloc}"
-        if origin is not None and origin not in {self.pages.origin, own}:
+        if origin is not None and origin not in {self.pages.origin, own, "null"}:
             raise _Refusal(self._refuse(request, "invalid", 403))
 
     async def _form_data(self, request: Request) -> FormData:
