@@ -7,7 +7,8 @@ What the product needs from an order, and where Shopify keeps it:
   ``createdAt``, the fallback when a carrier never reports delivery. Cancelled fulfilments
   (``status: CANCELLED``) count for neither.
 - refunded: any ``Refund``; returned: any ``Return`` not declined or cancelled (a requested
-  return already says the customer was unhappy).
+  return already says the customer was unhappy), or, where the query reads the order's summary,
+  a ``returnStatus`` other than NO_RETURN.
 - ``customer`` is null for a guest checkout.
 """
 
@@ -22,6 +23,8 @@ from nps_engine.records import Order, normalise_email
 
 DEAD_FULFILMENT = {"CANCELLED", "ERROR", "FAILURE"}
 DEAD_RETURN = {"DECLINED", "CANCELED"}
+# OrderReturnStatus: NO_RETURN once every return was declined or cancelled.
+NO_RETURN = {"NO_RETURN"}
 
 
 def order_from_node(node: Mapping[str, Any]) -> Order:
@@ -42,10 +45,17 @@ def order_from_node(node: Mapping[str, Any]) -> Order:
         fulfilled_at=_earliest(timestamp(f.get("createdAt")) for f in fulfilments),
         delivered_at=_latest(timestamp(f.get("deliveredAt")) for f in fulfilments),
         refunded=bool(node.get("refunds")),
-        returned=any(r.get("status") not in DEAD_RETURN for r in _returns(node)),
+        returned=_returned(node),
         total_price=money(price.get("amount")),
         currency=price.get("currencyCode"),
     )
+
+
+def _returned(node: Mapping[str, Any]) -> bool:
+    status = node.get("returnStatus")
+    if status is not None:
+        return status not in NO_RETURN
+    return any(r.get("status") not in DEAD_RETURN for r in _returns(node))
 
 
 def _returns(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:

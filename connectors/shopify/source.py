@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from connectors.shopify.client import ShopifyClient
-from connectors.shopify.cost import page_size
+from connectors.shopify.cost import MAX_QUERY_COST, page_size
 from connectors.shopify.customers import customer_from_node
 from connectors.shopify.errors import (
     SYSTEM,
@@ -70,6 +70,7 @@ class ShopifyOrderSource:
         bulk_poll_seconds: float = 2.0,
         bulk_timeout_seconds: float = 6 * 3600,
         spool_dir: Path | None = None,
+        page_cost: int = MAX_QUERY_COST,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -77,6 +78,7 @@ class ShopifyOrderSource:
         self.bulk_poll_seconds = bulk_poll_seconds
         self.bulk_timeout_seconds = bulk_timeout_seconds
         self.spool_dir = spool_dir
+        self.page_cost = page_cost  # the most one page may ask for (Shopify's limit: 1000)
         self._clock = clock
         self._sleep = sleep
         self.skipped = 0  # records Shopify sent that we could not read (logged by id)
@@ -134,7 +136,7 @@ class ShopifyOrderSource:
         to_record: Callable[[Mapping[str, Any]], R],
         search: str,
     ) -> Iterator[tuple[list[R], int]]:
-        first = page_size(document, {"query": search})
+        first = page_size(document, {"query": search}, budget=self.page_cost)
         cursor: str | None = None
         read = 0
         while True:

@@ -57,7 +57,7 @@ def order_node(number: int, **overrides: Any) -> dict[str, Any]:
             },
         ],
         "refunds": [],
-        "returns": {"nodes": []},
+        "returnStatus": "NO_RETURN",
     }
     node.update(overrides)
     return node
@@ -107,9 +107,9 @@ def test_an_order_becomes_a_record_with_delivery_refund_and_return_facts(
         order_node(
             3,
             refunds=[{"createdAt": "2026-10-06T00:00:00Z"}],
-            returns={"nodes": [{"status": "DECLINED"}, {"status": "CLOSED"}]},
+            returnStatus="IN_PROGRESS",
         ),
-        order_node(4, returns={"nodes": [{"status": "DECLINED"}]}),
+        order_node(4, returnStatus="NO_RETURN"),
     ]
     shopify_api.reply(ok(orders_page(nodes, None)))
     delivered, guest, refunded, declined = next(source.order_pages(AFTER, BEFORE))
@@ -235,7 +235,7 @@ def test_backfill_runs_a_bulk_query_polls_and_joins_children_on_parent_id(
     shopify_api.reply(ok(bulk_operation("RUNNING"), requested=1, actual=1), expect=expect_poll)
     shopify_api.reply(ok(bulk_operation("COMPLETED", RESULT_URL), requested=1, actual=1))
     flat = {**order_node(1), "fulfillments": order_node(1)["fulfillments"]}
-    del flat["returns"]
+    del flat["returnStatus"]
     second = {**flat, "id": "gid://shopify/Order/2", "name": "#2"}
     body = jsonl(
         {"status": "OPEN", "__parentId": "gid://shopify/Order/2"},  # a child before its parent
