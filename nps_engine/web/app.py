@@ -19,14 +19,19 @@ from starlette.staticfiles import StaticFiles
 
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
-from nps_engine.web import health, survey_pages
+from nps_engine.web import health, shopify_webhooks, survey_pages, zendesk_webhooks
 from nps_engine.web.context import WebContext, utc_now
 from nps_engine.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 
 # Each module: ``routes(context: WebContext) -> list[BaseRoute]``. Add webhook modules here.
-ROUTE_MODULES: tuple[ModuleType, ...] = (health, survey_pages)
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    health,
+    survey_pages,
+    shopify_webhooks,
+    zendesk_webhooks,
+)
 
 
 def create_app(
