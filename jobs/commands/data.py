@@ -17,6 +17,8 @@ from typing import NoReturn
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
 from nps_engine.config import Settings
@@ -208,7 +210,13 @@ def _one_store(stores: list[Settings], store: str | None) -> Settings:
 
 def _open_database(settings: Settings) -> Database:
     database = Database(settings.database.url)
-    if not database.is_current():
+    try:
+        current = database.is_current()
+    except OperationalError as error:  # a missing folder, a server that does not answer
+        database.dispose()
+        url = make_url(settings.database.url).render_as_string(hide_password=True)
+        _fail(f"cannot open the database {url}: {str(error.orig).splitlines()[0]}")
+    if not current:
         database.dispose()
         _fail(
             f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"

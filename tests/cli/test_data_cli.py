@@ -160,6 +160,16 @@ def test_database_without_tables_says_to_upgrade(config: Path, tmp_path: Path) -
         assert "run `nps db upgrade` first" in result.stderr
 
 
+def test_unreachable_database_is_a_clear_failure(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"store: {{id: s}}\ndatabase: {{url: 'sqlite:///{tmp_path}/no/such/dir.db'}}\n"
+    )
+    result = nps(config, "status")
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.stderr
+
+
 def test_several_stores_need_store_option(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
