@@ -117,7 +117,7 @@ def _orders_answers_tickets(
                     49.0,
                 )
             )
-            if len(answers) - counts["responses"] < answered and day < HISTORY_DAYS - 1:
+            if len(answers) - counts["responses"] < answered:
                 answered_at = ordered_at + timedelta(days=rng.uniform(8, 12))
                 score = max(0, min(10, round(rng.gauss(mood - 2.5 * returned, 1.5))))
                 answers.append(

@@ -17,7 +17,7 @@ from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Period, Report, build_report, default_period
 from nps_engine.segments import enabled_segments
 from nps_engine.store.database import Database
-from nps_engine.store.report_facts import load_monthly_tallies, load_response_facts
+from nps_engine.store.report_facts import load_report_inputs
 
 
 class OutputFormat(enum.StrEnum):
@@ -105,24 +105,26 @@ def _store_report(
                 markup=False,
             )
             raise typer.Exit(EXIT_FAILURE)
-        facts = load_response_facts(
+        inputs = load_report_inputs(
             database,
             store,
-            start=period.start,
-            end=period.end,
+            months=period.months(),
             kind=kind,
             basis=basis,
             now=now,
             support_window_days=settings.segments.support_contacted.window_days,
         )
-        trend = load_monthly_tallies(
-            database, store, months=period.months(), kind=kind, basis=basis
-        )
     finally:
         database.dispose()
     segments = enabled_segments(settings.segments, now)
     return build_report(
-        facts, store=store, basis=basis, kind=kind, period=period, segments=segments, trend=trend
+        inputs.facts,
+        store=store,
+        basis=basis,
+        kind=kind,
+        period=period,
+        segments=segments,
+        trend=inputs.trend,
     )
 
 

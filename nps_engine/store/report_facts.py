@@ -1,10 +1,12 @@
-"""Loading the facts the report and the tag push need, with the heavy lifting done in SQL.
+"""Loading what the report and the tag push need, with the heavy lifting done in SQL.
 
-One query per need, written in SQLAlchemy Core so it runs the same on SQLite and PostgreSQL:
-window functions pick each customer's latest answer and the answer before it, correlated
-subqueries (each a seek on an index of ``(store, customer_id, ...)``) find the last ticket before
-the answer, an open ticket, the last order and the first order after the surveyed one. Python only
-receives one row per answer it reports on.
+SQLAlchemy Core, so it runs the same on SQLite and PostgreSQL. The report reads the period's
+answers in one pass: a window over each customer's answers (newest first) marks the customer's
+latest answer of the period and the latest answer of each month, and only those rows come back.
+For the latest answers, correlated subqueries (each a seek on an index starting with
+``(store, customer_id)``) find the previous score, the last ticket before the answer, an open
+ticket, the last order and the first order after the surveyed one. Python then builds one
+:class:`ResponseFacts` per reported answer and adds up the months.
 
 A customer is the Shopify customer when the answer has one, else the answer's email (imports of
 people who never became Shopify customers), else the answer alone.
@@ -13,24 +15,31 @@ people who never became Shopify customers), else the answer alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
+    String,
+    Text,
     and_,
     case,
     exists,
+    false,
     func,
     literal,
     null,
+    or_,
     select,
+    true,
+    type_coerce,
+    union_all,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.sql import Subquery
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
@@ -38,16 +47,95 @@ from nps_engine.segments import ResponseFacts, customer_key
 from nps_engine.statistics import Tally
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Order, Response, Ticket
+from nps_engine.store.types import UtcDateTime
 
 _responses = Response.__table__
 _customers = Customer.__table__
 _orders = Order.__table__
 _tickets = Ticket.__table__
 
-# Zendesk statuses of tickets nobody works on any more (https://developer.zendesk.com/api-reference/
-# ticketing/tickets/tickets/ "status": new, open, pending, hold, solved, closed).
+# Zendesk ticket statuses nobody works on any more (new, open, pending and hold still have an
+# agent on them): https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
 _DONE_STATUSES = ("solved", "closed", "deleted")
 _BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """The reported answers with their facts, and each month's tally on the same basis."""
+
+    facts: list[ResponseFacts]
+    trend: dict[str, Tally]
+
+
+def load_report_inputs(
+    database: Database,
+    store: str,
+    *,
+    months: Sequence[Month],
+    kind: SurveyKind,
+    basis: Basis,
+    now: datetime,
+    support_window_days: int,
+) -> ReportInputs:
+    """Answers of ``kind`` from the first month's start to the last month's end."""
+    if not months:
+        return ReportInputs([], {})
+    period = _period_answers(store, kind, months, basis).subquery("period_answers")
+    wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
+    query = _with_facts(store, kind, period).where(wanted)
+    reader = _FactsReader(kind, now, support_window_days)
+    trend = {month.label: [0, 0, 0] for month in months}
+    facts = []
+    with database.engine.connect() as connection:
+        for row in connection.execution_options(yield_per=_BATCH).execute(query):
+            month, month_latest, chosen, score = row[:4]
+            if month_latest:
+                trend[month][_SLOT_OF_SCORE[score]] += 1
+            if chosen:
+                facts.append(reader.facts(row))
+    return ReportInputs(facts, {label: Tally(*counts) for label, counts in trend.items()})
+
+
+def latest_facts_per_customer(
+    database: Database,
+    store: str,
+    now: datetime,
+    *,
+    kind: SurveyKind = SurveyKind.TRANSACTIONAL,
+    support_window_days: int = 90,
+) -> list[ResponseFacts]:
+    """Each Shopify customer's latest answer of ``kind`` (any time), for the tag push."""
+    r = _responses.c
+    latest = (
+        select(
+            *_answer_columns(),
+            func.row_number()
+            .over(partition_by=r.customer_id, order_by=(r.responded_at.desc(), r.id.desc()))
+            .label("recency"),
+        )
+        .where(r.store == store, r.kind == kind.value, r.customer_id.is_not(None))
+        .subquery("latest")
+    )
+    answers = select(
+        latest,
+        null().label("month"),
+        (latest.c.recency == 1).label("chosen"),
+        false().label("month_latest"),
+    ).subquery("answers")
+    query = _with_facts(store, kind, answers).where(answers.c.chosen)
+    reader = _FactsReader(kind, now, support_window_days)
+    with database.engine.connect() as connection:
+        rows = connection.execution_options(yield_per=_BATCH).execute(query)
+        return [reader.facts(row) for row in rows]
+
+
+_SLOT_OF_SCORE = (2,) * 7 + (1,) * 2 + (0,) * 2  # Tally order: promoters, passives, detractors
+
+
+def _answer_columns() -> tuple[ColumnElement[Any], ...]:
+    r = _responses.c
+    return (r.id, r.customer_id, r.email, r.order_id, r.score, r.responded_at)
 
 
 def _who() -> tuple[ColumnElement[Any], ...]:
@@ -61,213 +149,228 @@ def _who() -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def _ranked(
-    store: str, kind: SurveyKind, end: datetime | None, *, customers_only: bool = False
+def _period_answers(
+    store: str, kind: SurveyKind, months: Sequence[Month], basis: Basis
 ) -> Select[Any]:
-    """Every answer of ``kind`` before ``end`` with the customer's previous score and a recency
-    rank (1 = the customer's latest answer before ``end``)."""
+    """The period's answers with their month (store time zone) and, on the customers basis,
+    whether each is its customer's latest of the period (``chosen``) and of its month."""
     r = _responses.c
-    who = _who()
-    query = select(
-        r.id,
-        r.customer_id,
-        r.email,
-        r.order_id,
-        r.score,
-        r.responded_at,
-        func.lag(r.score).over(partition_by=who, order_by=(r.responded_at, r.id)).label("previous"),
-        func.row_number()
-        .over(partition_by=who, order_by=(r.responded_at.desc(), r.id.desc()))
-        .label("recency"),
-    ).where(r.store == store, r.kind == kind.value)
-    if end is not None:
-        query = query.where(r.responded_at < end)
-    if customers_only:
-        query = query.where(r.customer_id.is_not(None))
-    return query
+    calendar = _calendar(months)
+    columns: list[ColumnElement[Any]] = [*_answer_columns(), calendar.c.label.label("month")]
+    if basis == "customers":
+        newest_first: dict[str, Any] = {
+            "partition_by": _who(),
+            "order_by": (r.responded_at.desc(), r.id.desc()),
+        }
+        # One window, two readings: row 1 is the latest of the period; a row whose newer
+        # neighbour lies in another month (or that has none) is the latest of its month.
+        newer_month = func.lag(calendar.c.label).over(**newest_first)
+        columns += [
+            (func.row_number().over(**newest_first) == 1).label("chosen"),
+            or_(newer_month.is_(None), newer_month != calendar.c.label).label("month_latest"),
+        ]
+    else:
+        columns += [true().label("chosen"), true().label("month_latest")]
+    # Joining a small table of months (rather than a CASE over the boundaries) lets the database
+    # read each month as one range of the (store, responded_at) index.
+    return (
+        select(*columns)
+        .select_from(calendar)
+        .join(
+            _responses,
+            and_(r.responded_at >= calendar.c.start, r.responded_at < calendar.c.end),
+        )
+        .where(r.store == store, r.kind == kind.value)
+    )
 
 
-def _facts_query(store: str, chosen: Any) -> Select[Any]:
-    """The answers in ``chosen`` joined with what segments need about their customer."""
-    a = chosen.c
+def _calendar(months: Sequence[Month]) -> Subquery:
+    """The months as rows (label, start, end), in SQL every backend accepts."""
+    rows = [
+        select(
+            literal(month.label, String(7)).label("label"),
+            literal(month.start, UtcDateTime()).label("start"),
+            literal(month.end, UtcDateTime()).label("end"),
+        )
+        for month in months
+    ]
+    return union_all(*rows).subquery("calendar")
+
+
+def _with_facts(store: str, kind: SurveyKind, answers: Subquery) -> Select[Any]:
+    """``answers`` with what segments need; the subqueries run only for ``chosen`` answers."""
+    a = answers.c
     surveyed = _orders.alias("surveyed")
-    later, anyorder = _orders.alias("later"), _orders.alias("anyorder")
-    t = _tickets.alias("t")
-    last_ticket_by_customer = (
-        select(func.max(t.c.created_at))
-        .where(t.c.store == store, t.c.customer_id == a.customer_id)
-        .where(t.c.created_at <= a.responded_at)
-        .scalar_subquery()
-    )
-    last_ticket_by_email = (
-        select(func.max(t.c.created_at))
-        .where(t.c.store == store, t.c.requester_email == a.email)
-        .where(t.c.created_at <= a.responded_at)
-        .scalar_subquery()
-    )
-    open_ticket = exists().where(
-        _tickets.c.store == store,
-        _tickets.c.customer_id == a.customer_id,
-        _tickets.c.status.not_in(_DONE_STATUSES),
-    )
-    next_order = (
-        select(func.min(later.c.created_at))
-        .where(later.c.store == store, later.c.customer_id == a.customer_id)
-        .where(later.c.created_at > surveyed.c.created_at, later.c.cancelled_at.is_(None))
-        .scalar_subquery()
-    )
-    last_order = (
-        select(func.max(anyorder.c.created_at))
-        .where(anyorder.c.store == store, anyorder.c.customer_id == a.customer_id)
-        .where(anyorder.c.cancelled_at.is_(None))
-        .scalar_subquery()
-    )
     c = _customers.c
+
+    def only_chosen(value: Any) -> Any:
+        return case((a.chosen, value), else_=null())
+
     return (
         select(
+            a.month,
+            a.month_latest,
+            a.chosen,
+            a.score,
             a.id,
             a.customer_id,
             a.email,
-            a.score,
-            a.responded_at,
-            a.previous,
-            case(
-                (a.customer_id.is_(None), last_ticket_by_email), else_=last_ticket_by_customer
-            ).label("last_ticket_at"),
-            open_ticket.label("open_ticket"),
-            func.coalesce(surveyed.c.returned, False).label("returned"),
-            func.coalesce(surveyed.c.refunded, False).label("refunded"),
-            surveyed.c.created_at.label("surveyed_order_at"),
-            case((surveyed.c.id.is_(None), None), else_=next_order).label("next_order_at"),
-            last_order.label("last_order_at"),
-            func.coalesce(c.orders_count, literal(0, Integer)).label("orders_count"),
+            _raw(a.responded_at),
+            only_chosen(_previous_score(store, kind, answers)),
+            _raw(only_chosen(_last_ticket(store, answers))),
+            only_chosen(_open_ticket(store, answers)),
+            surveyed.c.returned,
+            surveyed.c.refunded,
+            _raw(surveyed.c.created_at),
+            _raw(only_chosen(_next_order(store, answers, surveyed.c.created_at))),
+            _raw(only_chosen(_last_order(store, answers))),
+            c.orders_count,
             c.total_spent,
-            c.tags,
+            type_coerce(c.tags, Text),
             c.country,
         )
-        .select_from(chosen)
-        .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id))
-        .outerjoin(surveyed, and_(surveyed.c.store == store, surveyed.c.id == a.order_id))
+        .select_from(answers)
+        .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id, a.chosen))
+        .outerjoin(surveyed, and_(surveyed.c.store == store, surveyed.c.id == a.order_id, a.chosen))
     )
 
 
-def load_response_facts(
-    database: Database,
-    store: str,
-    *,
-    start: datetime,
-    end: datetime,
-    kind: SurveyKind,
-    basis: Basis,
-    now: datetime,
-    support_window_days: int,
-) -> list[ResponseFacts]:
-    """The answers of ``kind`` in ``[start, end)`` on ``basis``, with their facts as of ``now``."""
-    ranked = _ranked(store, kind, end).subquery("ranked")
-    chosen_query = select(ranked).where(ranked.c.responded_at >= start)
-    if basis == "customers":
-        chosen_query = chosen_query.where(ranked.c.recency == 1)
-    query = _facts_query(store, chosen_query.subquery("chosen"))
-    return list(_read_facts(database, query, kind, now, support_window_days))
+def _raw(column: Any) -> Any:
+    """A time handed over as the driver gives it, parsed by :func:`_utc` only when present
+    (the column type's converter would run on every one of a million NULLs)."""
+    return type_coerce(column, Text)
 
 
-def latest_facts_per_customer(
-    database: Database,
-    store: str,
-    now: datetime,
-    *,
-    kind: SurveyKind = SurveyKind.TRANSACTIONAL,
-    support_window_days: int = 90,
-) -> list[ResponseFacts]:
-    """Each Shopify customer's latest answer of ``kind`` (any time), for the tag push."""
-    ranked = _ranked(store, kind, None, customers_only=True).subquery("ranked")
-    chosen = select(ranked).where(ranked.c.recency == 1).subquery("chosen")
-    return list(_read_facts(database, _facts_query(store, chosen), kind, now, support_window_days))
+def _previous_score(store: str, kind: SurveyKind, answers: Subquery) -> Any:
+    """The same customer's answer of the same kind just before this one, at any time."""
+    a, p = answers.c, _responses.alias("previous")
 
+    def before(same_customer: ColumnElement[bool]) -> Any:
+        return (
+            select(p.c.score)
+            .where(p.c.store == store, p.c.kind == kind.value, same_customer)
+            .where(p.c.responded_at <= a.responded_at)
+            .where(or_(p.c.responded_at < a.responded_at, p.c.id < a.id))
+            .order_by(p.c.responded_at.desc(), p.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
 
-def _read_facts(
-    database: Database, query: Select[Any], kind: SurveyKind, now: datetime, window: int
-) -> Iterator[ResponseFacts]:
-    tags_of = _TagCache()
-    with database.engine.connect() as connection:
-        result = connection.execution_options(yield_per=_BATCH).execute(query)
-        for row in result:
-            yield _facts_of(row, kind, now, window, tags_of)
-
-
-def _facts_of(
-    row: Row[Any], kind: SurveyKind, now: datetime, window: int, tags_of: _TagCache
-) -> ResponseFacts:
-    return ResponseFacts(
-        customer_key=customer_key(row.customer_id, row.email, row.id),
-        customer_id=row.customer_id,
-        email=row.email,
-        score=row.score,
-        kind=kind,
-        responded_at=row.responded_at,
-        as_of=now,
-        support_window_days=window,
-        previous_score=row.previous,
-        returned=bool(row.returned) or bool(row.refunded),
-        last_ticket_before_response_at=row.last_ticket_at,
-        open_ticket=bool(row.open_ticket),
-        orders_count=row.orders_count,
-        total_spent=Decimal(0) if row.total_spent is None else row.total_spent,
-        last_order_at=row.last_order_at,
-        surveyed_order_at=row.surveyed_order_at,
-        next_order_after_surveyed_at=row.next_order_at,
-        tags=tags_of(row.tags),
-        country=row.country.upper() if row.country else None,
+    return case(
+        (a.customer_id.is_not(None), before(p.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), before(p.c.email == a.email)),
+        else_=null(),
     )
 
 
-class _TagCache:
-    """Lowercase tag sets, shared between customers with the same tags (most stores use a few
-    dozen combinations), which keeps a few hundred thousand facts small."""
+def _last_ticket(store: str, answers: Subquery) -> Any:
+    """The latest Zendesk ticket opened at or before the answer (by customer, else by email)."""
+    a, t = answers.c, _tickets.alias("ticket")
 
-    def __init__(self) -> None:
-        self._seen: dict[object, frozenset[str]] = {}
+    def latest(same_person: ColumnElement[bool]) -> Any:
+        return (
+            select(func.max(t.c.created_at))
+            .where(t.c.store == store, same_person, t.c.created_at <= a.responded_at)
+            .scalar_subquery()
+        )
 
-    def __call__(self, raw: object) -> frozenset[str]:
-        if isinstance(raw, str):  # the JSON text, when the driver does not decode it
-            raw = json.loads(raw)
-        key = tuple(raw) if isinstance(raw, list) else ()
-        tags = self._seen.get(key)
+    return case(
+        (a.customer_id.is_not(None), latest(t.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), latest(t.c.requester_email == a.email)),
+        else_=null(),
+    )
+
+
+def _open_ticket(store: str, answers: Subquery) -> Any:
+    t = _tickets.alias("open_ticket")
+    return exists().where(
+        t.c.store == store,
+        t.c.customer_id == answers.c.customer_id,
+        t.c.status.not_in(_DONE_STATUSES),
+    )
+
+
+def _next_order(store: str, answers: Subquery, surveyed_at: Any) -> Any:
+    """The customer's first order after the surveyed one (read from the index alone)."""
+    later = _orders.alias("later")
+    return (
+        select(later.c.created_at)
+        .where(later.c.store == store, later.c.customer_id == answers.c.customer_id)
+        .where(later.c.created_at > surveyed_at, later.c.cancelled_at.is_(None))
+        .order_by(later.c.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _last_order(store: str, answers: Subquery) -> Any:
+    """The customer's latest order that was not cancelled (read from the index alone)."""
+    any_order = _orders.alias("any_order")
+    return (
+        select(any_order.c.created_at)
+        .where(any_order.c.store == store, any_order.c.customer_id == answers.c.customer_id)
+        .where(any_order.c.cancelled_at.is_(None))
+        .order_by(any_order.c.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+class _FactsReader:
+    """Rows of :func:`_with_facts` to :class:`ResponseFacts`. Lowercase tag sets are shared between
+    customers with the same tags (stores use a few dozen combinations), which keeps a million
+    facts small and skips decoding the same JSON again and again."""
+
+    def __init__(self, kind: SurveyKind, now: datetime, support_window_days: int) -> None:
+        self.kind, self.now, self.window = kind, now, support_window_days
+        self._tag_sets: dict[object, frozenset[str]] = {}
+
+    def facts(self, row: Sequence[Any]) -> ResponseFacts:
+        (_month, _month_latest, _chosen, score, answer_id, customer_id, email, responded_at,
+         previous, ticket_at, open_ticket, returned, refunded, surveyed_at, next_order_at,
+         last_order_at, orders_count, total_spent, tags, country) = row  # fmt: skip
+        return ResponseFacts(
+            customer_key=customer_key(customer_id, email, answer_id),
+            customer_id=customer_id,
+            email=email,
+            score=score,
+            kind=self.kind,
+            responded_at=_utc(responded_at),
+            as_of=self.now,
+            support_window_days=self.window,
+            previous_score=previous,
+            returned=bool(returned) or bool(refunded),
+            last_ticket_before_response_at=_utc_or_none(ticket_at),
+            open_ticket=bool(open_ticket),
+            orders_count=orders_count or 0,
+            total_spent=_ZERO if total_spent is None else total_spent,
+            last_order_at=_utc_or_none(last_order_at),
+            surveyed_order_at=_utc_or_none(surveyed_at),
+            next_order_after_surveyed_at=_utc_or_none(next_order_at),
+            tags=self._tags(tags),
+            country=country.upper() if country else None,
+        )
+
+    def _tags(self, raw: object) -> frozenset[str]:
+        key = raw if isinstance(raw, str | None) else json.dumps(raw)
+        tags = self._tag_sets.get(key)
         if tags is None:
-            tags = self._seen[key] = frozenset(str(tag).strip().lower() for tag in key)
+            decoded = json.loads(raw) if isinstance(raw, str) else raw
+            listed = decoded if isinstance(decoded, list) else []
+            tags = self._tag_sets[key] = frozenset(str(tag).strip().lower() for tag in listed)
         return tags
 
 
-def load_monthly_tallies(
-    database: Database, store: str, *, months: Sequence[Month], kind: SurveyKind, basis: Basis
-) -> Mapping[str, Tally]:
-    """Each month's promoters, passives and detractors, counted in SQL (see
-    :func:`nps_engine.report.monthly_tallies` for the same rule in Python)."""
-    if not months:
-        return {}
-    r = _responses.c
-    month = case(*[(r.responded_at < m.end, m.label) for m in months[:-1]], else_=months[-1].label)
-    recency = (
-        func.row_number().over(
-            partition_by=(month, *_who()), order_by=(r.responded_at.desc(), r.id.desc())
-        )
-        if basis == "customers"
-        else literal(1, Integer)
-    )
-    answers = select(month.label("month"), r.score, recency.label("recency"))
-    answers = answers.where(r.store == store, r.kind == kind.value)
-    answers = answers.where(r.responded_at >= months[0].start, r.responded_at < months[-1].end)
-    inner = answers.subquery("answers")
-    query = (
-        select(
-            inner.c.month,
-            func.sum(case((inner.c.score >= 9, 1), else_=0)),
-            func.sum(case((and_(inner.c.score >= 7, inner.c.score <= 8), 1), else_=0)),
-            func.sum(case((inner.c.score <= 6, 1), else_=0)),
-        )
-        .where(inner.c.recency == 1)
-        .group_by(inner.c.month)
-    )
-    with database.engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return {row[0]: Tally(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+_ZERO = Decimal(0)
+
+
+def _utc(value: object) -> datetime:
+    """SQLite hands over UTC text ('2026-03-01 09:30:00.000000'), PostgreSQL a datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_or_none(value: object) -> datetime | None:
+    return None if value is None else _utc(value)
