@@ -64,11 +64,13 @@ class BulkOperations:
         clock: Callable[[], datetime],
         *,
         polls_to_complete: int = 2,
+        completion_wait: float = 5.0,
     ) -> None:
         self.schema = schema
         self.run_query = run_query
         self.clock = clock
         self.polls_to_complete = max(polls_to_complete, 1)
+        self.completion_wait = completion_wait
         self._jobs: dict[int, BulkJob] = {}
         self._lock = threading.Lock()
 
@@ -102,9 +104,14 @@ class BulkOperations:
                 return job
             job.polls += 1
             job.status = "RUNNING"
-            if job.polls >= self.polls_to_complete and job.finished.is_set():
-                self._finish(job)
-            return job
+            due = job.polls >= self.polls_to_complete
+        # Wait a little for the work (outside the lock): small worlds finish in milliseconds, and
+        # a poll that is due should not depend on thread scheduling. Big ones stay RUNNING.
+        if due and job.finished.wait(timeout=self.completion_wait):
+            with self._lock:
+                if job.status == "RUNNING":
+                    self._finish(job)
+        return job
 
     def current(self) -> BulkJob | None:
         with self._lock:
