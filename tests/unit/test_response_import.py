@@ -113,6 +113,8 @@ def test_delighted_epoch_seconds_and_response_timestamp_header() -> None:
         ("2025-07-15 10:00:00", datetime(2025, 7, 15, 8, 0, tzinfo=UTC)),  # Paris summer
         ("2025-01-15", datetime(2025, 1, 14, 23, 0, tzinfo=UTC)),
         ("2025-01-15 10:00:00 UTC", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
+        ("2025-01-15 10:00:00 -0700", datetime(2025, 1, 15, 17, 0, tzinfo=UTC)),
+        ("2025-01-15T10:00:00.250Z", datetime(2025, 1, 15, 10, 0, 0, 250000, tzinfo=UTC)),
         ("1736935200", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
         ("1736935200000", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
         ("15/01/2025", None),
