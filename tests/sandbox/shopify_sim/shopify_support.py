@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 
 def _root_conftest_reference_file() -> Callable[[str], Path]:
-    """tests/conftest.py's ``reference_file`` (nearer conftest.py files shadow the name ``conftest``)."""
+    """tests/conftest.py's ``reference_file`` (nearer conftest.py files shadow ``conftest``)."""
     path = Path(__file__).resolve().parents[2] / "conftest.py"
     spec = importlib.util.spec_from_file_location("nps_tests_root_conftest", path)
     assert spec is not None
