@@ -224,7 +224,7 @@ def _serve_one(server: LoopbackServer, handler: BaseHTTPRequestHandler) -> None:
     if fault is not None and fault.kind is FaultKind.DELAY:
         time.sleep(fault.delay_seconds)
     response = _faulted(fault) or server.serve(request)
-    _write(handler, response)
+    # Logged before the answer leaves, so a client that has its answer sees it counted.
     server.traffic.record(
         route,
         response.status,
@@ -233,6 +233,7 @@ def _serve_one(server: LoopbackServer, handler: BaseHTTPRequestHandler) -> None:
         cost=response.cost,
         throttled=response.throttled,
     )
+    _write(handler, response)
 
 
 def _faulted(fault: Fault | None) -> Response | None:
