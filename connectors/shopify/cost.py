@@ -33,6 +33,7 @@ from graphql import (
 MAX_QUERY_COST = 1000  # the single-query maximum (MAX_COST_EXCEEDED above it)
 MAX_PAGE_SIZE = 250  # first/last above 250 is refused
 MUTATION_COST = 10
+SAFETY_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -62,7 +63,11 @@ class CostBucket:
         if not self.known or self.restore_rate <= 0:
             return 0.0
         needed = min(cost, self.maximum) - self.available_at(now)
-        return max(0.0, needed / self.restore_rate)
+        if needed <= 0:
+            return 0.0
+        # Shopify measured the bucket before its answer travelled to us: a few hundredths of a
+        # second more, so the query arrives after the points have.
+        return needed / self.restore_rate + SAFETY_SECONDS
 
     def spend(self, cost: float, now: float) -> None:
         """Charge a request we are about to send, until its response tells the real figure."""

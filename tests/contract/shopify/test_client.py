@@ -20,6 +20,7 @@ from shopify_fakes import (
 )
 
 from connectors.shopify.client import ShopifyClient, graphql_endpoint
+from connectors.shopify.cost import SAFETY_SECONDS
 from connectors.shopify.errors import (
     QueryTooCostly,
     ShopifyAuthError,
@@ -85,8 +86,9 @@ def test_the_client_waits_before_sending_a_query_the_bucket_cannot_pay(
     shopify_api.reply(ok(PAGE, requested=900, actual=900, available=100))
     client.execute(CUSTOMERS_UPDATED, {**VARIABLES, "first": 200})
     client.execute(CUSTOMERS_UPDATED, {**VARIABLES, "first": 200})
-    # 100 points left, 900 needed at 100/s: 8 s before the second request, none before the first.
-    assert clock.sleeps == [8.0]
+    # 100 points left, 900 needed at 100/s: 8 s (and a safety margin) before the second request,
+    # none before the first.
+    assert clock.sleeps == [8.0 + SAFETY_SECONDS]
     assert client.stats.throttled == 0
 
 

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.shopify.cost import CostBucket, estimated_cost, page_size, throttled_wait
+from connectors.shopify.cost import (
+    SAFETY_SECONDS,
+    CostBucket,
+    estimated_cost,
+    page_size,
+    throttled_wait,
+)
 from connectors.shopify.mapping import gid_number, money, timestamp, unsigned
 from connectors.shopify.queries import CUSTOMERS_UPDATED, ORDERS_UPDATED, tag_mutations
 
@@ -52,8 +58,8 @@ def test_page_size_never_exceeds_the_budget(budget: int) -> None:
     ("available", "elapsed", "cost", "wait"),
     [
         (1990, 0.0, 100, 0.0),
-        (100, 0.0, 900, 8.0),
-        (100, 3.0, 900, 5.0),
+        (100, 0.0, 900, 8.0 + SAFETY_SECONDS),
+        (100, 3.0, 900, 5.0 + SAFETY_SECONDS),
         (0, 30.0, 2500, 0.0),  # a cost above the bucket waits for a full bucket only
     ],
 )
