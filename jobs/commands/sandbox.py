@@ -28,12 +28,34 @@ def sandbox(
         "--zendesk-webhook-url",
         help="Send signed ticket.created webhooks here, e.g. http://127.0.0.1:8000/webhooks/zendesk.",
     ),
+    error_rate: float = typer.Option(
+        0.0, "--error-rate", min=0.0, max=1.0, help="Share of calls answered 5xx (HTML 502/504...)."
+    ),
+    reset_rate: float = typer.Option(
+        0.0, "--reset-rate", min=0.0, max=1.0, help="Share of calls whose connection is reset."
+    ),
+    slow_rate: float = typer.Option(
+        0.0, "--slow-rate", min=0.0, max=1.0, help="Share of calls answered slowly."
+    ),
+    slow_seconds: float = typer.Option(
+        2.0, "--slow-seconds", min=0.0, help="Delay of a slow call."
+    ),
     seconds: float | None = typer.Option(None, "--seconds", hidden=True),
 ) -> None:
     """Run the simulators on 127.0.0.1, print their URLs and a config to use them."""
     from sandbox.runner import Sandbox, SandboxOptions  # the sandbox only loads when asked
+    from sandbox.traffic import FaultPlan
     from sandbox.zendesk import ZendeskOptions
 
+    faults = None
+    if error_rate or reset_rate or slow_rate:
+        faults = FaultPlan(
+            error_rate=error_rate,
+            reset_rate=reset_rate,
+            slow_rate=slow_rate,
+            slow_seconds=slow_seconds,
+            seed=seed,
+        )
     options = SandboxOptions(
         customers=customers,
         seed=seed,
@@ -41,6 +63,7 @@ def sandbox(
         zendesk_port=zendesk_port,
         smtp_port=smtp_port,
         zendesk=ZendeskOptions(webhook_url=zendesk_webhook_url),
+        faults=faults,
     )
     try:
         running = Sandbox(options).start()
@@ -67,6 +90,12 @@ def _describe(running: Sandbox) -> None:
     stdout.print(f"  Shopify  {ends.shopify_url or 'not running'}")
     stdout.print(f"  Zendesk  {ends.zendesk_url}")
     stdout.print(f"  SMTP     {ends.smtp_host}:{ends.smtp_port}")
+    if running.options.faults is not None:
+        plan = running.options.faults
+        stdout.print(
+            f"  faults: {plan.error_rate:.0%} 5xx, {plan.reset_rate:.0%} resets, "
+            f"{plan.slow_rate:.0%} slow ({plan.slow_seconds:g} s)"
+        )
     for problem in running.problems:
         stdout.print(f"  note: {problem}")
     stdout.print("\n# config.yaml for these simulators (Ctrl-C stops them):")

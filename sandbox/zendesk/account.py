@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.world import Ticket, World, ZendeskUser
 from sandbox.zendesk.jobs import JobBoard
-from sandbox.zendesk.ratelimit import MinuteWindow
+from sandbox.zendesk.ratelimit import Allowance, MinuteWindow
 
 AGENT_ID = 361_000_000_001
 USER_FIELD_ID_BASE = 360_000_200_000
@@ -32,6 +32,8 @@ class ZendeskOptions:
     # Suite Growth/Professional: 400 per minute (zendesk-notes 3); exports: 10 per minute.
     requests_per_minute: int = 400
     export_requests_per_minute: int = 10
+    # Update User: 5 per minute per unique user (Users API docs, zendesk-notes 2.2).
+    user_updates_per_minute: int = 5
     rate_window_seconds: float = 60.0
     export_hold_back_seconds: int = 60  # the export never shows the last minute
     job_polls_to_complete: int = 2
@@ -59,6 +61,8 @@ class Account:
         window = options.rate_window_seconds
         self.account_limit = MinuteWindow(options.requests_per_minute, window, monotonic)
         self.export_limit = MinuteWindow(options.export_requests_per_minute, window, monotonic)
+        self._monotonic = monotonic
+        self._user_update_limits: dict[int, MinuteWindow] = {}
         self.ticket_extras: dict[int, dict[str, Any]] = {}  # assignee_id, group_id, submitter_id
         created = world.now
         self.agent = ZendeskUser(
@@ -77,6 +81,18 @@ class Account:
         self.user_field_created: dict[str, datetime] = {}
         # Called with each ticket created through the API (the simulator sends the webhook).
         self.webhook: Callable[[Ticket], None] | None = None
+
+    def user_update_allowance(self, user_id: int) -> Allowance:
+        with self.world.lock:
+            window = self._user_update_limits.get(user_id)
+            if window is None:
+                window = MinuteWindow(
+                    self.options.user_updates_per_minute,
+                    self.options.rate_window_seconds,
+                    self._monotonic,
+                )
+                self._user_update_limits[user_id] = window
+        return window.take()
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)

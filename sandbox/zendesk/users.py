@@ -85,6 +85,19 @@ def update(account: Account, request: Request) -> Response:
     user = account.user(int(request.params["id"]))
     if user is None:
         return Response.json(404, NOT_FOUND)
+    allowance = account.user_update_allowance(user.id)
+    if not allowance.allowed:
+        # The real answer is plain text (a community post quotes it, zendesk-notes 2.2).
+        limit = f"total={allowance.limit}; remaining=0; resets={allowance.reset_seconds}"
+        return Response.text(
+            429,
+            "You have exceeded the rate limit for updating a single unique user. "
+            "Please wait before updating this user again.",
+            {
+                "Retry-After": str(allowance.reset_seconds),
+                "Zendesk-RateLimit-create-update-user": limit,
+            },
+        )
     changes = _body_object(request, "user")
     if changes is None:
         return Response.json(400, error("InvalidValue", "user object is required"))

@@ -123,3 +123,10 @@ def test_nps_sandbox_prints_urls_and_a_config_then_stops() -> None:
     )
     assert config["zendesk"]["email"] == "agent@nps-sandbox.example"
     assert "sandbox stopped" in result.output
+
+
+def test_nps_sandbox_can_inject_faults_into_every_simulator() -> None:
+    args = ["sandbox", "--customers", "5", "--error-rate", "1", "--seconds", "0.1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "faults: 100% 5xx" in result.output

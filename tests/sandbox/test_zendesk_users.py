@@ -11,6 +11,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import User, UserField
 from zenpy.lib.exception import RecordNotFoundException, TooManyValuesException
 
+from sandbox.clock import ManualClock
 from sandbox.world import ZendeskUser
 from sandbox.zendesk import ZendeskOptions, ZendeskSimulator
 
@@ -192,3 +193,18 @@ def test_search_accepts_a_quoted_email(zendesk: ZendeskSimulator) -> None:
     found = call(zendesk, "GET", "/api/v2/users/search.json", params={"query": query}).json()
     assert [u["id"] for u in found["users"]] == [user.id]
     assert (found["count"], found["next_page"], found["previous_page"]) == (1, None, None)
+
+
+def test_a_sixth_update_of_one_user_within_a_minute_is_429(
+    zendesk: ZendeskSimulator, fake_clock: ManualClock
+) -> None:
+    user = a_user_with_email(zendesk)
+    body = {"user": {"name": "Ana"}}
+    answers = [call(zendesk, "PUT", f"/api/v2/users/{user.id}.json", json=body) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert answers[-1].headers["Retry-After"].isdigit()
+    assert "remaining=0" in answers[-1].headers["Zendesk-RateLimit-create-update-user"]
+    other = next(u for u in zendesk.world.zendesk_users.values() if u.id != user.id)
+    assert call(zendesk, "PUT", f"/api/v2/users/{other.id}.json", json=body).status_code == 200
+    fake_clock.advance(60)
+    assert call(zendesk, "PUT", f"/api/v2/users/{user.id}.json", json=body).status_code == 200
