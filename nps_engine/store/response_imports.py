@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -161,3 +161,21 @@ def _orders_by_reference(
         if match:
             found[ref] = match
     return found
+
+
+def link_answers_to_customers(session: Session, store: str) -> int:
+    """Give imported answers that had no Shopify customer the customer with the same email.
+
+    An import usually runs before the first sync; once customers arrive, their earlier answers
+    join their history (segments, churn risk and tags then see them). How many answers changed.
+    """
+    same_email = select(Customer.id).where(
+        Customer.store == store, Customer.email == Response.email
+    )
+    result = session.execute(
+        update(Response)
+        .where(Response.store == store, Response.customer_id.is_(None), same_email.exists())
+        .values(customer_id=same_email.order_by(Customer.id).limit(1).scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,91 @@
+"""The one place where settings become adapters (cosmicpython's bootstrap).
+
+Connectors take plain values and know nothing of the YAML file; this module maps each store's
+settings onto them. Tests and the demo build their own adapters (fakes, or real ones pointed at
+the sandbox) and call the same job functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from connectors.email import SmtpMailer
+from connectors.shopify.client import ShopifyClient
+from connectors.shopify.source import ShopifyOrderSource
+from connectors.shopify.tags import ShopifyTagWriter
+from connectors.zendesk import (
+    ZendeskClient,
+    ZendeskFollowupDesk,
+    ZendeskTagWriter,
+    ZendeskTicketSource,
+)
+from nps_engine.config import Settings
+from nps_engine.config.settings import ShopifySettings, ZendeskSettings
+from nps_engine.store.database import Database
+from nps_engine.store.support import SupportDirectory
+
+
+def _shopify(settings: Settings) -> ShopifySettings:
+    if settings.shopify is None:
+        raise ValueError("shopify: section is not configured")
+    return settings.shopify
+
+
+def _zendesk(settings: Settings) -> ZendeskSettings:
+    if settings.zendesk is None:
+        raise ValueError("zendesk: section is not configured")
+    return settings.zendesk
+
+
+def shopify_client(settings: Settings) -> ShopifyClient:
+    shopify = _shopify(settings)
+    return ShopifyClient(
+        shopify.shop_domain,
+        shopify.access_token.get_secret_value(),
+        api_version=shopify.api_version,
+        api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
+        timeout=shopify.timeout_seconds,
+    )
+
+
+def order_source(settings: Settings) -> ShopifyOrderSource:
+    return ShopifyOrderSource(shopify_client(settings))
+
+
+def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:
+    return ShopifyTagWriter(shopify_client(settings))
+
+
+def zendesk_client(settings: Settings) -> ZendeskClient:
+    zendesk = _zendesk(settings)
+    return ZendeskClient(
+        subdomain=zendesk.subdomain,
+        email=zendesk.email,
+        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
+        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
+        base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
+        timeout=zendesk.timeout_seconds,
+        ratelimit_budget_seconds=zendesk.ratelimit_budget_seconds,
+    )
+
+
+def ticket_source(settings: Settings) -> ZendeskTicketSource:
+    return ZendeskTicketSource(zendesk_client(settings))
+
+
+def zendesk_tag_writer(settings: Settings, database: Database, now: datetime) -> ZendeskTagWriter:
+    return ZendeskTagWriter(
+        zendesk_client(settings),
+        SupportDirectory(database, settings.store.id, now),
+        tag_open_tickets=_zendesk(settings).tag_open_tickets,
+    )
+
+
+def followup_desk(settings: Settings) -> ZendeskFollowupDesk:
+    return ZendeskFollowupDesk(zendesk_client(settings))
+
+
+def mailer(settings: Settings) -> SmtpMailer:
+    if settings.email is None:
+        raise ValueError("email: section is not configured")
+    return SmtpMailer(settings.email)

@@ -1,0 +1,152 @@
+"""The work each scheduled job does for one store, shared by the CLI, ``nps run``, the built-in
+scheduler of ``nps serve`` and ``nps demo``.
+
+Each step returns a function for :func:`jobs.runner.run_job`. A step that touches two systems
+finishes the second even when the first fails (the run then ends ``partial``), because a Zendesk
+outage is no reason to leave Shopify unsynced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from connectors.errors import ConnectorError
+from jobs import bootstrap
+from jobs.followups import open_followups
+from jobs.progress import ProgressFn
+from jobs.push_tags import push_tags
+from jobs.runner import JobContext
+from jobs.send_surveys import send_surveys
+from jobs.sync_shopify import sync_shopify
+from jobs.sync_zendesk import sync_zendesk
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+from nps_engine.store.response_imports import link_answers_to_customers
+from nps_engine.store.support import link_customers
+
+Work = Callable[[JobContext], None]
+SOURCES = ("all", "shopify", "zendesk")
+
+
+def _guarded(context: JobContext, system: str, step: Callable[[], None]) -> None:
+    """Run one system's part; a vendor failure is recorded and the next part still runs."""
+    try:
+        step()
+    except ConnectorError as error:
+        context.error(f"{system}: {error}")
+
+
+def sync_step(
+    settings: Settings,
+    database: Database,
+    now: datetime,
+    *,
+    source: str = "all",
+    full: bool = False,
+    progress: ProgressFn | None = None,
+) -> Work:
+    store = settings.store.id
+
+    def shopify_part(context: JobContext) -> None:
+        assert settings.shopify is not None
+        summary = sync_shopify(
+            database, store, bootstrap.order_source(settings), now, full=full,
+            backfill_days=settings.shopify.backfill_days, progress=progress,
+        )  # fmt: skip
+        context.add_counts(summary.counts())
+
+    def zendesk_part(context: JobContext) -> None:
+        summary = sync_zendesk(
+            database, store, bootstrap.ticket_source(settings), now, full=full, progress=progress
+        )
+        context.add_counts(summary.counts())
+        if summary.stopped:
+            context.error(f"zendesk: stopped early, will resume: {summary.stopped}")
+
+    def work(context: JobContext) -> None:
+        if source in ("all", "shopify") and settings.shopify is not None:
+            _guarded(context, "shopify", lambda: shopify_part(context))
+        if source in ("all", "zendesk") and settings.zendesk is not None:
+            _guarded(context, "zendesk", lambda: zendesk_part(context))
+        with database.session() as session:
+            # Tickets and imported answers that arrived before their customer are linked now.
+            context.count("linked_to_customers", link_customers(session, store))
+            context.count("answers_linked", link_answers_to_customers(session, store))
+
+    return work
+
+
+def send_step(
+    settings: Settings,
+    database: Database,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Work:
+    def work(context: JobContext) -> None:
+        with bootstrap.mailer(settings) as mailer:
+            summary = send_surveys(database, settings, mailer, now, limit=limit, progress=progress)
+        context.add_counts({name: n for name, n in summary.counts.items() if n})
+        for error in summary.errors:
+            context.error(error)
+
+    return work
+
+
+def push_step(
+    settings: Settings,
+    database: Database,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> Work:
+    store = settings.store.id
+    segments = settings.segments
+    options = {
+        "dry_run": dry_run,
+        "churn_settings": segments.churn_risk,
+        "support_window_days": segments.support_contacted.window_days,
+    }
+
+    def shopify_part(context: JobContext) -> None:
+        summary = push_tags(
+            database, store, "shopify", bootstrap.shopify_tag_writer(settings),
+            settings.tags.shopify, now, **options,  # type: ignore[arg-type]
+        )  # fmt: skip
+        context.add_counts({f"shopify_{k}": v for k, v in summary.counts().items()})
+        for error in summary.errors:
+            context.error(f"shopify: {error}")
+
+    def zendesk_part(context: JobContext) -> None:
+        writer = bootstrap.zendesk_tag_writer(settings, database, now)
+        summary = push_tags(
+            database, store, "zendesk", writer, settings.tags.zendesk, now,
+            with_fields=True, **options,  # type: ignore[arg-type]
+        )  # fmt: skip
+        context.add_counts({f"zendesk_{k}": v for k, v in summary.counts().items()})
+        for error in summary.errors:
+            context.error(f"zendesk: {error}")
+
+    def followup_part(context: JobContext) -> None:
+        assert settings.zendesk is not None
+        summary = open_followups(
+            database, store, bootstrap.followup_desk(settings), now, settings.zendesk.followup,
+            support_window_days=segments.support_contacted.window_days,
+        )  # fmt: skip
+        context.add_counts(summary.counts())
+        for error in summary.errors:
+            context.error(f"zendesk follow-up: {error}")
+        if summary.stopped:
+            context.error(f"zendesk follow-up: stopped early, will resume: {summary.stopped}")
+
+    def work(context: JobContext) -> None:
+        if settings.tags.enabled and settings.shopify is not None:
+            _guarded(context, "shopify", lambda: shopify_part(context))
+        if settings.tags.enabled and settings.zendesk is not None:
+            _guarded(context, "zendesk", lambda: zendesk_part(context))
+        if settings.zendesk is not None and not dry_run:
+            _guarded(context, "zendesk", lambda: followup_part(context))
+
+    return work
