@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Ticket
 
 from sandbox.clock import ManualClock
-from sandbox.zendesk import ZendeskSimulator
+from sandbox.world import Ticket as WorldTicket
+from sandbox.zendesk import ZendeskSimulator, export
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 Sample = Callable[[str], dict[str, Any]]
@@ -154,3 +158,30 @@ def test_zenpy_waits_out_the_export_limit_and_carries_on(
     assert sorted(seen) == sorted(zendesk.world.tickets)
     snapshot = zendesk.traffic.snapshot()
     assert snapshot.rate_limited >= 1  # more than 10 pages: it had to wait at least once
+
+
+@given(
+    stamps=st.lists(st.integers(min_value=0, max_value=50), min_size=0, max_size=60),
+    per_page=st.integers(min_value=1, max_value=20),
+)
+@settings(max_examples=60, deadline=None)
+def test_following_cursors_yields_every_ticket_once_in_order(
+    stamps: list[int], per_page: int
+) -> None:
+    """Shared timestamps included: the cursor carries the id, so no page boundary loses one."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    tickets = [
+        WorldTicket(i + 1, 1, "open", "s", "web", [], base, base + timedelta(seconds=stamp))
+        for i, stamp in enumerate(stamps)
+    ]
+    now = int((base + timedelta(days=1)).timestamp())
+    position = export.start_position(str(int(base.timestamp())), None, now)
+    seen: list[int] = []
+    for _ in range(len(tickets) + 2):
+        page = export.page(tickets, position, per_page, now)
+        seen += [t.id for t in page.tickets]
+        position = export.Position.decode(page.after.encode())
+        if page.end_of_stream:
+            break
+    expected = sorted(tickets, key=lambda t: (t.updated_at, t.id))
+    assert seen == [t.id for t in expected]
