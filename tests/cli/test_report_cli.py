@@ -1,0 +1,226 @@
+"""``nps report`` through the real CLI on a migrated SQLite file seeded through the models."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from jobs.cli import app
+from nps_engine.store.database import Database
+from nps_engine.store.models import Customer, Order, Response, Ticket
+
+PERIOD = ("--since", "2026-01-01", "--until", "2026-03-31")
+
+
+def nps(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["--config", str(config), *args], env={})
+
+
+def write_config(tmp_path: Path, body: str = "store: {id: shop, timezone: Europe/Paris}\n") -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(body + f"database: {{url: 'sqlite:///{tmp_path / 'nps.db'}'}}\n")
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = write_config(tmp_path)
+    assert nps(path, "db", "upgrade").exit_code == 0
+    return path
+
+
+def seed(tmp_path: Path, store: str = "shop") -> None:
+    """40 customers: 10 contacted support and scored 2, 30 did not and scored 10 (one of them
+    answered twice, first a 0 in January)."""
+    database = Database(f"sqlite:///{tmp_path / 'nps.db'}")
+    answered = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    with database.session() as session:
+        for i in range(1, 41):
+            unhappy = i <= 10
+            session.add(Customer(store=store, id=i, email=f"c{i}@example.com"))
+            session.add(
+                Order(
+                    store=store,
+                    id=1000 + i,
+                    name=f"#{1000 + i}",
+                    customer_id=i,
+                    created_at=answered - timedelta(days=20),
+                    updated_at=answered - timedelta(days=20),
+                )
+            )
+            if unhappy:
+                session.add(
+                    Ticket(
+                        store=store,
+                        id=i,
+                        customer_id=i,
+                        status="solved",
+                        created_at=answered - timedelta(days=5),
+                        updated_at=answered - timedelta(days=5),
+                    )
+                )
+            session.add(
+                Response(
+                    store=store,
+                    source="survey",
+                    kind="transactional",
+                    customer_id=i,
+                    email=f"c{i}@example.com",
+                    order_id=1000 + i,
+                    score=2 if unhappy else 10,
+                    responded_at=answered,
+                    updated_at=answered,
+                )
+            )
+        session.add(
+            Response(
+                store=store,
+                source="import",
+                kind="transactional",
+                customer_id=40,
+                email="c40@example.com",
+                score=0,
+                responded_at=datetime(2026, 1, 5, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 5, tzinfo=UTC),
+            )
+        )
+    database.dispose()
+
+
+def test_json_report_follows_the_contract(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", *PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["basis"] == "customers"
+    assert report["period"]["from"] == "2026-01-01"
+    assert report["period"]["to"] == "2026-03-31"
+    assert report["overall"] == {
+        "n": 40, "promoters": 30, "passives": 0, "detractors": 10, "nps": 50.0,
+        "ci95": report["overall"]["ci95"], "small_sample": False,
+    }  # fmt: skip
+    low, high = report["overall"]["ci95"]
+    assert low < 50 < high
+    support = next(s for s in report["segments"] if s["name"] == "support_contacted")
+    assert (support["n"], support["nps"], support["rest"]["n"], support["rest"]["nps"]) == (
+        10, -100.0, 30, 100.0)  # fmt: skip
+    assert support["difference"] == -200.0
+    assert support["p_value"] < 0.001
+    assert support["small_sample"] is True
+    assert [(m["month"], m["n"]) for m in report["trend"]] == [
+        ("2026-01", 1), ("2026-02", 40), ("2026-03", 0)]  # fmt: skip
+
+
+def test_responses_basis_counts_every_answer(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", "--basis", "responses", *PERIOD)
+    report = json.loads(result.stdout)
+    assert (report["basis"], report["overall"]["n"], report["overall"]["detractors"]) == (
+        "responses", 41, 11)  # fmt: skip
+
+
+def test_basis_default_comes_from_the_config(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "store: {id: shop}\nreport: {basis: responses}\n")
+    assert nps(config, "db", "upgrade").exit_code == 0
+    seed(tmp_path)
+    report = json.loads(nps(config, "report", "--format", "json", *PERIOD).stdout)
+    assert report["basis"] == "responses"
+
+
+def test_relationship_answers_have_their_own_report(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", "--kind", "relationship", *PERIOD)
+    report = json.loads(result.stdout)
+    assert (report["kind"], report["overall"]["n"]) == ("relationship", 0)
+
+
+def test_csv_has_a_header_and_one_row_per_figure(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "csv", *PERIOD)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.startswith("store,kind,basis,period_from,period_to,scope,name,label,n,")
+    assert [(r["scope"], r["name"]) for r in rows][:2] == [
+        ("overall", "overall"), ("segment", "support_contacted")]  # fmt: skip
+    assert rows[0]["nps"] == "50.0"
+    assert rows[1]["rest_nps"] == "100.0"
+    assert [r["name"] for r in rows if r["scope"] == "month"] == ["2026-01", "2026-02", "2026-03"]
+
+
+def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    output = tmp_path / "out" / "report.html"
+    result = nps(config, "report", "--format", "html", "--output", str(output), *PERIOD)
+    assert result.exit_code == 0, result.output
+    page = output.read_text()
+    assert "<svg" in page
+    assert "Customers who contacted support: NPS -100 (+/-" in page
+    assert "small sample" in page
+    assert "Net Promoter Score</small>50" in page
+    assert "n = 40" in page
+    for external in ("<script", "http://", "https://", "<link"):
+        assert external not in page
+
+
+def test_table_output_shows_the_headline_and_segments(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", *PERIOD)
+    assert result.exit_code == 0, result.output
+    assert "NPS 50" in result.stdout
+    assert "Customers who contacted support" in result.stdout
+    assert "2026-02" in result.stdout
+
+
+def test_empty_store_says_so_and_still_gives_valid_json(config: Path) -> None:
+    table = nps(config, "report", *PERIOD)
+    assert table.exit_code == 0
+    assert "No answers in this period" in table.stdout
+    result = nps(config, "report", "--format", "json", *PERIOD)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["overall"]["n"] == 0
+    assert "no answers in this period" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--since", "2026-13-01"), "--since: '2026-13-01' is not a date"),
+        (("--until", "yesterday"), "--until: 'yesterday' is not a date"),
+        (("--since", "2026-03-01", "--until", "2026-02-01"), "is before --since"),
+    ],
+)
+def test_bad_dates_are_usage_errors(config: Path, args: tuple[str, ...], message: str) -> None:
+    result = nps(config, "report", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unknown_format_is_a_usage_error(config: Path) -> None:
+    assert nps(config, "report", "--format", "pdf").exit_code == 2
+
+
+def test_database_without_tables_asks_for_db_upgrade(tmp_path: Path) -> None:
+    result = nps(write_config(tmp_path), "report")
+    assert result.exit_code == 1
+    assert "nps db upgrade" in result.stderr
+
+
+def test_several_stores_are_reported_each_under_its_id(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'nps.db'}"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: '{database}'}}\nstores:\n  - store: {{id: shop}}\n"
+        "  - store: {id: other}\n"
+    )
+    assert nps(config, "db", "upgrade").exit_code == 0
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", *PERIOD)
+    assert result.exit_code == 0, result.output
+    stores = json.loads(result.stdout)["stores"]
+    assert [(s["store"], s["overall"]["n"]) for s in stores] == [("shop", 40), ("other", 0)]
