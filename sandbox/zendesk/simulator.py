@@ -21,6 +21,7 @@ import base64
 import binascii
 import hmac
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
@@ -106,7 +107,7 @@ class ZendeskSimulator:
             self.traffic,
             port=port,
             before_route=self._admit,
-            after_route=self._rate_headers,
+            after_route=self._stamp,
             not_found=_invalid_endpoint,
         )
 
@@ -197,7 +198,9 @@ class ZendeskSimulator:
             secret, self.options.api_token
         )
 
-    def _rate_headers(self, request: Request, response: Response) -> None:
+    def _stamp(self, request: Request, response: Response) -> None:
+        """Headers of every application answer: a request id and the account's rate limit."""
+        response.headers["X-Request-Id"] = f"{uuid.uuid4().hex[:16]}-LOOPBACK"
         allowance = request.notes.get("allowance")
         if allowance is not None:
             response.headers.update(self.account.account_limit.headers(allowance))

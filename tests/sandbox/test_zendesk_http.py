@@ -118,3 +118,8 @@ def test_a_slow_response_is_delayed_then_served(zendesk: ZendeskSimulator) -> No
     answer = get(zendesk, ME)
     assert answer.ok
     assert answer.elapsed.total_seconds() >= 0.3
+
+
+def test_application_answers_carry_a_request_id_for_support(zendesk: ZendeskSimulator) -> None:
+    ok, missing = get(zendesk, ME), get(zendesk, "/api/v2/users/4242.json")
+    assert ok.headers["X-Request-Id"] != missing.headers["X-Request-Id"]
