@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ T = TypeVar("T")
 # A 429 without a usable Retry-After (zenpy does not wait on those): what our policy waits.
 DEFAULT_RETRY_AFTER = 5.0
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Numeric ids and job ids ("V3-47ed...") in paths, counted as one route.
+_ID_SEGMENT = re.compile(r"/(?:\d+|V3-[0-9a-f]+)(?=/|\.json|$)")
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Traffic:
         self.calls += 1
         method = (response.request.method or "GET").upper()
         self.writes += method in WRITE_METHODS
-        path = urlsplit(response.request.url or "").path
+        path = _ID_SEGMENT.sub("/{id}", urlsplit(response.request.url or "").path)
         key = f"{method} {path}"
         self.by_path[key] = self.by_path.get(key, 0) + 1
         if response.status_code == 429:

@@ -47,9 +47,7 @@ class ZendeskRateLimited(ZendeskError, RateLimited):
         request_id: str | None = None,
     ) -> None:
         # RateLimited.__init__ sits next in the MRO; set its fields here instead.
-        ConnectorError.__init__(
-            self, message, system=SYSTEM, status=status, request_id=request_id
-        )
+        ConnectorError.__init__(self, message, system=SYSTEM, status=status, request_id=request_id)
         self.retry_after = retry_after
         self.budget_spent = budget_spent
 

@@ -17,7 +17,7 @@ from typing import Any
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.errors import ZendeskRequestRejected, ZendeskTransientError
 
-FIRST_POLL_SECONDS = 0.5
+FIRST_POLL_SECONDS = 0.25
 MAX_POLL_SECONDS = 5.0
 JOB_TIMEOUT_SECONDS = 300.0
 
@@ -31,8 +31,9 @@ class JobOutcome:
 
 
 def poll_waits(timeout: float) -> list[float]:
-    """Waits between polls: 0.5, 1, 2, 4, 5, 5 ... seconds, adding up to at most ``timeout``."""
-    waits, wait, total = [], FIRST_POLL_SECONDS, 0.0
+    """Waits before each poll: none at first (small jobs are often done by the time we ask),
+    then 0.25, 0.5, 1, 2, 4, 5, 5 ... seconds, adding up to at most ``timeout``."""
+    waits, wait, total = [0.0], FIRST_POLL_SECONDS, 0.0
     while total + wait <= timeout:
         waits.append(wait)
         total += wait
@@ -53,7 +54,8 @@ def wait_for_job(
     for wait in poll_waits(timeout):
         if job.get("status") not in ("queued", "working"):
             return outcome_of(job)
-        sleep(wait)
+        if wait:
+            sleep(wait)
         job = _poll(client, str(job["id"]), what)
     if job.get("status") in ("queued", "working"):
         raise ZendeskTransientError(
