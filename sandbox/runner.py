@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from sandbox.clock import ManualClock
 from sandbox.generator import generate
 from sandbox.smtp import SmtpSink
 from sandbox.traffic import FaultPlan, Traffic, TrafficSnapshot
@@ -41,12 +42,15 @@ class ShopifyUnavailable(RuntimeError):
     """The Shopify simulator could not be loaded; Zendesk and SMTP still run."""
 
 
-def start_shopify(world: World, port: int, traffic: Traffic) -> ShopifySimulator:
+def start_shopify(
+    world: World, port: int, traffic: Traffic, clock: ManualClock | None = None
+) -> ShopifySimulator:
     try:
         from sandbox.shopify import ShopifySimulator
     except ImportError as missing:
         raise ShopifyUnavailable(f"the Shopify simulator is not available: {missing}") from None
-    simulator = ShopifySimulator(world, port=port, traffic=traffic)
+    now = clock.now if clock is not None else None
+    simulator = ShopifySimulator(world, port=port, traffic=traffic, clock=now)
     simulator.start()
     return simulator
 
@@ -80,15 +84,28 @@ class SandboxEndpoints:
 
 
 class Sandbox:
-    def __init__(self, options: SandboxOptions | None = None, *, world: World | None = None):
+    def __init__(
+        self,
+        options: SandboxOptions | None = None,
+        *,
+        world: World | None = None,
+        clock: ManualClock | None = None,
+    ) -> None:
+        """``clock``: simulated time for every simulator (rate limits, timestamps), for tests
+        that wait out a Retry-After without sleeping; the wall clock when None."""
         self.options = options or SandboxOptions()
-        now = self.options.now or datetime.now(UTC)
+        self.clock = clock
+        now = self.options.now or (clock.now() if clock else datetime.now(UTC))
         self.world = world or generate(self.options.customers, self.options.seed, now)
+        timing: dict[str, Any] = {}
+        if clock is not None:
+            timing = {"clock": clock.now, "monotonic": clock.monotonic}
         self.zendesk = ZendeskSimulator(
             self.world,
             self.options.zendesk,
             traffic=self._traffic(1),
             port=self.options.zendesk_port,
+            **timing,
         )
         self.smtp = SmtpSink(self.options.smtp_port, traffic=self._traffic(2))
         self.shopify: ShopifySimulator | None = None
@@ -111,7 +128,9 @@ class Sandbox:
 
     def _start_shopify(self) -> None:
         try:
-            self.shopify = start_shopify(self.world, self.options.shopify_port, self._traffic(0))
+            self.shopify = start_shopify(
+                self.world, self.options.shopify_port, self._traffic(0), self.clock
+            )
         except ShopifyUnavailable as missing:
             self.problems.append(str(missing))
 
@@ -160,7 +179,12 @@ class Sandbox:
             snapshots["shopify"] = self.shopify.traffic.snapshot()
         return snapshots
 
-    def config(self, *, database_url: str = "sqlite:///nps-sandbox.db") -> dict[str, Any]:
+    def config(
+        self,
+        *,
+        database_url: str = "sqlite:///nps-sandbox.db",
+        public_url: str = "http://127.0.0.1:8000",
+    ) -> dict[str, Any]:
         """The configuration document pointing nps-loop at these simulators."""
         ends = self.endpoints()
         document: dict[str, Any] = {
@@ -189,9 +213,10 @@ class Sandbox:
                 "security": "none",
                 "from": "NPS Sandbox Shop <hello@nps-sandbox.example>",
             },
-            "web": {"public_url": "http://127.0.0.1:8000", "secret_key": secrets.token_urlsafe(24)},
+            "web": {"public_url": public_url, "secret_key": secrets.token_urlsafe(24)},
         }
         return document
 
-    def config_yaml(self, *, database_url: str = "sqlite:///nps-sandbox.db") -> str:
-        return yaml.safe_dump(self.config(database_url=database_url), sort_keys=False)
+    def config_yaml(self, **overrides: str) -> str:
+        """:meth:`config` as YAML (same keyword overrides)."""
+        return yaml.safe_dump(self.config(**overrides), sort_keys=False)

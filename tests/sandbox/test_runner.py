@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 
 from jobs.cli import app
 from nps_engine.config.loading import parse_settings
+from sandbox.clock import ManualClock
 from sandbox.runner import Sandbox, SandboxOptions
 from sandbox.traffic import FaultPlan
+from sandbox.zendesk import ZendeskOptions
 
 SANDBOX_NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 OPTIONS = SandboxOptions(customers=40, seed=5, now=SANDBOX_NOW)
@@ -130,3 +132,19 @@ def test_nps_sandbox_can_inject_faults_into_every_simulator() -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "faults: 100% 5xx" in result.output
+
+
+def test_a_manual_clock_drives_every_simulator() -> None:
+    clock = ManualClock(SANDBOX_NOW)
+    options = SandboxOptions(customers=5, zendesk=ZendeskOptions(requests_per_minute=1))
+    with Sandbox(options, clock=clock) as sandbox:
+        assert sandbox.world.now == SANDBOX_NOW
+        assert zendesk_get(sandbox, "/api/v2/users/me.json").ok
+        assert zendesk_get(sandbox, "/api/v2/users/me.json").status_code == 429
+        clock.advance(60)
+        assert zendesk_get(sandbox, "/api/v2/users/me.json").ok
+
+
+def test_the_config_can_point_survey_links_at_another_web_address(running: Sandbox) -> None:
+    config = running.config(public_url="http://127.0.0.1:9123")
+    assert config["web"]["public_url"] == "http://127.0.0.1:9123"
