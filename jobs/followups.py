@@ -184,12 +184,22 @@ def followup_ticket(
         requester_email=facts.email,
         requester_name=facts.customer_name,
         requester_id=requester_id,
-        subject=settings.subject.format(name=name, score=facts.score),
+        subject=followup_subject(settings.subject, name, facts),
         note=followup_note(facts),
         tags=settings.tags,
         group_id=settings.group_id,
         assignee_id=settings.assignee_id,
     )
+
+
+def followup_subject(template: str, name: str, facts: FollowupFacts) -> str:
+    """``zendesk.followup.subject`` with ``{name}``, ``{score}`` and ``{order}`` filled in; an
+    unknown placeholder is left as written rather than failing the run."""
+    values = {"name": name, "score": facts.score, "order": facts.order_name or ""}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
 
 
 def followup_note(facts: FollowupFacts) -> str:
