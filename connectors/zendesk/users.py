@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.errors import ZendeskRecordNotFound, ZendeskRequestRejected
+from connectors.zendesk.errors import (
+    ZendeskRateLimited,
+    ZendeskRecordNotFound,
+    ZendeskRequestRejected,
+)
 from connectors.zendesk.job_status import wait_for_job
 from connectors.zendesk.tickets import user_from_json
 from nps_engine.ports import PushOutcome, TagChange
@@ -85,6 +89,7 @@ class PushCounts:
     tickets_tagged: int = 0
     tickets_failed: int = 0
     fields_available: tuple[str, ...] = ()
+    stopped: str | None = None  # why the push stopped early, when it did
 
 
 class ZendeskTagWriter:
@@ -106,8 +111,19 @@ class ZendeskTagWriter:
         self.counts = PushCounts()
 
     def push(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
-        for chunk in chunks(changes):
-            yield from self._push_chunk(chunk)
+        """Outcomes chunk by chunk. When zenpy has waited out its whole 429 budget, the rest is
+        reported as not attempted (retryable) instead of hammering a throttled account."""
+        for start in range(0, len(changes), BULK_LIMIT):
+            chunk = changes[start : start + BULK_LIMIT]
+            try:
+                outcomes = list(self._push_chunk(chunk))
+            except ZendeskRateLimited as error:
+                if not error.budget_spent:
+                    raise
+                self.counts.stopped = str(error)
+                yield from (_not_attempted(c, error) for c in changes[start:])
+                return
+            yield from outcomes
 
     def _push_chunk(self, chunk: Sequence[TagChange]) -> Iterator[PushOutcome]:
         failed: dict[int, PushOutcome] = {}
@@ -229,6 +245,10 @@ class ZendeskTagWriter:
         if outcome.status == "failed":
             for cid, _item in batch:
                 failed.setdefault(cid, PushOutcome(cid, False, "open tickets job failed"))
+
+
+def _not_attempted(change: TagChange, error: ZendeskRateLimited) -> PushOutcome:
+    return PushOutcome(change.customer_id, False, f"not pushed this run: {error}", retryable=True)
 
 
 def ticket_item(ticket_id: int, change: TagChange) -> dict[str, Any]:

@@ -10,7 +10,17 @@ from typing import Any
 
 import responses
 from responses import matchers
-from zendesk_fakes import API, client_fixture, failed, job_json, sleeps_fixture, updated, user_json  # noqa: F401 - fixtures
+from zendesk_fakes import (  # noqa: F401 - fixtures
+    API,
+    Sleeps,
+    client_fixture,
+    failed,
+    job_json,
+    make_client,
+    sleeps_fixture,
+    updated,
+    user_json,
+)
 
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.users import ZendeskTagWriter
@@ -226,3 +236,21 @@ def test_open_tickets_of_many_users_share_bulk_calls_of_100(client: ZendeskClien
         "remove_tags": ["nps_promoter"],
     }
     assert bulk[0][0] == {"id": 1, "additional_tags": ["nps_promoter", "nps_score_9"]}
+
+
+@responses.activate
+def test_a_spent_rate_limit_budget_reports_the_rest_as_not_pushed_yet(sleeps: Sleeps) -> None:
+    client = make_client(sleeps, ratelimit_budget_seconds=3)
+    responses.put(f"{API}/users/501/tags.json", json={"tags": []})
+    responses.put(f"{API}/users/502/tags.json", status=429, headers={"Retry-After": "30"})
+    changes = [change(1), change(2), change(3)]
+    outcomes = push(
+        client, FakeDirectory({1: 501, 2: 502, 3: 503}), changes, tag_open_tickets=False
+    )
+    assert [(o.customer_id, o.ok, o.retryable) for o in outcomes] == [
+        (1, False, True),  # its chunk did not finish: pushed again next run (tags are additive)
+        (2, False, True),
+        (3, False, True),
+    ]
+    assert "rate limit" in (outcomes[1].error or "")
+    assert len(responses.calls) == 2  # nothing more was sent once the budget was spent
