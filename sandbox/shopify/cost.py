@@ -56,6 +56,17 @@ class CostWalker:
     schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Any  # coerced variable values (a dict in graphql-core 3.2, VariableValues in 3.3)
+    _arguments: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def arguments(self, definition: Any, node: FieldNode) -> dict[str, Any]:
+        """A field's argument values, computed once per field node (the actual count revisits
+        the same node for every object of a page)."""
+        found = self._arguments.get(id(node))
+        if found is None:
+            found = self._arguments[id(node)] = get_argument_values(
+                definition, node, self.variables
+            )
+        return found
 
     def requested(self, operation: OperationDefinitionNode) -> int:
         if operation.operation is OperationType.MUTATION:
@@ -123,7 +134,7 @@ class CostWalker:
             return 0
         key = node.alias.value if node.alias else name
         value = None if data is None else data.get(key)
-        args = get_argument_values(definition, node, self.variables)
+        args = self.arguments(definition, node)
         here = (*path, key)
         if named.name.endswith("Connection"):
             return self._connection(named, node, args, value, data is not None, here)

@@ -3,6 +3,7 @@
     simulator = ShopifySimulator(world, access_token="shpat_test", bucket=LeakyBucket(2000, 100))
     base_url = simulator.start()          # "http://127.0.0.1:PORT"
     simulator.graphql_url("2026-01")      # ".../admin/api/2026-01/graphql.json"
+    simulator.webhook_sender(url)         # signed with simulator.webhook_secret
     simulator.traffic.snapshot()          # calls, cost, throttled, faults...
     simulator.stop()
 
@@ -32,6 +33,7 @@ from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     execute,
     parse,
@@ -45,14 +47,17 @@ from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.catalog import Catalog
 from sandbox.shopify.cost import MUTATION_COST, CostWalker, InputTooLarge, LeakyBucket, PageTooLarge
 from sandbox.shopify.schema import build
+from sandbox.shopify.webhooks import ShopifyWebhookSender
 from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
 from sandbox.world import World
 
 DEFAULT_ACCESS_TOKEN = "shpat_sandbox_0000000000000000"  # noqa: S105 - a loopback test token
 DEFAULT_API_VERSION = "2026-01"
+DEFAULT_WEBHOOK_SECRET = "sandbox-shopify-app-secret"  # noqa: S105 - signs loopback webhooks only
 MAX_QUERY_COST = 1000
 GRAPHQL_ROUTE = "POST /admin/api/{version}/graphql.json"
 BULK_RESULT_ROUTE = "GET /bulk-results/{id}.jsonl"
+DOCUMENT_CACHE_SIZE = 256
 _VERSION = re.compile(r"\d{4}-\d{2}|unstable")
 
 
@@ -84,6 +89,7 @@ class ShopifySimulator:
         world: World,
         *,
         access_token: str = DEFAULT_ACCESS_TOKEN,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         bucket: LeakyBucket | None = None,
         traffic: Traffic | None = None,
         faults: FaultPlan | None = None,
@@ -94,6 +100,7 @@ class ShopifySimulator:
     ) -> None:
         self.world = world
         self.access_token = access_token
+        self.webhook_secret = webhook_secret
         self.bucket = bucket or LeakyBucket()
         self.traffic = traffic or Traffic(faults)
         if traffic is not None and faults is not None:
@@ -101,6 +108,8 @@ class ShopifySimulator:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_query_cost = max_query_cost
         self.schema = build()
+        self._documents: dict[str, DocumentNode | dict[str, Any]] = {}
+        self._cache_lock = threading.Lock()
         self.catalog = Catalog(world)
         self.bulk = BulkOperations(
             self.schema, self._run_bulk, self.clock, polls_to_complete=bulk_polls_to_complete
@@ -140,6 +149,12 @@ class ShopifySimulator:
 
     def graphql_url(self, version: str = DEFAULT_API_VERSION) -> str:
         return f"{self.base_url}/admin/api/{version}/graphql.json"
+
+    def webhook_sender(self, url: str) -> ShopifyWebhookSender:
+        """A sender of this shop's webhooks to ``url``, signed with ``webhook_secret``."""
+        return ShopifyWebhookSender(
+            url, self.webhook_secret, shop_domain=self.world.shop_domain, clock=self.clock
+        )
 
     # -- one request -----------------------------------------------------------------------
     def _graphql(self, request: Request) -> Response:
@@ -208,13 +223,10 @@ class ShopifySimulator:
 
     def _prepare(self, body: dict[str, Any]) -> _Prepared | dict[str, Any]:
         """Parse, validate, pick the operation and coerce variables; an error body otherwise."""
-        try:
-            document = parse(body["query"])
-        except GraphQLError as error:
-            return {"errors": [errors.parse_error(error)]}
-        problems = validate(self.schema, document)
-        if problems:
-            return {"errors": [errors.validation_error(e, document) for e in problems]}
+        checked = self._checked(body["query"])
+        if isinstance(checked, dict):
+            return checked
+        document = checked
         operation = _operation(document, body.get("operationName"))
         if isinstance(operation, dict):
             return operation
@@ -227,6 +239,19 @@ class ShopifySimulator:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         return _Prepared(document, operation, coerced, CostWalker(self.schema, fragments, coerced))
+
+    def _checked(self, query: str) -> DocumentNode | dict[str, Any]:
+        """The parsed and validated document, or the error body; clients send the same few
+        documents over and over, so the answer is cached per query text."""
+        with self._cache_lock:
+            cached = self._documents.get(query)
+        if cached is None:
+            cached = _parse_and_validate(self.schema, query)
+            with self._cache_lock:
+                if len(self._documents) >= DOCUMENT_CACHE_SIZE:
+                    self._documents.clear()
+                self._documents[query] = cached
+        return cached
 
     def _answer(
         self, status: int, payload: dict[str, Any], version: str, request_id: str
@@ -248,6 +273,17 @@ class ShopifySimulator:
         result = execute(self.schema, parse(query), context_value=context)
         assert isinstance(result, ExecutionResult)
         return result.data, list(result.errors or [])
+
+
+def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode | dict[str, Any]:
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return {"errors": [errors.parse_error(error)]}
+    problems = validate(schema, document)
+    if problems:
+        return {"errors": [errors.validation_error(e, document) for e in problems]}
+    return document
 
 
 def _body(request: Request) -> dict[str, Any] | None:

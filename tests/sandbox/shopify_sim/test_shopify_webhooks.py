@@ -13,6 +13,7 @@ import pytest
 from shopify_support import sample
 
 from sandbox.loopback import LoopbackServer, Request, Response, Route
+from sandbox.shopify import ShopifySimulator
 from sandbox.shopify.webhooks import ShopifyWebhookSender, signature
 from sandbox.traffic import Traffic
 from sandbox.world import World
@@ -133,3 +134,11 @@ def test_privacy_payloads_have_the_documented_keys(
     redact = json.loads(receiver.requests[1].body)
     assert redact["customer"]["id"] == customer.id
     assert redact["orders_to_redact"] == shop_world.orders_by_customer[customer.id]
+
+
+def test_the_simulator_signs_with_its_own_webhook_secret(
+    receiver: Receiver, shop_world: World
+) -> None:
+    simulator = ShopifySimulator(shop_world, webhook_secret=SECRET)
+    sender = simulator.webhook_sender(f"{receiver.server.base_url}/webhooks/shopify")
+    assert sender.shop_redact().status == 200
