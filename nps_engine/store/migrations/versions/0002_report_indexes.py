@@ -1,4 +1,5 @@
-"""report indexes: a customer's orders by date, tickets by requester email
+"""report indexes: answers by kind and time (covering), a customer's orders by date, tickets by
+requester email
 
 Revision ID: 0002
 Revises: 0001
@@ -14,6 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_responses_report',
+            ['store', 'kind', 'responded_at', 'customer_id', 'email', 'order_id', 'score'],
+            unique=False,
+        )
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_store_customer_id'))
         batch_op.create_index(
@@ -30,6 +37,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_responses_report')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_store_requester_email_created_at'))
     with op.batch_alter_table('orders', schema=None) as batch_op:
