@@ -1,0 +1,178 @@
+"""Load on the survey response app: score POSTs for distinct invites, over loopback.
+
+    python bench/web.py [--invites 6000] [--concurrency 32] [--seconds 20]
+
+Starts ``nps_engine.web.app`` under uvicorn in a child process (one worker, SQLite file store, as
+``nps serve`` runs it), creates the invites, then POSTs one score per invite, as the page's
+script does (form body ``score`` + ``nonce``, ``Accept: application/json``), from an asyncio +
+httpx client with ``--concurrency`` requests in flight. Prints sustained responses/s, p50/p99
+latency, and answers stored vs answers acknowledged (must be equal: zero lost).
+Targets (2 cores, SQLite): >= 300 responses/s, p99 < 100 ms, zero lost.
+The per-IP POST limit is raised for the run: every request comes from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, insert, select
+
+from nps_engine.config.settings import Settings
+from nps_engine.invite_tokens import Purpose, TokenSigner
+from nps_engine.store.database import Database
+from nps_engine.store.models import Invite, Response
+
+SECRET = "bench-secret-key-0123456789"
+STORE = "bench"
+
+
+def settings_for(database_url: str, port: int) -> Settings:
+    return Settings.model_validate(
+        {
+            "store": {"id": STORE, "name": "Bench Store"},
+            "database": {"url": database_url},
+            "web": {
+                "public_url": f"http://127.0.0.1:{port}",
+                "secret_key": SECRET,
+                "posts_per_minute_per_ip": 10**9,
+            },
+        }
+    )
+
+
+def serve(database_url: str, port: int) -> None:
+    import uvicorn
+
+    from nps_engine.web.app import create_app
+
+    database = Database(database_url)
+    app = create_app(settings_for(database_url, port), database)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def seed(database: Database, count: int, now: datetime) -> list[int]:
+    rows = [
+        {
+            "store": STORE,
+            "kind": "transactional",
+            "order_id": 1_000_000 + n,
+            "customer_id": n,
+            "email": f"customer{n}@example.com",
+            "locale": "en",
+            "state": "sent",
+            "created_at": now,
+            "sent_at": now,
+        }
+        for n in range(count)
+    ]
+    with database.session() as session:
+        session.execute(insert(Invite), rows)
+        return list(session.scalars(select(Invite.id).where(Invite.store == STORE)))
+
+
+async def load(
+    url: str, posts: list[tuple[str, str]], concurrency: int, seconds: float
+) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    acknowledged = 0
+    queue = iter(posts)
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal acknowledged
+        for token, nonce in queue:
+            if time.perf_counter() > deadline:
+                return
+            started = time.perf_counter()
+            reply = await client.post(
+                f"{url}/s/{token}",
+                data={"score": "9", "nonce": nonce},
+                headers={"accept": "application/json"},
+            )
+            latencies.append(time.perf_counter() - started)
+            if reply.status_code == 200 and reply.json().get("saved"):
+                acknowledged += 1
+
+    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, acknowledged, elapsed
+
+
+def wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("the app did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invites", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="nps-bench-web-"))
+    database_url = f"sqlite:///{folder / 'bench.db'}"
+    database = Database(database_url)
+    database.upgrade()
+    now = datetime.now(UTC)
+    invite_ids = seed(database, args.invites, now)
+    signer = TokenSigner(SECRET, timedelta(days=60))
+    posts = [
+        (signer.issue(Purpose.SURVEY, i, now), signer.issue(Purpose.FORM, i, now))
+        for i in invite_ids
+    ]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, __file__, "--serve", database_url, str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url)
+        latencies, acknowledged, elapsed = asyncio.run(
+            load(url, posts, args.concurrency, args.seconds)
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    with database.session() as session:
+        stored = session.scalar(
+            select(func.count()).select_from(Response).where(Response.store == STORE)
+        )
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"requests sent:        {len(latencies)} in {elapsed:.1f} s, {args.concurrency} in flight"
+    )
+    print(f"sustained throughput: {len(latencies) / elapsed:.0f} responses/s")
+    print(f"latency p50 / p99:    {cuts[49] * 1000:.1f} ms / {cuts[98] * 1000:.1f} ms")
+    lost = acknowledged - (stored or 0)
+    print(f"answers acknowledged: {acknowledged}, stored: {stored}, lost: {lost}")
+    print(f"machine load average: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
+
+
+if __name__ == "__main__":
+    main()
