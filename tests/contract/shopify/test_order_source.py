@@ -286,3 +286,46 @@ def test_a_bulk_query_already_running_is_a_transient_refusal(
     shopify_api.reply(ok(refused))
     with pytest.raises(ShopifyTransientError, match="already in progress"):
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
+
+
+def test_a_query_too_costly_is_retried_with_half_the_page(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi
+) -> None:
+    too_costly = {
+        "errors": [
+            {
+                "message": "Query cost is 1200, which exceeds the single query max cost limit "
+                "(1000).",
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": 1200, "maxCost": 1000},
+            }
+        ]
+    }
+    sizes: list[int] = []
+    shopify_api.reply(too_costly, expect=lambda p: sizes.append(p["variables"]["first"]))
+    shopify_api.reply(
+        ok(orders_page([order_node(1)], None)),
+        expect=lambda p: sizes.append(p["variables"]["first"]),
+    )
+    assert [o.id for page in source.order_pages(AFTER, BEFORE) for o in page] == [1]
+    assert sizes[1] == sizes[0] // 2
+
+
+def test_a_window_beyond_the_pagination_cap_restarts_below_the_last_update(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shopify stops a connection after 25,000 objects; here the cap is 2, pages hold 1 order.
+    monkeypatch.setattr("connectors.shopify.source.PAGINATION_CAP", 2)
+    source.page_cost = 12
+    searches: list[str] = []
+
+    def record(payload: dict[str, Any]) -> None:
+        searches.append(payload["variables"]["query"])
+
+    shopify_api.reply(ok(orders_page([order_node(1)], "c1")), expect=record)
+    second = order_node(2, updatedAt="2026-10-07T08:00:00Z")
+    shopify_api.reply(ok(orders_page([second], "c2")), expect=record)
+    third = order_node(3, updatedAt="2026-10-08T08:00:00Z")
+    shopify_api.reply(ok(orders_page([third], None)), expect=record)
+    ids = [o.id for page in source.order_pages(AFTER, BEFORE) for o in page]
+    assert ids == [1, 2, 3]
+    assert searches[2].startswith("updated_at:>'2026-10-07T07:59:59Z'")
