@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -20,9 +20,7 @@ ZENDESK = TagSettings().zendesk
 class FakeWriter:
     """Records every change; fails the customers listed, transiently or for good."""
 
-    def __init__(
-        self, transient: set[int] = frozenset(), permanent: set[int] = frozenset()
-    ) -> None:  # type: ignore[assignment]
+    def __init__(self, transient: Iterable[int] = (), permanent: Iterable[int] = ()) -> None:
         self.transient = set(transient)
         self.permanent = set(permanent)
         self.calls: list[list[TagChange]] = []
