@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -125,24 +126,23 @@ class ShopifyClient:
             self._learned_cost[key] = int(requested)
         return result
 
-    def download(self, url: str) -> requests.Response:
-        """A streamed GET of a bulk operation's result file (a signed URL: no token sent)."""
+    def download(self, url: str, destination: Path) -> int:
+        """Stream a bulk operation's result file (a signed URL: no token sent) to
+        ``destination``, whole or not at all; its size in bytes. A cut download starts over."""
 
-        def attempt() -> requests.Response:
+        def attempt() -> int:
             try:
-                response = self.http.get(url, stream=True)
+                with self.http.get(url, stream=True) as response:
+                    _raise_for_download_status(response)
+                    size = 0
+                    with open(destination, "wb") as out:
+                        for chunk in response.iter_content(chunk_size=1 << 16):
+                            size += out.write(chunk)
+                    return size
             except (requests.ConnectionError, requests.Timeout) as exc:
-                raise ShopifyTransientError(f"download failed: {exc}", system=SYSTEM) from exc
-            if response.status_code >= 500 or response.status_code == 429:
-                response.close()
                 raise ShopifyTransientError(
-                    "download failed", system=SYSTEM, status=response.status_code
-                )
-            if response.status_code >= 400:
-                raise ShopifyRequestRejected(
-                    "bulk result download refused", system=SYSTEM, status=response.status_code
-                )
-            return response
+                    f"bulk result download cut: {type(exc).__name__}", system=SYSTEM
+                ) from exc
 
         return call_with_retries(attempt, sleep=self._sleep, **self._retry_options)
 
@@ -222,6 +222,17 @@ def _raise_for_http_status(response: requests.Response) -> None:
     raise ShopifyRequestRejected(
         f"request refused: {_short_body(response)}", system=SYSTEM, status=status, request_id=rid
     )
+
+
+def _raise_for_download_status(response: requests.Response) -> None:
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise ShopifyTransientError("bulk result download failed", system=SYSTEM, status=status)
+    if status >= 400:
+        # Result URLs expire after 7 days (https://shopify.dev/docs/api/usage/bulk-operations).
+        raise ShopifyRequestRejected(
+            "bulk result download refused (expired link?)", system=SYSTEM, status=status
+        )
 
 
 def _retry_after(response: requests.Response) -> float:

@@ -176,7 +176,7 @@ class ShopifyOrderSource:
             return
         with tempfile.TemporaryDirectory(dir=self.spool_dir) as folder:
             spool = Path(folder) / "orders.jsonl"
-            self._download(url, spool)
+            self.client.download(url, spool)
             yield from self._joined_orders(spool)
 
     def _start_bulk(self, query: str) -> str:
@@ -209,12 +209,6 @@ class ShopifyOrderSource:
                 )
             self._sleep(wait)
             wait = min(wait * 1.5, 30.0)
-
-    def _download(self, url: str, spool: Path) -> None:
-        response = self.client.download(url)
-        with response, open(spool, "wb") as out:
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                out.write(chunk)
 
     def _joined_orders(self, spool: Path) -> Iterator[Order]:
         returns = _children_by_parent(spool)

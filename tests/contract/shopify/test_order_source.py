@@ -243,11 +243,14 @@ def test_backfill_runs_a_bulk_query_polls_and_joins_children_on_parent_id(
         second,
         {"status": "DECLINED", "__parentId": "gid://shopify/Order/1"},
     )
+    shopify_api.mock.add(responses.GET, RESULT_URL, body="<html>502</html>", status=502)
     shopify_api.mock.add(responses.GET, RESULT_URL, body=body, content_type="application/jsonl")
     orders = list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
     assert [(o.id, o.returned) for o in orders] == [(1, False), (2, True)]
     assert orders[0].delivered_at == datetime(2026, 10, 5, 9, tzinfo=UTC)
-    assert clock.sleeps == [2.0]  # one poll interval between RUNNING and COMPLETED
+    # One poll interval between RUNNING and COMPLETED, then a backoff before the second download.
+    assert clock.sleeps[0] == 2.0
+    assert len(clock.sleeps) == 2
 
 
 def test_a_backfill_that_finds_nothing_has_no_file_to_download(
