@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from jobs import logs
-from jobs.commands import admin, data, reporting, sandbox, serve, setup, surveys
+from jobs.commands import admin, data, demo, loop, reporting, sandbox, serve, setup, surveys
 from jobs.console import CliState
 
 app = typer.Typer(
@@ -43,7 +43,7 @@ def _global_options(
     ctx.obj = CliState(config_path=config, verbosity=verbosity, json_logs=json_logs)
 
 
-for module in (admin, data, reporting, setup, sandbox, surveys, serve):
+for module in (admin, data, loop, reporting, setup, sandbox, surveys, serve, demo):
     module.register(app)
 
 

@@ -114,7 +114,7 @@ class Responder:
     def answer_new_emails(self) -> ResponderStats:
         """Handle every message received since the last call."""
         stats = ResponderStats()
-        messages = self.sink.messages()[self._read :]
+        messages = self.sink.messages[self._read :]
         self._read += len(messages)
         for message in messages:
             stats.emails_read += 1

@@ -43,14 +43,21 @@ class ShopifyUnavailable(RuntimeError):
 
 
 def start_shopify(
-    world: World, port: int, traffic: Traffic, clock: ManualClock | None = None
+    world: World,
+    port: int,
+    traffic: Traffic,
+    clock: ManualClock | None = None,
+    bucket: tuple[float, float] = (2000.0, 100.0),
 ) -> ShopifySimulator:
     try:
         from sandbox.shopify import ShopifySimulator
+        from sandbox.shopify.cost import LeakyBucket
     except ImportError as missing:
         raise ShopifyUnavailable(f"the Shopify simulator is not available: {missing}") from None
     now = clock.now if clock is not None else None
-    simulator = ShopifySimulator(world, port=port, traffic=traffic, clock=now)
+    simulator = ShopifySimulator(
+        world, port=port, traffic=traffic, clock=now, bucket=LeakyBucket(*bucket)
+    )
     simulator.start()
     return simulator
 
@@ -66,6 +73,8 @@ class SandboxOptions:
     zendesk: ZendeskOptions = field(default_factory=ZendeskOptions)
     faults: FaultPlan | None = None
     shopify: bool = True  # False runs Zendesk and SMTP only
+    # The Shopify cost bucket (points, points restored per second); a standard plan's by default.
+    shopify_bucket: tuple[float, float] = (2000.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,11 @@ class Sandbox:
     def _start_shopify(self) -> None:
         try:
             self.shopify = start_shopify(
-                self.world, self.options.shopify_port, self._traffic(0), self.clock
+                self.world,
+                self.options.shopify_port,
+                self._traffic(0),
+                self.clock,
+                self.options.shopify_bucket,
             )
         except ShopifyUnavailable as missing:
             self.problems.append(str(missing))

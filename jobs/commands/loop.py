@@ -1,0 +1,122 @@
+"""``nps sync``, ``nps tags push`` and ``nps run`` (sync, send, push in order, for cron).
+
+Every store in the config is handled in turn, each under its own job locks; a failure in one job
+or store does not stop the others. A summary table ends the run; the exit code is 0 only when
+every job succeeded (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import typer
+from rich.table import Table
+
+from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
+from jobs.progress import ProgressFn, progress_reporter
+from jobs.runner import JobOutcome, run_job, utc_now
+from jobs.steps import SOURCES, Work, push_step, send_step, sync_step
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+
+StepFactory = Callable[[Settings, Database, ProgressFn], list[tuple[str, Work]]]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync_command)
+    app.command("run")(run_command)
+    tags = typer.Typer(help="Write NPS tags back to Shopify and Zendesk.", no_args_is_help=True)
+    tags.command("push")(push_command)
+    app.add_typer(tags, name="tags")
+
+
+def sync_command(
+    ctx: typer.Context,
+    source: str = typer.Option("all", "--source", help="shopify, zendesk or all."),
+    full: bool = typer.Option(False, "--full", help="Re-read the whole backfill window."),
+) -> None:
+    """Pull orders and customers from Shopify and tickets from Zendesk (incremental)."""
+    if source not in SOURCES:
+        fail_usage(f"--source must be one of {', '.join(SOURCES)}, not '{source}'")
+
+    def steps(
+        settings: Settings, database: Database, progress: ProgressFn
+    ) -> list[tuple[str, Work]]:
+        now = utc_now()
+        return [("sync", sync_step(settings, database, now, source=source, full=full,
+                                   progress=progress))]  # fmt: skip
+
+    _run_for_each_store(ctx, steps)
+
+
+def push_command(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count the changes; write nothing."),
+) -> None:
+    """Write NPS tags (and Zendesk user fields) for customers whose answer changed, and open
+    follow-up tickets for detractors."""
+
+    def steps(
+        settings: Settings, database: Database, progress: ProgressFn
+    ) -> list[tuple[str, Work]]:
+        return [("tags push", push_step(settings, database, utc_now(), dry_run=dry_run))]
+
+    _run_for_each_store(ctx, steps)
+
+
+def run_command(ctx: typer.Context) -> None:
+    """Sync, send the surveys that are due, push tags: the whole loop once (for cron)."""
+
+    def steps(
+        settings: Settings, database: Database, progress: ProgressFn
+    ) -> list[tuple[str, Work]]:
+        # Each step reads the clock when it starts: a long sync must not make send use a stale now.
+        planned: list[tuple[str, Work]] = [("sync", lambda c: sync_step(
+            settings, database, utc_now(), progress=progress)(c))]  # fmt: skip
+        if settings.email is not None and settings.web is not None:
+            planned.append(("surveys send", lambda c: send_step(
+                settings, database, utc_now(), progress=progress)(c)))  # fmt: skip
+        planned.append(("tags push", lambda c: push_step(settings, database, utc_now())(c)))
+        return planned
+
+    _run_for_each_store(ctx, steps)
+
+
+def _run_for_each_store(ctx: typer.Context, steps: StepFactory) -> None:
+    outcomes: list[JobOutcome] = []
+    with progress_reporter() as progress:
+        for settings in state_of(ctx).stores():
+            outcomes += _run_store(settings, steps, progress)
+    print_outcomes(outcomes)
+    if not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _run_store(settings: Settings, steps: StepFactory, progress: ProgressFn) -> list[JobOutcome]:
+    database = Database(settings.database.url)
+    try:
+        if not database.is_current():
+            fail_usage(f"store {settings.store.id}: the database has no tables; "
+                       "run `nps db upgrade` first")  # fmt: skip
+        return [
+            run_job(database, settings.store.id, job, work)
+            for job, work in steps(settings, database, progress)
+        ]
+    finally:
+        database.dispose()
+
+
+def print_outcomes(outcomes: Sequence[JobOutcome]) -> None:
+    table = Table(title="run summary", show_lines=False)
+    for column in ("store", "job", "status", "done", "problems"):
+        table.add_column(column)
+    styles = {"succeeded": "green", "partial": "yellow", "failed": "red", "locked": "yellow"}
+    for outcome in outcomes:
+        done = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counters.items()) if n)
+        problems = "; ".join(outcome.errors[:3])
+        if len(outcome.errors) > 3:
+            problems += f"; and {len(outcome.errors) - 3} more (see `nps status`)"
+        table.add_row(outcome.store, outcome.job,
+                      f"[{styles.get(outcome.status, 'white')}]{outcome.status}[/]",
+                      done or "-", problems or "-")  # fmt: skip
+    stdout.print(table)

@@ -1,0 +1,193 @@
+"""``nps demo``: the whole loop on the simulators, in about a minute, then the report.
+
+What happens, all on 127.0.0.1 with nothing outside touched:
+
+1. A world is generated (customers, orders over 18 months, Zendesk users and tickets) and served
+   by the Shopify and Zendesk simulators, with an SMTP sink catching the survey emails.
+2. A fresh SQLite store in a temporary folder is migrated; the survey pages are served.
+3. ``sync --full``: orders (bulk backfill), customers and tickets are pulled in.
+4. Six months are replayed week by week: each week the surveys due that week are sent, and the
+   response simulator answers about a third of them through the real pages (GET the link, submit
+   the form), with scores that returns, tickets and late deliveries pull down.
+5. ``tags push`` writes the tags to both simulated systems and opens detractor follow-ups.
+6. The segmented report is printed, and saved as a self-contained HTML file.
+
+Simulated time only moves the jobs' and pages' clocks; the simulators' rate limits run on the real
+clock, with a Shopify Plus-sized bucket so the demo is not an exercise in waiting.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from jobs.report_job import report_period, store_report
+from jobs.report_output import RENDERERS
+from jobs.runner import JobOutcome, run_job
+from jobs.steps import push_step, send_step, sync_step
+from nps_engine.config import Settings, parse_settings
+from nps_engine.report import Report
+from nps_engine.store.database import Database
+from nps_engine.web.app import create_app
+from nps_engine.web.background import BackgroundServer, free_port
+from sandbox.responder import Responder, ResponderStats
+from sandbox.runner import Sandbox, SandboxOptions
+from sandbox.world import World
+from sandbox.zendesk import ZendeskOptions
+
+SHOPIFY_PLUS_BUCKET = (20000.0, 1000.0)  # points, points per second (Shopify Plus limits)
+ZENDESK_ENTERPRISE_PLUS_RPM = 2500  # requests per minute (High Volume add-on)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    customers: int = 400
+    seed: int = 7
+    weeks: int = 26
+    answer_share: float = 0.35
+    workdir: Path | None = None
+
+
+@dataclass
+class DemoResult:
+    workdir: Path
+    report: Report
+    html_report: Path
+    outcomes: list[JobOutcome] = field(default_factory=list)
+    emails: int = 0
+    answers: ResponderStats = field(default_factory=ResponderStats)
+    shopify_tagged: int = 0
+    zendesk_users_tagged: int = 0
+    zendesk_tickets_tagged: int = 0
+    followup_tickets: int = 0
+
+
+class DemoClock:
+    """The jobs' and the survey pages' notion of now, moved week by week."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
+    now = datetime.now(UTC).replace(microsecond=0)
+    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="nps-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    sandbox_options = SandboxOptions(
+        customers=options.customers,
+        seed=options.seed,
+        now=now,
+        shopify_bucket=SHOPIFY_PLUS_BUCKET,
+        zendesk=ZendeskOptions(requests_per_minute=ZENDESK_ENTERPRISE_PLUS_RPM),
+    )
+    with Sandbox(sandbox_options) as sandbox:
+        world = sandbox.world
+        say(f"world: {len(world.customers)} customers, {len(world.orders)} orders, "
+            f"{len(world.zendesk_users)} Zendesk users, {len(world.tickets)} tickets")  # fmt: skip
+        port = free_port()
+        settings = _settings(sandbox, workdir, port)
+        database = Database(settings.database.url)
+        database.upgrade()
+        clock = DemoClock(now - timedelta(weeks=options.weeks))
+        app = create_app(settings, database, clock=clock.now)
+        try:
+            with BackgroundServer(app, port=port):
+                result = _loop(settings, database, sandbox, clock, now, options, say)
+        finally:
+            database.dispose()
+        result.workdir = workdir
+        _count_tags(result, world)
+    return result
+
+
+def _settings(sandbox: Sandbox, workdir: Path, port: int) -> Settings:
+    document = sandbox.config(
+        database_url=f"sqlite:///{workdir / 'nps.db'}", public_url=f"http://127.0.0.1:{port}"
+    )
+    document["store"] |= {"id": "demo", "name": "Maison Demo", "timezone": "Europe/Paris"}
+    document["web"]["posts_per_minute_per_ip"] = 100_000  # every simulated customer is 127.0.0.1
+    document["survey"] = {"max_per_run": 10_000, "review_url": "https://example.com/reviews"}
+    (settings,) = parse_settings(document, {})
+    return settings
+
+
+def _loop(
+    settings: Settings,
+    database: Database,
+    sandbox: Sandbox,
+    clock: DemoClock,
+    now: datetime,
+    options: DemoOptions,
+    say: Callable[[str], None],
+) -> DemoResult:
+    store = settings.store.id
+    outcomes = [run_job(database, store, "sync", sync_step(settings, database, now, full=True))]
+    say(f"synced: {_counts(outcomes[-1])}")
+    responder = Responder(sandbox.world, sandbox.smtp, share=options.answer_share,
+                          seed=options.seed)  # fmt: skip
+    answers = ResponderStats()
+    while clock.current <= now:
+        week = clock.current
+        send = send_step(settings, database, week)
+        outcomes.append(run_job(database, store, "surveys send", send, clock.now))
+        _add(answers, responder.answer_new_emails())
+        clock.current = week + timedelta(weeks=1)
+    say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
+        f"{answers.answered} answered through the survey pages")  # fmt: skip
+    clock.current = now
+    outcomes.append(run_job(database, store, "tags push", push_step(settings, database, now)))
+    say(f"tags pushed: {_counts(outcomes[-1])}")
+    report = store_report(settings, database, now, report_period(settings, now))
+    html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
+    html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
+    return DemoResult(html.parent, report, html, outcomes, len(sandbox.smtp.messages), answers)
+
+
+def _add(total: ResponderStats, more: ResponderStats) -> None:
+    total.emails_read += more.emails_read
+    total.answered += more.answered
+    total.with_comment += more.with_comment
+    total.failed += more.failed
+    total.scores += more.scores
+
+
+def _counts(outcome: JobOutcome) -> str:
+    done = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counters.items()) if n)
+    problems = f" ({len(outcome.errors)} problems: {outcome.errors[0]})" if outcome.errors else ""
+    return (done or "nothing to do") + problems
+
+
+def _count_tags(result: DemoResult, world: World) -> None:
+    with world.lock:
+        result.shopify_tagged = sum(
+            any(t.lower().startswith("nps:") for t in c.tags) for c in world.customers.values()
+        )
+        result.zendesk_users_tagged = sum(
+            any(t.startswith("nps_") for t in u.tags) for u in world.zendesk_users.values()
+        )
+        result.zendesk_tickets_tagged = sum(
+            any(t.startswith("nps_") and t != "nps_followup" for t in t_.tags)
+            for t_ in world.tickets.values()
+        )
+        result.followup_tickets = sum("nps_followup" in t.tags for t in world.tickets.values())
+
+
+def print_result(result: DemoResult, console: Console) -> None:
+    from jobs.report_output.rich_table import report_renderable
+
+    console.print(report_renderable(result.report))
+    console.print(
+        f"written back: {result.shopify_tagged} Shopify customers tagged (nps:...), "
+        f"{result.zendesk_users_tagged} Zendesk users and {result.zendesk_tickets_tagged} open "
+        f"tickets tagged (nps_...), {result.followup_tickets} detractor follow-up tickets opened"
+    )
+    console.print(f"HTML report: {result.html_report}")
+    console.print(f"demo store (SQLite): {result.workdir / 'nps.db'}")
