@@ -46,7 +46,7 @@ def wait_seconds(attempt: int, error: BaseException | None, jitter: float = 0.0)
     """
     if isinstance(error, RateLimited):
         return max(0.0, float(error.retry_after))
-    backoff = min(MAX_SINGLE_WAIT, BASE_WAIT * 2 ** (attempt - 1))
+    backoff = min(MAX_SINGLE_WAIT, BASE_WAIT * 2.0 ** (attempt - 1))
     return backoff * (1.0 + jitter)
 
 
