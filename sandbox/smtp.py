@@ -1,6 +1,6 @@
 """An SMTP sink on 127.0.0.1 (aiosmtpd) that keeps every message for tests and the demo.
 
-    with SmtpSink() as sink:                  # a free port; sink.host, sink.port
+    with SmtpSink() as sink:                  # port 0: a free one; sink.port once started
         ...send mail to sink.host:sink.port...
         [message] = sink.wait_for(1)          # ReceivedMessage: mail_from, rcpt_tos, message, raw
         message.message["Subject"], message.message.get_body(("html",))
@@ -23,6 +23,7 @@ import email.policy
 import socket
 import threading
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -98,14 +99,22 @@ class _SMTP(SMTP):
 
 
 class _Controller(Controller):
+    """Serves on a socket we bound ourselves: port 0 then means a free port, without the race
+    of probing for one and binding it later."""
+
+    listener: socket.socket
+
     def factory(self) -> SMTP:
         return _SMTP(self.handler, **self.SMTP_kwargs)
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(self._factory_invoker, sock=self.listener)
 
 
 class SmtpSink:
     def __init__(self, port: int = 0, *, traffic: Traffic | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = port or _free_port()
+        self.port = port  # the real port once started
         self.traffic = traffic or Traffic()
         self._messages: list[ReceivedMessage] = []
         self._rejected: dict[str, str] = {}
@@ -116,6 +125,10 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         # Built here, not in __init__: the controller owns an event loop from its construction.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        self.port = int(listener.getsockname()[1])
         self._controller = _Controller(
             _Handler(self),
             hostname=self.host,
@@ -124,6 +137,7 @@ class SmtpSink:
             authenticator=_accept_any_login,
             auth_require_tls=False,
         )
+        self._controller.listener = listener
         self._controller.start()
         return self
 
@@ -196,10 +210,3 @@ class SmtpSink:
         with self._changed:
             self._messages.append(received)
             self._changed.notify_all()
-
-
-def _free_port() -> int:
-    """A port free right now; aiosmtpd's Controller needs a number before it binds."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

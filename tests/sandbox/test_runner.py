@@ -102,7 +102,9 @@ def test_stopping_frees_the_ports() -> None:
         ports.append(sandbox.shopify.server.port)
     for port in ports:
         with socket.socket() as probe:
-            probe.bind(("127.0.0.1", port))  # would fail with EADDRINUSE if still served
+            # REUSEADDR skips TIME_WAIT leftovers; Linux still refuses a port that is listening.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
 
 
 def test_same_seed_gives_the_same_world_to_serve() -> None:
