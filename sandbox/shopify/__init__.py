@@ -1,6 +1,6 @@
 """Loopback simulator of Shopify's Admin GraphQL API (see :mod:`sandbox.shopify.simulator`)."""
 
-from sandbox.shopify.cost import LeakyBucket
+from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.simulator import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_API_VERSION,

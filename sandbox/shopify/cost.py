@@ -1,4 +1,4 @@
-"""Calculated query cost and the leaky bucket that spends it.
+"""Calculated query cost (the points a query spends from :mod:`sandbox.shopify.bucket`).
 
 https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits: scalars and enums cost 0, an
 object 1, a connection 2 plus the number of objects it may return (``first``/``last``) times the
@@ -11,9 +11,7 @@ sometimes lower); ours is the documented core, applied consistently.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +33,10 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.values import get_argument_values
+
+from sandbox.shopify.bucket import LeakyBucket
+
+__all__ = ["CostWalker", "InputTooLarge", "LeakyBucket", "PageTooLarge"]  # LeakyBucket: old path
 
 MUTATION_COST = 10
 MAX_INPUT_SIZE = 250  # https://shopify.dev/api/usage/limits: input arrays hold at most 250
@@ -282,57 +284,3 @@ def _is_list(type_: GraphQLOutputType) -> bool:
     while isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
     return isinstance(type_, GraphQLList)
-
-
-@dataclass
-class LeakyBucket:
-    """Shopify's per app-and-store bucket: ``maximum`` points, refilled at ``restore_rate``/s.
-
-    Defaults are what a standard plan's dev store reports (2000 points, 100/s). Numbers are echoed
-    in ``throttleStatus`` as given, so ``LeakyBucket(1000.0, 50.0)`` answers like the docs' sample.
-    """
-
-    maximum: float = 2000
-    restore_rate: float = 100
-    clock: Callable[[], float] = time.monotonic
-    _level: float = field(init=False)
-    _at: float = field(init=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        if self.maximum <= 0 or self.restore_rate <= 0:
-            raise ValueError("LeakyBucket needs a positive maximum and restore_rate")
-        self._level = float(self.maximum)
-        self._at = self.clock()
-
-    def available(self) -> float:
-        with self._lock:
-            return self._refill()
-
-    def try_spend(self, points: int) -> bool:
-        """Take ``points`` if the bucket holds that many; False (nothing taken) otherwise."""
-        with self._lock:
-            if points > self._refill():
-                return False
-            self._level -= points
-            return True
-
-    def refund(self, points: int) -> None:
-        with self._lock:
-            self._refill()
-            self._level = min(float(self.maximum), self._level + points)
-
-    def throttle_status(self) -> dict[str, Any]:
-        with self._lock:
-            level = self._refill()
-        return {
-            "maximumAvailable": self.maximum,
-            "currentlyAvailable": int(level),
-            "restoreRate": self.restore_rate,
-        }
-
-    def _refill(self) -> float:
-        now = self.clock()
-        self._level = min(float(self.maximum), self._level + (now - self._at) * self.restore_rate)
-        self._at = now
-        return self._level

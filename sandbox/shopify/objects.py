@@ -1,10 +1,8 @@
 """Field resolvers of the object types: how a world record answers each field of the subset.
 
-Derived fields follow Shopify's rules: an order refunded in full is ``REFUNDED``, in part
-``PARTIALLY_REFUNDED``; a cancelled unpaid one ``VOIDED``; ``returnStatus`` reflects the live
-return (``RETURN_REQUESTED`` -> ``IN_PROGRESS`` -> ``RETURNED``, as in the recorded lifecycle);
-a customer's ``defaultEmailAddress`` is null when they have no email. Tags come back sorted
-case-insensitively, as Shopify returns them.
+Derived values (financial and return status, money, tag order) come from
+:mod:`sandbox.shopify.derived`. A customer's ``defaultEmailAddress`` is null when they have no
+email; fulfilments without tracking have no ``trackingInfo``, ``inTransitAt`` or delivery date.
 """
 
 from __future__ import annotations
@@ -25,6 +23,15 @@ from sandbox.shopify.catalog import (
     by_id,
     sort_keys,
 )
+from sandbox.shopify.derived import (
+    COUNTRY_NAMES,
+    financial_status,
+    money,
+    money_bag,
+    return_status,
+    shop_tags,
+)
+from sandbox.shopify.filters import ORDER_SEARCH
 from sandbox.shopify.gid import gid
 from sandbox.shopify.pages import PageArgs, connection
 from sandbox.shopify.search import SearchFields, parse_search
@@ -32,49 +39,9 @@ from sandbox.world import Customer, Order
 
 Resolver = Callable[..., Any]
 
-COUNTRY_NAMES = {
-    "US": "United States", "GB": "United Kingdom", "CA": "Canada", "AU": "Australia",
-    "IE": "Ireland", "FR": "France", "BE": "Belgium", "CH": "Switzerland", "DE": "Germany",
-    "AT": "Austria", "ES": "Spain", "MX": "Mexico", "AR": "Argentina",
-}  # fmt: skip
-
-
-def money(amount: Decimal, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currencyCode": currency}
-
-
-def money_bag(amount: Decimal, currency: str) -> dict[str, Any]:
-    return {"shopMoney": money(amount, currency), "presentmentMoney": money(amount, currency)}
-
-
-def shop_tags(tags: list[str]) -> list[str]:
-    return sorted(tags, key=str.lower)
-
 
 def context(info: GraphQLResolveInfo[Any]) -> Any:
     return info.context
-
-
-def financial_status(order: Order) -> str:
-    refunded = order.refunded_amount
-    if refunded >= order.total_price:
-        return "REFUNDED"
-    if refunded > 0:
-        return "PARTIALLY_REFUNDED"
-    return "VOIDED" if order.cancelled_at else "PAID"
-
-
-def return_status(order: Order) -> str:
-    """The order's summary of its returns (recorded lifecycle: a declined return next to an open
-    one leaves ``IN_PROGRESS``; a closed one makes the order ``RETURNED``)."""
-    statuses = {r.status for r in order.returns}
-    if "CLOSED" in statuses:
-        return "RETURNED"
-    if "OPEN" in statuses:
-        return "IN_PROGRESS"
-    if "REQUESTED" in statuses:
-        return "RETURN_REQUESTED"
-    return "NO_RETURN"
 
 
 def _small_connection(
@@ -113,38 +80,6 @@ def _returns(order: Order, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
 
 def _limited(items: list[Any], first: int | None) -> list[Any]:
     return items if first is None else items[:first]
-
-
-ORDER_SEARCH = SearchFields({
-    "updated_at": ("time", lambda o: o.updated_at),
-    "created_at": ("time", lambda o: o.created_at),
-    "processed_at": ("time", lambda o: o.created_at),
-    "id": ("int", lambda o: o.id),
-    "name": ("text", lambda o: o.name.lstrip("#")),
-    "email": ("text", lambda o: (o.email or "").strip()),
-    "customer_id": ("int", lambda o: o.customer_id),
-    "tag": ("tags", lambda o: o.tags),
-    "tag_not": ("tags", lambda o: o.tags),
-    "test": ("bool", lambda o: False),
-    "status": ("text", lambda o: "cancelled" if o.cancelled_at else "open"),
-    "financial_status": ("text", lambda o: financial_status(o).lower()),
-    "fulfillment_status": ("text", lambda o: "shipped" if o.fulfillments else "unshipped"),
-    "return_status": ("text", lambda o: return_status(o).lower()),
-})  # fmt: skip
-
-CUSTOMER_SEARCH = SearchFields({
-    "updated_at": ("time", lambda c: c.updated_at),
-    "created_at": ("time", lambda c: c.created_at),
-    "customer_date": ("time", lambda c: c.created_at),
-    "id": ("int", lambda c: c.id),
-    "email": ("text", lambda c: (c.email or "").strip()),
-    "first_name": ("text", lambda c: c.first_name),
-    "last_name": ("text", lambda c: c.last_name),
-    "country": ("text", lambda c: COUNTRY_NAMES.get(c.country, c.country)),
-    "tag": ("tags", lambda c: c.tags),
-    "tag_not": ("tags", lambda c: c.tags),
-    "state": ("text", lambda c: "disabled"),
-})  # fmt: skip
 
 
 def _order_customer(order: Order, info: GraphQLResolveInfo[Any]) -> Customer | None:

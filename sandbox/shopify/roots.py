@@ -7,8 +7,8 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from sandbox.shopify.catalog import CUSTOMER_SORTS, ORDER_SORTS, by_id
+from sandbox.shopify.filters import CUSTOMER_SEARCH, ORDER_SEARCH
 from sandbox.shopify.gid import parse_gid
-from sandbox.shopify.objects import CUSTOMER_SEARCH, ORDER_SEARCH
 from sandbox.shopify.pages import PageArgs, connection
 from sandbox.shopify.search import SearchFields, parse_search
 

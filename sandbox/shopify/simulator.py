@@ -33,19 +33,26 @@ from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLSchema,
     OperationDefinitionNode,
     execute,
     parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
 from sandbox.loopback import LoopbackServer, Request, Response, Route
 from sandbox.shopify import errors
+from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.catalog import Catalog
-from sandbox.shopify.cost import MUTATION_COST, CostWalker, InputTooLarge, LeakyBucket, PageTooLarge
+from sandbox.shopify.cost import MUTATION_COST, CostWalker, InputTooLarge, PageTooLarge
+from sandbox.shopify.envelope import (
+    envelope,
+    is_throttled,
+    parse_and_validate,
+    pick_operation,
+    request_body,
+    variable_error,
+)
 from sandbox.shopify.schema import build
 from sandbox.shopify.webhooks import ShopifyWebhookSender
 from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
@@ -175,7 +182,7 @@ class ShopifySimulator:
         request_id = str(uuid.uuid4())
         if signal == "internal_error":
             return self._answer(200, errors.internal_error(request_id), version, request_id)
-        body = _body(request)
+        body = request_body(request)
         if body is None:
             return self._answer(400, errors.BAD_REQUEST, version, request_id)
         context = RequestContext(
@@ -184,7 +191,7 @@ class ShopifySimulator:
         payload, cost = self._run(body, context, throttle=signal == "throttled")
         response = self._answer(200, payload, version, request_id)
         response.cost = cost
-        response.throttled = _is_throttled(payload)
+        response.throttled = is_throttled(payload)
         return response
 
     def _run(
@@ -219,7 +226,9 @@ class ShopifySimulator:
         assert isinstance(result, ExecutionResult)
         actual = min(prepared.walker.actual(prepared.operation, result.data), requested)
         self.bucket.refund(requested - actual)
-        return _envelope(result, requested, actual, self.bucket.throttle_status(), context), actual
+        return envelope(
+            result, requested, actual, self.bucket.throttle_status(), context.search_warnings
+        ), actual
 
     def _prepare(self, body: dict[str, Any]) -> _Prepared | dict[str, Any]:
         """Parse, validate, pick the operation and coerce variables; an error body otherwise."""
@@ -227,14 +236,14 @@ class ShopifySimulator:
         if isinstance(checked, dict):
             return checked
         document = checked
-        operation = _operation(document, body.get("operationName"))
+        operation = pick_operation(document, body.get("operationName"))
         if isinstance(operation, dict):
             return operation
         coerced = get_variable_values(
             self.schema, operation.variable_definitions or (), body.get("variables") or {}
         )
         if isinstance(coerced, list):
-            return {"errors": [_variable_error(e, body.get("variables") or {}) for e in coerced]}
+            return {"errors": [variable_error(e, body.get("variables") or {}) for e in coerced]}
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -246,7 +255,7 @@ class ShopifySimulator:
         with self._cache_lock:
             cached = self._documents.get(query)
         if cached is None:
-            cached = _parse_and_validate(self.schema, query)
+            cached = parse_and_validate(self.schema, query)
             with self._cache_lock:
                 if len(self._documents) >= DOCUMENT_CACHE_SIZE:
                     self._documents.clear()
@@ -273,75 +282,6 @@ class ShopifySimulator:
         result = execute(self.schema, parse(query), context_value=context)
         assert isinstance(result, ExecutionResult)
         return result.data, list(result.errors or [])
-
-
-def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode | dict[str, Any]:
-    try:
-        document = parse(query)
-    except GraphQLError as error:
-        return {"errors": [errors.parse_error(error)]}
-    problems = validate(schema, document)
-    if problems:
-        return {"errors": [errors.validation_error(e, document) for e in problems]}
-    return document
-
-
-def _body(request: Request) -> dict[str, Any] | None:
-    try:
-        body = request.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"]:
-        return None
-    return body
-
-
-def _operation(
-    document: DocumentNode, name: str | None
-) -> OperationDefinitionNode | dict[str, Any]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name:
-        named = [o for o in operations if o.name and o.name.value == name]
-        return named[0] if named else {"errors": [{"message": f'No operation named "{name}"'}]}
-    if len(operations) > 1:
-        return {"errors": [{"message": "An operation name is required"}]}
-    return operations[0]
-
-
-def _variable_error(error: GraphQLError, provided: dict[str, Any]) -> dict[str, Any]:
-    """graphql-ruby's shape: ``Variable $first of type Int! was provided invalid value``."""
-    found = re.search(r"Variable '\$(\w+)'(?: of (?:non-null )?type '([^']+)')?", error.message)
-    name, type_name = (found.group(1), found.group(2)) if found else ("", None)
-    body: dict[str, Any] = {
-        "message": f"Variable ${name} of type {type_name or '?'} was provided invalid value",
-        "extensions": {
-            "value": provided.get(name),
-            "problems": [{"path": [], "explanation": error.message}],
-        },
-    }
-    if error.locations:
-        body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
-    return body
-
-
-def _envelope(
-    result: Any, requested: int, actual: int, status: dict[str, Any], context: RequestContext
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {}
-    if result.errors:
-        payload["errors"] = [error.formatted for error in result.errors]
-    payload["data"] = result.data
-    extensions: dict[str, Any] = {"cost": errors.cost(requested, actual, status)}
-    if context.search_warnings:
-        extensions["search"] = context.search_warnings
-    payload["extensions"] = extensions
-    return payload
-
-
-def _is_throttled(payload: dict[str, Any]) -> bool:
-    return any(
-        (e.get("extensions") or {}).get("code") == "THROTTLED" for e in payload.get("errors", ())
-    )
 
 
 class _SignalTap(Traffic):

@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
+from sandbox.shopify.derived import financial_status
 from sandbox.shopify.gid import gid
-from sandbox.shopify.objects import financial_status
 from sandbox.world import Customer, Fulfillment, Order, Refund, World
 
 SHOP_ID = 60_000_000_001
