@@ -102,10 +102,10 @@ class SmtpMailer:
         except _Lost:
             return SendResult(ok=False, error=UNKNOWN_OUTCOME)
         except _RecipientDeferred as error:
-            raise SmtpDeferred(str(error), system=SYSTEM) from error
+            raise SmtpDeferred(str(error).removeprefix(f"{SYSTEM}: "), system=SYSTEM) from error
         except SmtpTransient as error:
             self.close()
-            raise SmtpUnavailable(str(error), system=SYSTEM) from error
+            raise SmtpUnavailable(str(error).removeprefix(f"{SYSTEM}: "), system=SYSTEM) from error
         return SendResult(ok=True)
 
     def close(self) -> None:
