@@ -187,3 +187,20 @@ def test_signature_matches_an_independent_computation() -> None:
     ).decode()
     assert signature_is_valid("k", "2026-01-01T00:00:00Z", body, expected)
     assert not signature_is_valid("k", "2026-01-01T00:00:01Z", body, expected)
+
+
+def test_the_simulators_signed_ticket_created_delivery_is_accepted_and_applied(
+    app: TestClient, tagger: FakeTagger
+) -> None:
+    from sandbox.world import Ticket
+    from sandbox.zendesk.webhooks import WebhookSender, ticket_created_event
+
+    ticket = Ticket(35437, 501, "new", "Where is my parcel?", "email", [], NOW, NOW)
+    body = json.dumps(ticket_created_event(ticket, NOW, {})).encode()
+    sender = WebhookSender("http://127.0.0.1:9/unused", SECRET)
+    try:
+        headers = sender.headers(body, STAMP)
+    finally:
+        sender.close()
+    assert app.post("/webhooks/zendesk", content=body, headers=headers).status_code == 200
+    assert tagger.calls == [(35437, ["nps_detractor", "nps_score_3"])]
