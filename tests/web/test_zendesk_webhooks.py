@@ -17,6 +17,8 @@ from starlette.applications import Starlette
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
 from nps_engine.web.zendesk_webhooks import Receiver, receiver_routes, signature_is_valid
+from sandbox.world import Ticket
+from sandbox.zendesk.webhooks import WebhookSender, ticket_created_event
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards the httpx2 fork at import time; httpx works the same here.
@@ -192,9 +194,6 @@ def test_signature_matches_an_independent_computation() -> None:
 def test_the_simulators_signed_ticket_created_delivery_is_accepted_and_applied(
     app: TestClient, tagger: FakeTagger
 ) -> None:
-    from sandbox.world import Ticket
-    from sandbox.zendesk.webhooks import WebhookSender, ticket_created_event
-
     ticket = Ticket(35437, 501, "new", "Where is my parcel?", "email", [], NOW, NOW)
     body = json.dumps(ticket_created_event(ticket, NOW, {})).encode()
     sender = WebhookSender("http://127.0.0.1:9/unused", SECRET)
