@@ -7,6 +7,7 @@ configuration (``jobs/bootstrap.py`` maps settings to these plain arguments).
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.followup import FollowupTicket, ZendeskFollowupDesk
 from connectors.zendesk.setup import SetupReport, ensure_user_fields
+from connectors.zendesk.ticket_tags import ZendeskTicketTagger
 from connectors.zendesk.tickets import ZendeskTicketSource
 from connectors.zendesk.users import UserDirectory, ZendeskTagWriter
 
@@ -18,5 +19,6 @@ __all__ = [
     "ZendeskFollowupDesk",
     "ZendeskTagWriter",
     "ZendeskTicketSource",
+    "ZendeskTicketTagger",
     "ensure_user_fields",
 ]

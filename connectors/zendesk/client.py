@@ -14,6 +14,12 @@ zenpy 2.0.57 has sharp edges this module files down (see ../shared/reference/zen
 * ``ZENPY_FORCE_SCHEME``/``ZENPY_FORCE_NETLOC`` would redirect every client in the process; a
   ``base_url`` is applied to this client's Api objects only.
 
+What we use zenpy for is its transport: the 429 wait bounded by the budget, and the mapping of
+error bodies to exceptions. Most calls go through :meth:`ZendeskClient.send` on one zenpy Api
+object, so the budget (kept per Api object by zenpy) is effectively one per client and run; its
+object layer (dirty tracking, caches, lazy generators) is used only for listing and creating user
+fields. ``send`` relies on zenpy internals (``_build_url``, ``_call_api``), unchanged through
+2.0.57; the contract tests pin the exact requests, so an upgrade that changes them fails there.
 zenpy objects never leave ``connectors.zendesk``: callers get records and plain values.
 """
 

@@ -14,5 +14,7 @@ class ZendeskTicketTagger:
         self._client = client
 
     def add_ticket_tags(self, ticket_id: int, tags: Sequence[str]) -> None:
-        wanted = list(tags)
-        self._client.call("tag new ticket", lambda z: list(z.tickets.add_tags(ticket_id, wanted)))
+        path, payload = f"tickets/{ticket_id}/tags.json", {"tags": list(tags)}
+        self._client.call(
+            "tag new ticket", lambda _z: self._client.send("PUT", path, payload=payload)
+        )

@@ -164,12 +164,17 @@ class ZendeskTagWriter:
     ) -> None:
         cid = change.customer_id
         try:
+            path = f"users/{user_id}/tags.json"
             if change.add:
-                tags = list(change.add)
-                self._client.call("add user tags", lambda z: list(z.users.add_tags(user_id, tags)))
+                added = {"tags": list(change.add)}
+                self._client.call(
+                    "add user tags", lambda _z: self._client.send("PUT", path, payload=added)
+                )
             if change.remove:
-                gone = list(change.remove)
-                self._client.call("remove user tags", lambda z: z.users.delete_tags(user_id, gone))
+                gone = {"tags": list(change.remove)}
+                self._client.call(
+                    "remove user tags", lambda _z: self._client.send("DELETE", path, payload=gone)
+                )
         except ZendeskRecordNotFound:
             self._directory.forget_user(user_id)
             failed[cid] = PushOutcome(cid, False, f"Zendesk user {user_id} no longer exists")
