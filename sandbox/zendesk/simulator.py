@@ -152,10 +152,18 @@ class ZendeskSimulator:
             if requester_id not in world.zendesk_users:
                 raise KeyError(f"no Zendesk user {requester_id} in the sandbox world")
             comment = TicketComment(world.next_id("comment"), requester_id, body, True, now)
-            ticket = world.add_ticket(
-                Ticket(world.next_id("ticket"), requester_id, "new", subject, "email",
-                       list(tags), now, now, [comment])
-            )  # fmt: skip
+            ticket = Ticket(
+                id=world.next_id("ticket"),
+                requester_id=requester_id,
+                status="new",
+                subject=subject,
+                channel="email",
+                tags=list(tags),
+                created_at=now,
+                updated_at=now,
+                comments=[comment],
+            )
+            world.add_ticket(ticket)
         self.send_ticket_created(ticket)
         return ticket
 
