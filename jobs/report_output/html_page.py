@@ -38,7 +38,7 @@ def points(value: float | None, signed: bool = False) -> str:
 
 _environment.filters["points"] = points
 
-FOREST_LEFT, FOREST_RIGHT, FOREST_ROW = 250.0, 700.0, 64.0
+FOREST_LEFT, FOREST_RIGHT, FOREST_ROW = 250.0, 690.0, 64.0
 TREND_LEFT, TREND_RIGHT, TREND_TOP, TREND_BOTTOM = 56.0, 720.0, 24.0, 236.0
 
 
@@ -66,6 +66,7 @@ class ForestRow:
     rest: Interval | None
     significant: bool
     small_sample: bool
+    difference: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,7 @@ def _forest(report: Report) -> list[ForestRow]:
                 rest=_forest_interval("rest", comparison.rest),
                 significant=comparison.p_value is not None and comparison.p_value < 0.05,
                 small_sample=comparison.segment.small_sample,
+                difference=comparison.difference,
             )
         )
     return rows
