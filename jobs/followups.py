@@ -154,7 +154,9 @@ class _FollowupRun:
 
     def ticket_for(self, response_id: int) -> FollowupTicket:
         with self.database.session() as session:
-            facts = followup_facts(session, self.store_id, response_id, self.window_days)
+            facts = followup_facts(
+                session, self.store_id, response_id, self.window_days, self.settings.tags
+            )
             requester = (
                 zendesk_user_id(session, self.store_id, facts.customer_id)
                 if facts.customer_id is not None

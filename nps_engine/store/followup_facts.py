@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from nps_engine.store import models
@@ -28,8 +29,14 @@ class FollowupFacts:
 
 
 def followup_facts(
-    session: Session, store: str, response_id: int, window_days: int
+    session: Session,
+    store: str,
+    response_id: int,
+    window_days: int,
+    ours: Sequence[str] = (),
 ) -> FollowupFacts:
+    """The facts for one answer; tickets tagged with any of ``ours`` (our own follow-ups for
+    earlier answers) do not count as the customer contacting support."""
     response = session.get_one(models.Response, response_id)
     if response.store != store or not response.email:
         raise LookupError(f"response {response_id} of store {store} has no email")
@@ -53,7 +60,7 @@ def followup_facts(
         customer_name=_name(customer),
         order_name=order.name if order else None,
         returned=bool(order and (order.returned or order.refunded)),
-        support_tickets=_tickets_before(session, store, response, window_days),
+        support_tickets=_tickets_before(session, store, response, window_days, ours),
         window_days=window_days,
     )
 
@@ -66,17 +73,17 @@ def _name(customer: models.Customer | None) -> str | None:
 
 
 def _tickets_before(
-    session: Session, store: str, response: models.Response, window_days: int
+    session: Session, store: str, response: models.Response, window_days: int, ours: Sequence[str]
 ) -> int:
     t = models.Ticket
     mine = t.requester_email == response.email
     if response.customer_id is not None:
         mine = or_(mine, t.customer_id == response.customer_id)
-    count = session.scalar(
-        select(func.count())
-        .select_from(t)
+    tags = session.scalars(
+        select(t.tags)
         .where(t.store == store, mine)
         .where(t.created_at >= response.responded_at - timedelta(days=window_days))
         .where(t.created_at <= response.responded_at)
     )
-    return int(count or 0)
+    skip = {tag.lower() for tag in ours}
+    return sum(1 for ticket_tags in tags if not skip & {tag.lower() for tag in ticket_tags or ()})

@@ -126,7 +126,7 @@ def test_directory_remembers_and_forgets_users_found_by_search(
     assert directory.known_users([1]) == {}
 
 
-def test_follow_up_facts_count_tickets_opened_in_the_window_before_the_answer(
+def test_follow_up_facts_count_support_tickets_in_the_window_but_not_our_follow_ups(
     database: Database, store_id: str
 ) -> None:
     add_customer(database, store_id, 1, "jane@example.com")
@@ -138,6 +138,17 @@ def test_follow_up_facts_count_tickets_opened_in_the_window_before_the_answer(
                 ticket(1, 501, "jane@example.com", days_ago=10),
                 ticket(2, 501, "jane@example.com", days_ago=200),
                 ticket(3, 501, "jane@example.com", days_ago=0),
+                Ticket(
+                    4,
+                    501,
+                    "jane@example.com",
+                    "open",
+                    NOW - timedelta(days=20),
+                    NOW - timedelta(days=20),
+                    "NPS follow-up",
+                    "api",
+                    ("nps_followup",),
+                ),
             ),
             NOW,
         )
@@ -175,7 +186,7 @@ def test_follow_up_facts_count_tickets_opened_in_the_window_before_the_answer(
         response_id = session.scalars(
             select(models.Response.id).where(models.Response.store == store_id)
         ).one()
-        facts = followup_facts(session, store_id, response_id, 90)
+        facts = followup_facts(session, store_id, response_id, 90, ours=("NPS_FOLLOWUP",))
     assert (facts.customer_name, facts.order_name, facts.returned, facts.support_tickets) == (
         "Jane Doe",
         "#1077",
