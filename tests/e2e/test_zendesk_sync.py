@@ -27,7 +27,8 @@ from nps_engine.store.cursors import read_cursor
 from nps_engine.store.database import Database
 from sandbox.traffic import Fault
 from sandbox.world import World
-from sandbox.zendesk.simulator import ZendeskSimulator
+from sandbox.zendesk.account import ZendeskOptions
+from sandbox.zendesk.simulator import ZendeskSimulator, credentials
 
 
 class Crash(Exception):
@@ -132,3 +133,40 @@ def test_a_crash_while_saving_a_page_keeps_neither_its_tickets_nor_its_cursor(
         assert read_cursor(session, store_id, CURSOR_NAME) == recorder.seen[0].after_cursor
     sync_zendesk(database, store_id, source, WORLD_NOW, backfill_days=3650)
     assert set(stored_tickets(database, store_id)) == set(world.tickets)
+
+
+def test_a_spent_rate_limit_budget_ends_the_sync_cleanly_and_the_next_run_resumes(
+    database: Database, store_id: str, world: World
+) -> None:
+    clock = {"now": 0.0}
+    options = ZendeskOptions(export_requests_per_minute=2, requests_per_minute=1000)
+    with ZendeskSimulator(
+        world, options, clock=lambda: WORLD_NOW, monotonic=lambda: clock["now"]
+    ) as simulator, mock.patch("zenpy.lib.api.sleep"):  # fmt: skip
+        given = credentials(simulator)
+        client = ZendeskClient(
+            subdomain=given["subdomain"], email=given["email"], api_token=given["api_token"],
+            base_url=given["base_url"], ratelimit_budget_seconds=5, sleep=lambda _s: None,
+        )  # fmt: skip
+        source = ZendeskTicketSource(client, per_page=5)
+        first = sync_zendesk(database, store_id, source, WORLD_NOW, backfill_days=3650)
+        assert first.stopped is not None
+        assert "rate limited" in first.stopped
+        assert (first.pages, first.complete) == (2, False)
+        with database.session() as session:
+            saved = read_cursor(session, store_id, CURSOR_NAME)
+        assert len(stored_tickets(database, store_id)) == 10
+
+        clock["now"] += 60 * 30  # the next scheduled run, half an hour later
+        client = ZendeskClient(
+            subdomain=given["subdomain"], email=given["email"], api_token=given["api_token"],
+            base_url=given["base_url"], ratelimit_budget_seconds=5, sleep=lambda _s: None,
+        )  # fmt: skip
+        second = sync_zendesk(
+            database, store_id, ZendeskTicketSource(client, per_page=5), WORLD_NOW,
+            backfill_days=3650,
+        )  # fmt: skip
+        assert second.resumed
+        assert saved is not None
+        assert second.pages == 2  # two more pages, then the limit again: and so on, run by run
+    assert len(stored_tickets(database, store_id)) == 20
