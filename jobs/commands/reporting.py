@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
 from jobs.report_output import RENDERERS
@@ -17,7 +19,7 @@ from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Period, Report, build_report, default_period
 from nps_engine.segments import enabled_segments
 from nps_engine.store.database import Database
-from nps_engine.store.report_facts import load_report_inputs
+from nps_engine.store.report_facts import ReportInputs, load_report_inputs
 
 
 class OutputFormat(enum.StrEnum):
@@ -90,22 +92,33 @@ def _store_report(
     basis_option: BasisOption | None,
     kind: SurveyKind,
 ) -> Report:
-    store = settings.store.id
     basis: Basis = settings.report.basis
     if basis_option is BasisOption.RESPONSES:
         basis = "responses"
     elif basis_option is BasisOption.CUSTOMERS:
         basis = "customers"
     period = _period(settings, now, since, until)
+    inputs = _read_store(settings, period, kind, basis, now)
+    return build_report(
+        inputs.facts,
+        store=settings.store.id,
+        basis=basis,
+        kind=kind,
+        period=period,
+        segments=enabled_segments(settings.segments, now),
+        trend=inputs.trend,
+    )
+
+
+def _read_store(
+    settings: Settings, period: Period, kind: SurveyKind, basis: Basis, now: datetime
+) -> ReportInputs:
+    store = settings.store.id
     database = Database(settings.database.url)
     try:
         if not database.is_current():
-            stderr.print(
-                f"error: store {store}: the database has no tables yet; run `nps db upgrade`",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_FAILURE)
-        inputs = load_report_inputs(
+            _fail(f"store {store}: the database has no tables yet; run `nps db upgrade`")
+        return load_report_inputs(
             database,
             store,
             months=period.months(),
@@ -114,18 +127,18 @@ def _store_report(
             now=now,
             support_window_days=settings.segments.support_contacted.window_days,
         )
+    except SQLAlchemyError as error:
+        # The driver's first line says what is wrong (unreachable server, locked file...);
+        # the rest is SQL and connection details a store owner does not need.
+        first_line = str(getattr(error, "orig", None) or error).splitlines()[0]
+        _fail(f"store {store}: cannot read the database: {first_line}")
     finally:
         database.dispose()
-    segments = enabled_segments(settings.segments, now)
-    return build_report(
-        inputs.facts,
-        store=store,
-        basis=basis,
-        kind=kind,
-        period=period,
-        segments=segments,
-        trend=inputs.trend,
-    )
+
+
+def _fail(message: str) -> NoReturn:
+    stderr.print(f"error: {message}", markup=False)
+    raise typer.Exit(EXIT_FAILURE)
 
 
 def _emit(reports: list[Report], output_format: OutputFormat, output: Path | None) -> None:

@@ -224,3 +224,11 @@ def test_several_stores_are_reported_each_under_its_id(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     stores = json.loads(result.stdout)["stores"]
     assert [(s["store"], s["overall"]["n"]) for s in stores] == [("shop", 40), ("other", 0)]
+
+
+def test_unreadable_database_is_a_clear_failure(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "nps.db").write_bytes(b"this is not a database" * 100)
+    result = nps(config, "report")
+    assert result.exit_code == 1
+    assert "store shop: cannot read the database: file is not a database" in result.stderr
