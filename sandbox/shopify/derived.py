@@ -51,3 +51,9 @@ def return_status(order: Order) -> str:
     if "REQUESTED" in statuses:
         return "RETURN_REQUESTED"
     return "NO_RETURN"
+
+
+def shop_email(email: str | None) -> str | None:
+    """An address as Shopify stores it: surrounding spaces gone (its validation strips them),
+    capitals kept (the recorded ``Russel.winfield@example.com`` shows they are)."""
+    return email.strip() if email else None

@@ -29,6 +29,7 @@ from sandbox.shopify.derived import (
     money,
     money_bag,
     return_status,
+    shop_email,
     shop_tags,
 )
 from sandbox.shopify.filters import ORDER_SEARCH
@@ -111,7 +112,7 @@ def _email_address(customer: Customer) -> dict[str, Any] | None:
         return None
     subscribed = customer.marketing_state == "SUBSCRIBED"
     return {
-        "emailAddress": customer.email,
+        "emailAddress": shop_email(customer.email),
         "marketingState": customer.marketing_state,
         "marketingOptInLevel": "SINGLE_OPT_IN" if subscribed else None,
         "marketingUpdatedAt": customer.created_at if subscribed else None,
@@ -182,7 +183,7 @@ ORDER: dict[str, Resolver] = {
     "closedAt": lambda o, i: o.cancelled_at,
     "closed": lambda o, i: o.cancelled_at is not None,
     "test": lambda o, i: False,
-    "email": lambda o, i: o.email,
+    "email": lambda o, i: shop_email(o.email),
     "phone": lambda o, i: None,
     "currencyCode": lambda o, i: o.currency,
     "customerLocale": lambda o, i: getattr(_order_customer(o, i), "locale", None),
@@ -206,7 +207,7 @@ ORDER: dict[str, Resolver] = {
 CUSTOMER: dict[str, Resolver] = {
     "id": lambda c, i: gid("Customer", c.id),
     "legacyResourceId": lambda c, i: c.id,
-    "email": lambda c, i: c.email,
+    "email": lambda c, i: shop_email(c.email),
     "phone": lambda c, i: c.phone,
     "displayName": lambda c, i: c.display_name,
     "firstName": lambda c, i: c.first_name,

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from sandbox.shopify.derived import financial_status
+from sandbox.shopify.derived import financial_status, shop_email
 from sandbox.shopify.gid import gid
 from sandbox.world import Customer, Fulfillment, Order, Refund, World
 
@@ -142,7 +142,7 @@ def _money(amount: Decimal) -> str:
 
 
 def _privacy_customer(customer: Customer) -> dict[str, Any]:
-    return {"id": customer.id, "email": customer.email, "phone": customer.phone}
+    return {"id": customer.id, "email": shop_email(customer.email), "phone": customer.phone}
 
 
 def order_payload(world: World, order: Order) -> dict[str, Any]:
@@ -153,8 +153,8 @@ def order_payload(world: World, order: Order) -> dict[str, Any]:
         "admin_graphql_api_id": gid("Order", order.id),
         "name": order.name,
         "order_number": int(order.name.lstrip("#")),
-        "email": order.email,
-        "contact_email": order.email,
+        "email": shop_email(order.email),
+        "contact_email": shop_email(order.email),
         "created_at": rest_time(order.created_at),
         "updated_at": rest_time(order.updated_at),
         "processed_at": rest_time(order.created_at),
@@ -177,7 +177,7 @@ def customer_payload(customer: Customer) -> dict[str, Any]:
     return {
         "id": customer.id,
         "admin_graphql_api_id": gid("Customer", customer.id),
-        "email": customer.email,
+        "email": shop_email(customer.email),
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "locale": customer.locale,

@@ -237,3 +237,31 @@ def test_shopify_python_api_talks_to_the_simulator(
     body = json.loads(raw)
     assert len(body["data"]["customers"]["nodes"]) == 2
     assert body["extensions"]["cost"]["actualQueryCost"] == 2 + 2
+
+
+def test_emails_come_back_trimmed_but_with_their_capitals(
+    graphql: GraphQLCaller, shop_world: World
+) -> None:
+    typed = [c for c in shop_world.customers.values() if c.email and c.email != c.email.strip()]
+    capitals = [c for c in shop_world.customers.values() if c.email and c.email != c.email.lower()]
+    query = "query($id: ID!) { customer(id: $id) { email defaultEmailAddress { emailAddress } } }"
+    for customer in (typed[0], capitals[0]):
+        body = graphql(query, {"id": f"gid://shopify/Customer/{customer.id}"})["data"]["customer"]
+        assert customer.email is not None
+        assert body["email"] == customer.email.strip()
+        assert body["defaultEmailAddress"]["emailAddress"] == customer.email.strip()
+
+
+def test_signals_answer_429_with_retry_after_and_internal_error_over_200(
+    shopify: ShopifySimulator, graphql: GraphQLCaller
+) -> None:
+    shopify.traffic.script_sequence(
+        GRAPHQL_ROUTE, [Fault.signal("rate_limited"), Fault.signal("internal_error")]
+    )
+    limited = graphql.post("{ shop { name } }")
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "2.0"
+    failed = graphql("{ shop { name } }")
+    assert failed["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert failed["errors"][0]["extensions"]["requestId"] in failed["errors"][0]["message"]
+    assert shopify.traffic.snapshot().rate_limited == 1
