@@ -4,7 +4,8 @@ A simulator is a list of :class:`Route` (method, path regex, route name, handler
 takes a :class:`Request` (path parameters in ``request.params``) and returns a :class:`Response`.
 The server asks :class:`sandbox.traffic.Traffic` for a fault before routing, applies it (answer
 instead, connection reset, delay), and records every outcome. ``before_route`` lets the simulator
-answer first (authentication, rate limits), ``after_route`` adds headers to every answer.
+answer first (authentication, rate limits), ``after_route`` adds headers to every answer. A
+SIGNAL fault reaches them as ``request.notes["signal"]`` (its name).
 
     server = LoopbackServer(routes, traffic, port=0)   # 0 = a free port
     server.start()          # serves on a daemon thread; server.base_url -> "http://127.0.0.1:PORT"
@@ -223,6 +224,8 @@ def _serve_one(server: LoopbackServer, handler: BaseHTTPRequestHandler) -> None:
         return
     if fault is not None and fault.kind is FaultKind.DELAY:
         time.sleep(fault.delay_seconds)
+    if fault is not None and fault.kind is FaultKind.SIGNAL:
+        request.notes["signal"] = fault.name  # the simulator's own fault, for its hooks
     response = _faulted(fault) or server.serve(request)
     # Logged before the answer leaves, so a client that has its answer sees it counted.
     server.traffic.record(

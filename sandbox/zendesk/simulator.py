@@ -10,6 +10,8 @@ Authentication as Zendesk: HTTP Basic ``{email}/token:{api_token}`` or ``Authori
 {oauth_token}``; anything else is 401 ``{"error": "Couldn't authenticate you"}``. Every answer
 carries the rate-limit headers; over the account limit (or the export's own limit) the answer is
 429 with an integer ``Retry-After``. Unknown ``/api/v2`` paths are 404 ``InvalidEndpoint``.
+Besides the generic faults of :mod:`sandbox.traffic`, ``Fault.signal("rate_limited")`` scripts
+a 429 (``Retry-After: 1``) on any call, whatever the limits.
 
 zenpy talks to it unchanged with ``ZENPY_FORCE_SCHEME=http`` and
 ``ZENPY_FORCE_NETLOC=127.0.0.1:PORT`` (zendesk-notes 1.3).
@@ -38,6 +40,7 @@ from sandbox.zendesk.webhooks import WebhookSender, ticket_created_event
 _J = r"(?:\.json)?"
 _ID = r"(?P<id>\d+)"
 EXPORT_ROUTE = "GET /api/v2/incremental/tickets/cursor.json"
+RATE_LIMITED_SIGNAL = "rate_limited"  # Fault.signal("rate_limited"): a 429, Retry-After: 1
 
 Endpoint = Callable[[Account, Request], Response]
 
@@ -184,6 +187,8 @@ class ZendeskSimulator:
         request.notes["allowance"] = allowance
         if not allowance.allowed:
             return _too_many(allowance.reset_seconds)
+        if request.notes.get("signal") == RATE_LIMITED_SIGNAL:
+            return _too_many(1)
         if request.route == EXPORT_ROUTE:
             export_allowance = self.account.export_limit.take()
             if not export_allowance.allowed:

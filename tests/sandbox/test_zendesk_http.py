@@ -123,3 +123,14 @@ def test_a_slow_response_is_delayed_then_served(zendesk: ZendeskSimulator) -> No
 def test_application_answers_carry_a_request_id_for_support(zendesk: ZendeskSimulator) -> None:
     ok, missing = get(zendesk, ME), get(zendesk, "/api/v2/users/4242.json")
     assert ok.headers["X-Request-Id"] != missing.headers["X-Request-Id"]
+
+
+def test_a_scripted_rate_limit_is_a_429_zenpy_waits_out(
+    zendesk: ZendeskSimulator, zenpy_client: Zenpy, fake_clock: ManualClock
+) -> None:
+    user_id = next(iter(zendesk.world.zendesk_users))
+    zendesk.traffic.script(USER_ROUTE, 1, Fault.signal("rate_limited"))
+    started = fake_clock.monotonic()
+    assert zenpy_client.users(id=user_id).id == user_id
+    assert fake_clock.monotonic() - started == 1
+    assert zendesk.traffic.snapshot().calls_by_status == {429: 1, 200: 1}
