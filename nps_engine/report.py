@@ -156,7 +156,10 @@ def _on_basis(facts: Iterable[ResponseFacts], basis: Basis) -> Iterable[Response
     latest: dict[str, ResponseFacts] = {}
     for fact in facts:
         kept = latest.get(fact.customer_key)
-        if kept is None or fact.responded_at >= kept.responded_at:
+        if kept is None or (fact.responded_at, fact.response_id) > (
+            kept.responded_at,
+            kept.response_id,
+        ):
             latest[fact.customer_key] = fact
     return latest.values()
 

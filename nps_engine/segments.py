@@ -58,6 +58,8 @@ class ResponseFacts:
     next_order_after_surveyed_at: datetime | None = None
     tags: frozenset[str] = frozenset()
     country: str | None = None
+    # The stored answer's id: breaks ties between two answers of one customer at the same instant.
+    response_id: int = 0
 
     @property
     def category(self) -> Category:

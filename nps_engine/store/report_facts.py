@@ -348,6 +348,7 @@ class _FactsReader:
             next_order_after_surveyed_at=_utc_or_none(next_order_at),
             tags=self._tags(tags),
             country=country.upper() if country else None,
+            response_id=answer_id,
         )
 
     def _tags(self, raw: object) -> frozenset[str]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from random import Random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nps_engine.config.settings import SegmentSettings
 from nps_engine.records import SurveyKind
@@ -203,3 +206,37 @@ def test_one_customer_answering_twice_in_a_month_counts_once_that_month() -> Non
 def test_report_marks_itself_empty_without_answers() -> None:
     assert report_of([]).empty
     assert not report_of([answer(1, 5)]).empty
+
+
+answers = st.lists(
+    st.tuples(st.integers(0, 15), st.integers(0, 10), st.integers(1, 5), st.booleans()),
+    max_size=60,
+).map(
+    lambda rows: [
+        answer(who, score, f"2026-0{month}-15", returned=returned, response_id=number)
+        for number, (who, score, month, returned) in enumerate(rows)
+    ]
+)
+
+
+@given(answers, st.randoms(), st.sampled_from(["customers", "responses"]))
+def test_segment_and_rest_always_add_up_to_everyone_whatever_the_order(
+    facts: list[ResponseFacts], rng: Random, basis: str
+) -> None:
+    report = report_of(facts, basis=basis)
+    shuffled = list(facts)
+    rng.shuffle(shuffled)
+    assert report_of(shuffled, basis=basis) == report
+    [returned] = report.segments
+    assert (
+        returned.comparison.segment.tally + returned.comparison.rest.tally == report.overall.tally
+    )
+    customers = len({f.customer_key for f in facts})
+    assert report.overall.n == (customers if basis == "customers" else len(facts))
+
+
+def test_two_answers_at_the_same_instant_keep_the_later_stored_one() -> None:
+    first = answer(1, 0, response_id=7)
+    second = answer(1, 10, response_id=8)
+    assert report_of([second, first]).overall.tally == Tally(1, 0, 0)
+    assert report_of([first, second]).overall.tally == Tally(1, 0, 0)
