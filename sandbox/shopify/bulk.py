@@ -3,7 +3,8 @@
 As Shopify does (shopify-notes.md section 4, and the recorded run-and-poll samples):
 ``bulkOperationRunQuery`` answers ``CREATED`` with ``objectCount: "0"`` and ``url: null``; polls
 (``bulkOperation(id:)``, ``currentBulkOperation``, ``node(id:)``) see ``RUNNING`` then
-``COMPLETED`` with ``completedAt``, string counts, ``fileSize`` and a ``url``. The result is JSONL:
+``COMPLETED`` with ``completedAt``, string counts, ``fileSize`` and a ``url``. The 2026-01 way to
+poll, ``bulkOperations(query: "status:running")``, lists them newest first. The result is JSONL:
 one object per line; objects of nested connections are lines of their own with ``__parentId``,
 plain lists stay inline; slashes are escaped as ``\\/`` like Shopify's encoder does. Before
 2026-01 one bulk query may run at a time per shop, from 2026-01 five; one more gets
@@ -23,9 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 
 from sandbox.shopify.gid import gid, parse_gid
+from sandbox.shopify.pages import PageArgs, connection, sort_value
+from sandbox.shopify.search import SearchFields, parse_search
 
 BULK_ID_BASE = 7_749_099_000_000
 TERMINAL = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
@@ -112,6 +123,13 @@ class BulkOperations:
                 if job.status == "RUNNING":
                     self._finish(job)
         return job
+
+    def observe_all(self) -> list[BulkJob]:
+        """A listing (``bulkOperations``) is a poll of every operation it shows."""
+        with self._lock:
+            ids = sorted(self._jobs)
+        jobs = [self.observe(job_id) for job_id in ids]
+        return [job for job in jobs if job is not None]
 
     def current(self) -> BulkJob | None:
         with self._lock:
@@ -242,9 +260,39 @@ MUTATION_BULK: dict[str, Callable[..., Any]] = {
     "bulkOperationCancel": lambda _r, info, id: info.context.bulk.cancel(_bulk_id(id)),
 }
 
+BULK_SEARCH = SearchFields(
+    {
+        "status": ("text", lambda j: j.status.lower()),
+        "operation_type": ("text", lambda j: "query"),
+        "created_at": ("time", lambda j: j.created_at),
+        "id": ("int", lambda j: j.id),
+    }
+)
+
+
+def bulk_operations(_root: Any, info: GraphQLResolveInfo[Any], **args: Any) -> dict[str, Any]:
+    """``bulkOperations``: newest first by default (its documented order), so ``reverse`` flips
+    to oldest first."""
+    jobs = info.context.bulk.observe_all()
+    completed = args.get("sortKey") == "COMPLETED_AT"
+    keyed = sorted(
+        ((sort_value(j.completed_at if completed and j.completed_at else j.created_at), j.id), j)
+        for j in jobs
+    )
+    page = {**args, "reverse": not args.get("reverse", False)}
+    return connection(
+        [key for key, _ in keyed],
+        [job for _, job in keyed],
+        BULK_SEARCH.predicate(parse_search(args.get("query"))),
+        PageArgs.of(page),
+        by_id=False,
+    )
+
+
 QUERY_BULK: dict[str, Callable[..., Any]] = {
     "bulkOperation": lambda _r, info, id: info.context.bulk.observe(_bulk_id(id)),
     "currentBulkOperation": lambda _r, info, type="QUERY": info.context.bulk.current(),
+    "bulkOperations": bulk_operations,
 }
 
 

@@ -137,3 +137,16 @@ def test_cancel_stops_a_running_operation(graphql: GraphQLCaller) -> None:
         "userErrors": [],
     }
     assert poll(graphql, str(operation["id"]))["status"] == "CANCELED"
+
+
+def test_bulk_operations_lists_newest_first_and_filters_by_status(graphql: GraphQLCaller) -> None:
+    older = run(graphql)["bulkOperation"]
+    newer = run(graphql)["bulkOperation"]
+    assert isinstance(older, dict)
+    assert isinstance(newer, dict)
+    query = "query($q: String) { bulkOperations(first: 5, query: $q) { nodes { id status } } }"
+    running = graphql(query, {"q": "status:running"})["data"]["bulkOperations"]["nodes"]
+    assert [n["id"] for n in running] == [newer["id"], older["id"]]
+    completed = graphql(query, {"q": "status:completed"})["data"]["bulkOperations"]["nodes"]
+    assert {n["id"] for n in completed} == {older["id"], newer["id"]}
+    assert graphql(query, {"q": "status:running"})["data"]["bulkOperations"]["nodes"] == []
