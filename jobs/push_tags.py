@@ -47,12 +47,18 @@ class PushSummary:
     planned: int = 0
     pushed: int = 0
     failed: int = 0
+    skipped: int = 0  # nothing to write to (no Zendesk user yet): not an error
     dry_run: bool = False
     changes: list[TagChange] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"planned": self.planned, "pushed": self.pushed, "failed": self.failed}
+        return {
+            "planned": self.planned,
+            "pushed": self.pushed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
 
 
 def push_tags(
@@ -165,6 +171,9 @@ def _record(
 def _count(summary: PushSummary, outcome: PushOutcome) -> None:
     if outcome.ok:
         summary.pushed += 1
+        return
+    if outcome.skipped:
+        summary.skipped += 1
         return
     summary.failed += 1
     if len(summary.errors) < 20:

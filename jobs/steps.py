@@ -23,7 +23,7 @@ from jobs.sync_zendesk import sync_zendesk
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 from nps_engine.store.response_imports import link_answers_to_customers
-from nps_engine.store.support import link_customers
+from nps_engine.store.support import link_customers, retry_customers_found_in_zendesk
 
 Work = Callable[[JobContext], None]
 SOURCES = ("all", "shopify", "zendesk")
@@ -73,6 +73,7 @@ def sync_step(
             # Tickets and imported answers that arrived before their customer are linked now.
             context.count("linked_to_customers", link_customers(session, store))
             context.count("answers_linked", link_answers_to_customers(session, store))
+            retry_customers_found_in_zendesk(session, store)
 
     return work
 

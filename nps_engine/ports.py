@@ -67,6 +67,14 @@ class PushOutcome:
     error: str | None = None
     # False when the error will not go away by itself (e.g. "Customer does not exist").
     retryable: bool = True
+    # Nothing to write to in this system (a customer who never contacted support has no Zendesk
+    # user): not a failure, and not worth asking again until something changes.
+    skipped: bool = False
+
+
+# The outcome error of a customer who has no Zendesk user (yet): once the ticket sync links one,
+# the store forgets the skip (``nps_engine.store.support.retry_customers_found_in_zendesk``).
+NO_ZENDESK_USER = "no Zendesk user with this email yet"
 
 
 class TagWriter(Protocol):

@@ -33,7 +33,7 @@ from connectors.zendesk.errors import (
 )
 from connectors.zendesk.job_status import wait_for_job
 from connectors.zendesk.tickets import user_from_json
-from nps_engine.ports import PushOutcome, TagChange
+from nps_engine.ports import NO_ZENDESK_USER, PushOutcome, TagChange
 from nps_engine.records import ZendeskUser, normalise_email
 
 BULK_LIMIT = 100  # update_many takes at most 100 items; zenpy does not chunk (TooManyValues)
@@ -153,7 +153,9 @@ class ZendeskTagWriter:
             user = find_user_by_email(self._client, change.email)
             if user is None:
                 self.counts.users_missing += 1
-                failed[cid] = PushOutcome(cid, False, "no Zendesk user with this email yet")
+                failed[cid] = PushOutcome(
+                    cid, False, NO_ZENDESK_USER, retryable=False, skipped=True
+                )
                 continue
             self._directory.remember_user(cid, user)
             users[cid] = user.id

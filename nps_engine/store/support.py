@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from nps_engine.ports import TicketPage
+from nps_engine.ports import NO_ZENDESK_USER, TicketPage
 from nps_engine.records import Ticket, ZendeskUser, normalise_email
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
@@ -82,6 +82,26 @@ def save_ticket_page(session: Session, store: str, page: TicketPage, now: dateti
     """Stage one export page; the caller commits it together with its cursor."""
     save_users(session, store, page.users, now)
     save_tickets(session, store, page.tickets)
+
+
+def retry_customers_found_in_zendesk(session: Session, store: str) -> int:
+    """Forget "no Zendesk user" skips for customers who now have one (they opened a ticket), so
+    the next push writes their tags; how many customers that concerns."""
+    linked = select(models.ZendeskUser.customer_id).where(
+        models.ZendeskUser.store == store, models.ZendeskUser.customer_id.is_not(None)
+    )
+    result = session.execute(
+        update(models.TagState)
+        .where(
+            models.TagState.store == store,
+            models.TagState.system == "zendesk",
+            models.TagState.error.contains(NO_ZENDESK_USER),
+            models.TagState.customer_id.in_(linked),
+        )
+        .values(error=None, error_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def link_customers(session: Session, store: str) -> int:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from nps_engine.ports import TicketPage
+from nps_engine.ports import NO_ZENDESK_USER, TicketPage
 from nps_engine.records import Ticket, ZendeskUser
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
@@ -15,6 +15,7 @@ from nps_engine.store.support import (
     SupportDirectory,
     link_customers,
     open_ticket_ids,
+    retry_customers_found_in_zendesk,
     save_ticket_page,
     zendesk_user_id,
 )
@@ -193,3 +194,34 @@ def test_follow_up_facts_count_support_tickets_in_the_window_but_not_our_follow_
         True,
         1,
     )
+
+
+def test_a_customer_skipped_for_having_no_zendesk_user_is_retried_once_linked(
+    database: Database, store_id: str
+) -> None:
+    when = datetime(2026, 10, 1, tzinfo=UTC)
+    with database.session() as session:
+        for customer in (1, 2):
+            session.add(
+                TagState(
+                    store=store_id,
+                    system="zendesk",
+                    customer_id=customer,
+                    tags=[],
+                    fields={},
+                    error=f"permanent: {NO_ZENDESK_USER}",
+                    error_at=when,
+                )
+            )
+        assert retry_customers_found_in_zendesk(session, store_id) == 0
+        session.add(
+            models.ZendeskUser(store=store_id, id=77, email="a@x.com", tags=[], customer_id=2)
+        )
+        session.flush()
+        assert retry_customers_found_in_zendesk(session, store_id) == 1
+    with database.session() as session:
+        errors = {
+            row.customer_id: row.error
+            for row in session.query(models.TagState).filter_by(store=store_id)
+        }
+    assert errors == {1: f"permanent: {NO_ZENDESK_USER}", 2: None}
