@@ -158,7 +158,8 @@ def main() -> None:
         )
     finally:
         server.terminate()
-        server.wait(10)
+        _pid, _status, usage = os.wait4(server.pid, 0)
+    server_cpu = usage.ru_utime + usage.ru_stime
     with database.session() as session:
         stored = session.scalar(
             select(func.count()).select_from(Response).where(Response.store == STORE)
@@ -171,6 +172,11 @@ def main() -> None:
     print(f"latency p50 / p99:    {cuts[49] * 1000:.1f} ms / {cuts[98] * 1000:.1f} ms")
     lost = acknowledged - (stored or 0)
     print(f"answers acknowledged: {acknowledged}, stored: {stored}, lost: {lost}")
+    per_answer = server_cpu / max(1, len(latencies))
+    print(
+        f"server CPU per answer: {per_answer * 1000:.2f} ms "
+        f"(one free core would serve ~{1 / per_answer:.0f} answers/s; startup included)"
+    )
     print(f"machine load average: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
 
 
