@@ -203,7 +203,7 @@ def test_a_customer_skipped_for_having_no_zendesk_user_is_retried_once_linked(
     with database.session() as session:
         for customer in (1, 2):
             session.add(
-                TagState(
+                models.TagState(
                     store=store_id,
                     system="zendesk",
                     customer_id=customer,
