@@ -128,6 +128,18 @@ def incremental(
 def bulk(
     database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
 ) -> str:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    download = client.download
+
+    def timed_download(url: str, destination: Path) -> int:
+        timings["running"] = time.monotonic() - started
+        size = download(url, destination)
+        timings["download"] = time.monotonic() - started - timings["running"]
+        timings["megabytes"] = size / 1e6
+        return size
+
+    client.download = timed_download  # type: ignore[method-assign]
     summary = sync_shopify(
         database,
         "bench",
@@ -136,7 +148,12 @@ def bulk(
         full=True,
         backfill_days=ALL_HISTORY_DAYS,
     )
-    return f"orders backfilled {summary.backfilled_orders} of {shop['orders']}"
+    rest = time.monotonic() - started - timings["running"] - timings["download"]
+    return (
+        f"orders backfilled {summary.backfilled_orders} of {shop['orders']}; bulk operation "
+        f"running (simulator side) {timings['running']:.1f} s, download "
+        f"{timings['megabytes']:.1f} MB in {timings['download']:.1f} s, join and store {rest:.1f} s"
+    )
 
 
 def tags(
