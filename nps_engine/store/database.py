@@ -103,12 +103,14 @@ def upsert(
         if session.bind and session.bind.dialect.name == "postgresql"
         else sqlite.insert
     )
-    statement = insert(table).values(list(rows))
+    base = insert(table)
     if columns:
-        statement = statement.on_conflict_do_update(
+        statement = base.on_conflict_do_update(
             index_elements=keys,
-            set_={name: statement.excluded[name] for name in columns},
+            set_={name: base.excluded[name] for name in columns},
         )
     else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    session.execute(statement)
+        statement = base.on_conflict_do_nothing(index_elements=keys)
+    # Rows as parameters (an executemany), not one giant VALUES list: the statement is compiled
+    # once and cached, which is several times faster for a page of a thousand tickets.
+    session.execute(statement, [dict(row) for row in rows])
