@@ -24,6 +24,7 @@ import socket
 import struct
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +116,7 @@ class LoopbackServer:
         self._port = port
         self._httpd: _Server | None = None  # bound in start(): an unstarted server holds no socket
         self._thread: threading.Thread | None = None
+        self.errors: list[str] = []  # tracebacks of handlers that raised
 
     @property
     def port(self) -> int:
@@ -152,13 +154,21 @@ class LoopbackServer:
         return f"{method} (unrouted)", self.not_found, {}
 
     def serve(self, request: Request) -> Response:
-        """Answer one request: hooks first, then the route's handler."""
-        answer = self.before_route(request) if self.before_route else None
-        if answer is None:
-            _, handler, _ = self.resolve(request.method, request.path)
-            answer = handler(request)
-        if self.after_route is not None:
-            self.after_route(request, answer)
+        """Answer one request: hooks first, then the route's handler.
+
+        A bug in a simulator becomes a 500 (kept in ``errors`` for tests to assert on), not a
+        dropped connection that a client would take for a network fault.
+        """
+        try:
+            answer = self.before_route(request) if self.before_route else None
+            if answer is None:
+                _, handler, _ = self.resolve(request.method, request.path)
+                answer = handler(request)
+            if self.after_route is not None:
+                self.after_route(request, answer)
+        except Exception:  # noqa: BLE001 - reported through errors and the 500
+            self.errors.append(traceback.format_exc())
+            return Response.text(500, "Internal Server Error")
         return answer
 
 

@@ -17,7 +17,7 @@ from sandbox.zendesk import export, jobs
 from sandbox.zendesk.account import Account
 from sandbox.zendesk.render import NOT_FOUND, audit_json, error, ticket_json, user_json
 from sandbox.zendesk.tagging import TagsInvalid, added, parse_tags, removed
-from sandbox.zendesk.users import bulk_items, invalid
+from sandbox.zendesk.users import bulk_items, invalid, whole_number
 
 CLOSED = "closed"
 LIST_PER_PAGE = 100
@@ -38,8 +38,13 @@ def list_tickets(account: Account, request: Request) -> Response:
         ids = sorted(account.world.tickets)
     if wanted is not None:
         ids = [i for i in ids if account.extras(i).get("external_id") == wanted]
-    per_page = min(int(request.arg("per_page") or LIST_PER_PAGE), LIST_PER_PAGE)
-    page = max(int(request.arg("page") or 1), 1)
+    size, page = (
+        whole_number(request.arg("per_page"), LIST_PER_PAGE),
+        whole_number(request.arg("page"), 1),
+    )
+    if size is None or page is None:
+        return Response.json(400, error("InvalidValue", "page and per_page must be positive"))
+    per_page = min(size, LIST_PER_PAGE)
     chunk = [account.world.tickets[i] for i in ids[(page - 1) * per_page : page * per_page]]
     base = f"{request.base_url}/api/v2/tickets.json?per_page={per_page}"
     if wanted is not None:

@@ -50,7 +50,9 @@ def search(account: Account, request: Request) -> Response:
     if not query:
         return Response.json(400, error("InvalidValue", "query parameter is required"))
     found = [user for user in account.users() if _matches(user, query)]
-    page = int(request.arg("page") or 1)
+    page = whole_number(request.arg("page"), 1)
+    if page is None:
+        return Response.json(400, error("InvalidValue", "page must be a positive integer"))
     chunk = found[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]
     base = f"{request.base_url}/api/v2/users/search.json?query={quote(query)}"
     more = page * SEARCH_PER_PAGE < len(found)
@@ -63,6 +65,13 @@ def search(account: Account, request: Request) -> Response:
             "count": len(found),
         },
     )
+
+
+def whole_number(raw: str | None, default: int) -> int | None:
+    """A positive integer query parameter (``default`` when absent), None when malformed."""
+    if raw is None:
+        return default
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 def _matches(user: ZendeskUser, query: str) -> bool:

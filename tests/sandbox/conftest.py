@@ -61,6 +61,7 @@ def zendesk(
     )
     with simulator:
         yield simulator
+    assert not simulator.server.errors, simulator.server.errors[0]  # no simulator bug hidden
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import requests
 from zenpy import Zenpy
 
 from sandbox.clock import ManualClock
+from sandbox.loopback import Response, Route
 from sandbox.traffic import Fault, FaultPlan
 from sandbox.zendesk import ZendeskOptions, ZendeskSimulator
 
@@ -134,3 +135,22 @@ def test_a_scripted_rate_limit_is_a_429_zenpy_waits_out(
     assert zenpy_client.users(id=user_id).id == user_id
     assert fake_clock.monotonic() - started == 1
     assert zendesk.traffic.snapshot().calls_by_status == {429: 1, 200: 1}
+
+
+def test_a_malformed_page_number_is_a_400_not_a_server_error(zendesk: ZendeskSimulator) -> None:
+    answer = get(zendesk, "/api/v2/tickets.json", params={"page": "two"})
+    assert answer.status_code == 400
+    search = get(zendesk, "/api/v2/users/search.json", params={"query": "a", "page": "0"})
+    assert search.status_code == 400
+
+
+def test_a_simulator_bug_is_a_500_recorded_for_the_tests(zendesk: ZendeskSimulator) -> None:
+    route = next(r for r in zendesk.server.routes if r.name == "GET /api/v2/users/me.json")
+    zendesk.server.routes.insert(0, Route(route.method, route.pattern, route.name, _raise))
+    answer = get(zendesk, ME)
+    assert answer.status_code == 500
+    assert "boom" in zendesk.server.errors.pop()
+
+
+def _raise(request: object) -> Response:
+    raise RuntimeError("boom")
