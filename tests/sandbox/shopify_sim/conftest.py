@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from shopify_support import NOW, GraphQLCaller
+from shopify_support import NOW, GraphQLCaller, reference_file
 
 from sandbox.generator import generate
 from sandbox.shopify import ShopifySimulator
@@ -32,3 +32,8 @@ def graphql(shopify: ShopifySimulator) -> Iterator[GraphQLCaller]:
     caller = GraphQLCaller(shopify)
     yield caller
     caller.session.close()
+
+
+# Test modules elsewhere do ``from conftest import reference_file``; whichever conftest.py pytest
+# imported last answers to that name, so this one must offer it too.
+__all__ = ["graphql", "reference_file", "shop_world", "shopify"]
