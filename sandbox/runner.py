@@ -173,7 +173,7 @@ class Sandbox:
             shopify_url=shopify.base_url if shopify else None,
             shopify_shop=self.world.shop_domain,
             shopify_access_token=shopify.access_token if shopify else None,
-            shopify_webhook_secret=getattr(shopify, "webhook_secret", None),
+            shopify_webhook_secret=shopify.webhook_secret if shopify else None,
             zendesk_url=self.zendesk.base_url,
             zendesk_subdomain=zendesk.subdomain,
             zendesk_email=zendesk.email,

@@ -76,6 +76,8 @@ def test_the_printed_config_is_a_valid_nps_loop_config(running: Sandbox) -> None
     assert settings.email.smtp_port == ends.smtp_port
     assert settings.shopify is not None
     assert str(settings.shopify.api_base_url).rstrip("/") == ends.shopify_url
+    assert settings.shopify.webhook_secret is not None
+    assert settings.shopify.webhook_secret.get_secret_value() == ends.shopify_webhook_secret
 
 
 def test_traffic_is_counted_per_simulator(running: Sandbox) -> None:
