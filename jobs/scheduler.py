@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from jobs.runner import run_job
+from jobs.steps import Work, push_step, report_file_step, send_step, sync_step
+from nps_engine.config import Settings
+from nps_engine.store.database import Database
+
 log = logging.getLogger("nps.scheduler")
 
 
@@ -95,3 +100,32 @@ class Scheduler:
         thread = threading.Thread(target=self.run_forever, name="nps-scheduler", daemon=True)
         thread.start()
         return thread
+
+
+def store_scheduler(
+    settings: Settings, database: Database, clock: Callable[[], datetime]
+) -> Scheduler:
+    """The schedule of ``nps serve`` for one store, from its ``schedule:`` settings.
+
+    Every job goes through :func:`jobs.runner.run_job`, so a cron ``nps run`` on the same store
+    meets the same locks and simply waits its turn.
+    """
+    plan = settings.schedule
+
+    def job(
+        name: str, step: Callable[[Settings, Database, datetime], Work]
+    ) -> Callable[[], object]:
+        return lambda: run_job(database, settings.store.id, name, step(settings, database, clock()))
+
+    schedules = [Schedule("sync", timedelta(minutes=plan.sync_minutes))]
+    jobs = {"sync": job("sync", sync_step)}
+    if settings.email is not None and settings.web is not None:
+        schedules.append(
+            Schedule("surveys send", timedelta(minutes=plan.send_minutes), plan.send_between)
+        )
+        jobs["surveys send"] = job("surveys send", send_step)
+    schedules.append(Schedule("tags push", timedelta(minutes=plan.push_minutes)))
+    jobs["tags push"] = job("tags push", push_step)
+    schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
+    jobs["report"] = job("report", report_file_step)
+    return Scheduler(schedules, jobs, settings.store.tz, clock)

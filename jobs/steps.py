@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from connectors.errors import ConnectorError
 from jobs import bootstrap
 from jobs.followups import open_followups
 from jobs.progress import ProgressFn
 from jobs.push_tags import push_tags
+from jobs.report_job import report_period, store_report
+from jobs.report_output import RENDERERS
 from jobs.runner import JobContext
 from jobs.send_surveys import send_surveys
 from jobs.sync_shopify import sync_shopify
@@ -149,5 +152,21 @@ def push_step(
             _guarded(context, "zendesk", lambda: zendesk_part(context))
         if settings.zendesk is not None and not dry_run:
             _guarded(context, "zendesk", lambda: followup_part(context))
+
+    return work
+
+
+def report_file_step(settings: Settings, database: Database, now: datetime) -> Work:
+    """Write the HTML report of the default period to ``schedule.report_path`` (atomically, so a
+    reader never sees half a file)."""
+
+    def work(context: JobContext) -> None:
+        report = store_report(settings, database, now, report_period(settings, now))
+        target = Path(settings.schedule.report_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(target.suffix + ".tmp")
+        partial.write_text(RENDERERS["html"]([report]), encoding="utf-8")
+        partial.replace(target)
+        context.count("answers", report.overall.n)
 
     return work

@@ -17,9 +17,13 @@ import typer
 import uvicorn
 
 from jobs.console import fail_usage, state_of, stdout
+from jobs.runner import utc_now
+from jobs.scheduler import store_scheduler
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 from nps_engine.web.app import create_app
+
+SHUTDOWN_GRACE_SECONDS = 60  # let a running job finish; every job is safe to interrupt anyway
 
 
 def register(app: typer.Typer) -> None:
@@ -36,8 +40,11 @@ def serve_command(
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1", "--forwarded-allow-ips", help="Proxies whose X-Forwarded-For is trusted."
     ),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="Also run sync, send, push and report on schedule."
+    ),
 ) -> None:
-    """Serve the survey pages and webhooks (and, later, run the scheduled jobs)."""
+    """Serve the survey pages and webhooks, and run the scheduled jobs (see `schedule:`)."""
     settings = _one_store(state_of(ctx).stores(), store)
     if settings.web is None:
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
@@ -52,7 +59,7 @@ def serve_command(
         markup=False,
     )
     try:
-        with background(settings, database):
+        with background(settings, database, enabled=scheduler):
             uvicorn.run(
                 create_app(settings, database),
                 host=listen_host,
@@ -69,10 +76,19 @@ def serve_command(
 
 
 @contextmanager
-def background(settings: Settings, database: Database) -> Iterator[None]:
-    """Work that runs beside the web server. The seam for the built-in scheduler: start its
-    thread here, and stop it (``scheduler.stop.set()``) after the ``yield``."""
-    yield
+def background(settings: Settings, database: Database, *, enabled: bool = True) -> Iterator[None]:
+    """The built-in scheduler beside the web server: sync, send, push and the daily report at the
+    ``schedule:`` intervals, one job at a time. Stopped (after its current job) with the server."""
+    if not enabled:
+        yield
+        return
+    scheduler = store_scheduler(settings, database, utc_now)
+    thread = scheduler.start_thread()
+    try:
+        yield
+    finally:
+        scheduler.stop.set()
+        thread.join(timeout=SHUTDOWN_GRACE_SECONDS)
 
 
 def _one_store(stores: list[Settings], wanted: str | None) -> Settings:

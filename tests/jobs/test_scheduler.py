@@ -52,3 +52,30 @@ def test_a_crashing_job_does_not_stop_the_others_or_the_loop() -> None:
     assert ran == ["send"]
     now[0] = at(9, 20)
     assert scheduler.run_pending() == ["sync"]
+
+
+def test_serve_schedules_every_job_of_the_store_with_its_intervals() -> None:
+    from nps_engine.config import parse_settings
+    from nps_engine.store.database import Database
+
+    (settings,) = parse_settings(
+        {
+            "store": {"id": "s", "timezone": "Europe/Paris"},
+            "database": {"url": "sqlite://"},
+            "email": {"from": "a@b.co"},
+            "web": {"public_url": "https://nps.example.com", "secret_key": "x" * 16},
+            "schedule": {"sync_minutes": 10, "send_between": ["08:00", "20:00"]},
+        },
+        {},
+    )
+    from jobs.scheduler import store_scheduler
+
+    database = Database("sqlite://")
+    scheduler = store_scheduler(settings, database, lambda: at(9))
+    assert [(s.job, s.every, s.between) for s in scheduler.schedules] == [
+        ("sync", timedelta(minutes=10), None),
+        ("surveys send", timedelta(hours=1), (time(8), time(20))),
+        ("tags push", timedelta(minutes=5), None),
+        ("report", timedelta(hours=24), None),
+    ]
+    database.dispose()
