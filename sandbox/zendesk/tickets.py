@@ -38,10 +38,8 @@ def list_tickets(account: Account, request: Request) -> Response:
         ids = sorted(account.world.tickets)
     if wanted is not None:
         ids = [i for i in ids if account.extras(i).get("external_id") == wanted]
-    size, page = (
-        whole_number(request.arg("per_page"), LIST_PER_PAGE),
-        whole_number(request.arg("page"), 1),
-    )
+    size = whole_number(request.arg("per_page"), LIST_PER_PAGE)
+    page = whole_number(request.arg("page"), 1)
     if size is None or page is None:
         return Response.json(400, error("InvalidValue", "page and per_page must be positive"))
     per_page = min(size, LIST_PER_PAGE)
@@ -139,7 +137,9 @@ def _requester(account: Account, fields: dict[str, Any]) -> ZendeskUser | None:
     if isinstance(fields.get("requester_id"), int):
         return account.user(fields["requester_id"])
     given = fields.get("requester")
-    email = given.get("email") if isinstance(given, dict) else None
+    if not isinstance(given, dict):
+        return None
+    email = given.get("email")
     if not isinstance(email, str) or "@" not in email:
         return None
     wanted = email.strip().lower()
@@ -151,7 +151,7 @@ def _requester(account: Account, fields: dict[str, Any]) -> ZendeskUser | None:
         user = ZendeskUser(
             id=account.world.next_id("zendesk_user"),
             email=email.strip(),
-            name=str(given.get("name") or email.split("@")[0]),  # type: ignore[union-attr]
+            name=str(given.get("name") or email.split("@")[0]),
             tags=[],
             user_fields={},
             created_at=now,
@@ -201,9 +201,7 @@ def _update_one(account: Account, item: dict[str, Any]) -> dict[str, Any]:
     ticket_id = item.get("id")
     ticket = account.ticket(ticket_id) if isinstance(ticket_id, int) else None
     if ticket is None:
-        return jobs.failed(
-            ticket_id if isinstance(ticket_id, int) else 0, "RecordNotFound", "Not found"
-        )
+        return jobs.not_found(ticket_id)
     try:
         extra = parse_tags(item.get("additional_tags", []))
         gone = parse_tags(item.get("remove_tags", []))

@@ -156,9 +156,7 @@ def _update_one(account: Account, item: dict[str, Any]) -> dict[str, Any]:
     user_id = item.get("id")
     user = account.user(user_id) if isinstance(user_id, int) else None
     if user is None:
-        return jobs.failed(
-            user_id if isinstance(user_id, int) else 0, "RecordNotFound", "Not found"
-        )
+        return jobs.not_found(user_id)
     problem = _apply(account, user, item)
     if problem is not None:
         return jobs.failed(user.id, "UserUpdateError", problem.body.decode())
