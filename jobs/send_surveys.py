@@ -25,13 +25,14 @@ from nps_engine.eligibility import (
     due_relationship_surveys,
     due_reminders,
     eligible_orders,
+    in_quiet_hours,
 )
 from nps_engine.ports import SurveyMailer
 from nps_engine.records import InviteState, SuppressionReason
 from nps_engine.store import invites as invite_store
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Invite, Order
-from nps_engine.store.suppressions import suppress, suppressions
+from nps_engine.store.suppressions import is_suppressed, suppress, suppressions
 from nps_engine.store.survey_audience import audience_for, orders_in_window
 
 Progress = Callable[[str, int, int | None], None]
@@ -91,9 +92,11 @@ def send_surveys(
             for d in eligibility.due
         ]
         return summary
+    # Invites left pending by an earlier run wait for a moment outside quiet hours too.
+    quiet = in_quiet_hours(now, survey.quiet_hours, settings.store.tz)
     with database.session() as session:
         created = invite_store.create_invites(session, store, eligibility.due, now)
-        room = survey.max_per_run - len(created)
+        room = 0 if quiet else survey.max_per_run - len(created)
         retried = (
             invite_store.pending_invites(session, store, survey.max_per_run) if room > 0 else []
         )
@@ -119,6 +122,11 @@ def _deliver(
     store = settings.store.id
     for done, invite in enumerate(batch, start=1):
         with database.session() as session:
+            # An address may have unsubscribed or bounced since this invite was created.
+            reason = is_suppressed(session, store, invite.email)
+            if reason is not None:
+                invite_store.withdraw(session, store, invite.id, f"address {reason.value}")
+                continue
             if not invite_store.claim(session, store, invite.id, now):
                 continue
             letter = _letter(session, invite)
@@ -217,7 +225,10 @@ def _remind(
         except ConnectorError as error:
             summary.errors.append(f"reminders stopped: {error}")
             return
-        summary.counts["reminders" if result.ok else "failed"] += 1
+        if result.bounced:
+            with database.session() as session:
+                suppress(session, store, letter.email, SuppressionReason.BOUNCED, now, result.error)
+        summary.counts["reminders" if result.ok else "bounced" if result.bounced else "failed"] += 1
 
 
 def _finish(

@@ -13,6 +13,7 @@ import typer
 
 from connectors.email import SmtpMailer
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
+from jobs.progress import progress_reporter
 from jobs.runner import JobContext, run_job
 from jobs.send_surveys import SendSummary, send_surveys
 from nps_engine.config import Settings
@@ -46,13 +47,20 @@ def send_command(
 
 
 def _run_store(database: Database, settings: Settings, *, dry_run: bool, limit: int | None) -> bool:
-    assert settings.email is not None
+    email = settings.email
+    assert email is not None
     summaries: list[SendSummary] = []
 
     def work(context: JobContext) -> None:
-        with SmtpMailer(settings.email) as mailer:  # type: ignore[arg-type]
+        with SmtpMailer(email) as mailer, progress_reporter() as progress:
             summary = send_surveys(
-                database, settings, mailer, datetime.now(UTC), dry_run=dry_run, limit=limit
+                database,
+                settings,
+                mailer,
+                datetime.now(UTC),
+                dry_run=dry_run,
+                limit=limit,
+                progress=progress,
             )
         summaries.append(summary)
         context.add_counts({k: v for k, v in summary.counts.items() if v})

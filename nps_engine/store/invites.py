@@ -90,6 +90,16 @@ def finish(
     )
 
 
+def withdraw(session: Session, store: str, invite_id: int, reason: str) -> None:
+    """``pending`` -> ``suppressed``: the address must not be mailed any more."""
+    session.execute(
+        update(Invite)
+        .where(Invite.store == store, Invite.id == invite_id, Invite.state == InviteState.PENDING)
+        .values(state=InviteState.SUPPRESSED.value, error=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def settle_interrupted(session: Session, store: str, now: datetime) -> int:
     """Mark invites stuck in ``sending`` (a crash mid-send) failed, never to be re-sent."""
     result = session.execute(

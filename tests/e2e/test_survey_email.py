@@ -25,6 +25,7 @@ from nps_engine.records import InviteState, SuppressionReason
 from nps_engine.store.database import Database
 from nps_engine.store.invites import UNKNOWN_OUTCOME
 from nps_engine.store.models import Invite, Suppression
+from nps_engine.store.suppressions import suppress
 from sandbox.smtp import SmtpSink
 
 SIGNER = TokenSigner(SECRET, timedelta(days=60))
@@ -305,3 +306,38 @@ def test_relationship_survey_goes_to_customers_on_their_day(
     for moments in sent.values():
         assert all(b - a >= timedelta(days=23) for a, b in pairwise(moments))
     assert len(sink.messages) == sum(len(m) for m in sent.values())
+
+
+def test_waiting_invite_is_withdrawn_when_the_address_unsubscribed_meanwhile(
+    database: Database, store_id: str, sink: SmtpSink
+) -> None:
+    down = survey_settings(store_id, 1)
+    seed_customer(database, store_id, 1, "ann@example.com")
+    with mailer_for(down) as mailer:
+        send_surveys(database, down, mailer, NOW)
+    with database.session() as session:
+        suppress(session, store_id, "ann@example.com", SuppressionReason.UNSUBSCRIBED, NOW)
+    up = survey_settings(store_id, sink.port)
+    with mailer_for(up) as mailer:
+        send_surveys(database, up, mailer, NOW + timedelta(hours=1))
+    assert sink.messages == []
+    assert [i.state for i in invites(database, store_id)] == [InviteState.SUPPRESSED]
+
+
+def test_waiting_invites_are_not_sent_in_quiet_hours(
+    database: Database, store_id: str, sink: SmtpSink
+) -> None:
+    down = survey_settings(store_id, 1)
+    seed_customer(database, store_id, 1, "ann@example.com")
+    with mailer_for(down) as mailer:
+        send_surveys(database, down, mailer, NOW)
+    quiet = survey_settings(
+        store_id, sink.port, survey={"quiet_hours": {"start": "21:00", "end": "08:00"}}
+    )
+    night = NOW.replace(hour=22)  # 23:00 in Paris
+    with mailer_for(quiet) as mailer:
+        send_surveys(database, quiet, mailer, night)
+    assert sink.messages == []
+    with mailer_for(quiet) as mailer:
+        send_surveys(database, quiet, mailer, night + timedelta(hours=10))
+    assert len(sink.messages) == 1
