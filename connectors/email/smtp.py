@@ -72,8 +72,11 @@ class SmtpMailer:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_attempts: int = 4,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
+        # Certificates are verified against the system's CAs; tests pass their own authority.
+        self.tls_context = tls_context or ssl.create_default_context()
         self.sleep = sleep
         self.clock = clock
         self.max_attempts = max_attempts
@@ -107,6 +110,10 @@ class SmtpMailer:
             self.close()
             raise SmtpUnavailable(str(error).removeprefix(f"{SYSTEM}: "), system=SYSTEM) from error
         return SendResult(ok=True)
+
+    def verify(self) -> None:
+        """Connect, greet, start TLS and log in as a send would (``nps check --online``)."""
+        self._connected().noop()
 
     def close(self) -> None:
         if self._connection is not None:
@@ -176,7 +183,7 @@ class SmtpMailer:
         settings = self.settings
         host, port, timeout = settings.smtp_host, settings.smtp_port, settings.timeout_seconds
         if settings.security == "ssl":
-            context = ssl.create_default_context()
+            context = self.tls_context
             connection: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=context
             )
@@ -185,7 +192,7 @@ class SmtpMailer:
         try:
             connection.ehlo()
             if settings.security == "starttls":
-                connection.starttls(context=ssl.create_default_context())
+                connection.starttls(context=self.tls_context)
                 connection.ehlo()
             if settings.username and settings.password is not None:
                 connection.login(settings.username, settings.password.get_secret_value())

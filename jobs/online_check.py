@@ -1,0 +1,50 @@
+"""``nps check --online``: reach Shopify, Zendesk and the SMTP server with the configured
+credentials, and say plainly what works and what to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.errors import ConnectorError
+from connectors.shopify.access import check_access
+from connectors.zendesk.setup import USER_FIELDS
+from jobs import bootstrap
+from jobs.console import stdout
+from nps_engine.config import Settings
+
+
+def check_online(settings: Settings) -> bool:
+    """Print one line per configured system; True when every one answered as it should."""
+    checks: list[tuple[str, Callable[[], str]]] = []
+    if settings.shopify is not None:
+        checks.append(("shopify", lambda: check_access(bootstrap.shopify_client(settings))))
+    if settings.zendesk is not None:
+        checks.append(("zendesk", lambda: _zendesk(settings)))
+    if settings.email is not None:
+        checks.append(("smtp", lambda: _smtp(settings)))
+    ok = True
+    for system, check in checks:
+        try:
+            detail = check()
+        except (ConnectorError, OSError) as error:
+            ok = False
+            stdout.print(f"{settings.store.id}: {system}: FAILED: {error}", markup=False)
+        else:
+            stdout.print(f"{settings.store.id}: {system}: ok, {detail}", markup=False)
+    return ok
+
+
+def _zendesk(settings: Settings) -> str:
+    client = bootstrap.zendesk_client(settings)
+    keys = set(client.call("list user fields", lambda z: [f.key for f in z.user_fields()]))
+    missing = [key for key in USER_FIELDS if key not in keys]
+    if missing:
+        return f"user fields missing: {', '.join(missing)} (run `nps setup zendesk`)"
+    return "NPS user fields present"
+
+
+def _smtp(settings: Settings) -> str:
+    assert settings.email is not None
+    with bootstrap.mailer(settings) as mailer:
+        mailer.verify()
+    return f"{settings.email.smtp_host}:{settings.email.smtp_port} accepted the connection"
