@@ -281,11 +281,16 @@ def _last_ticket(store: str, answers: Subquery) -> Any:
 
 
 def _open_ticket(store: str, answers: Subquery) -> Any:
-    t = _tickets.alias("open_ticket")
-    return exists().where(
-        t.c.store == store,
-        t.c.customer_id == answers.c.customer_id,
-        t.c.status.not_in(_DONE_STATUSES),
+    """Whether the customer (else the email) has a ticket an agent is still working on."""
+    a, t = answers.c, _tickets.alias("open_ticket")
+
+    def any_open(same_person: ColumnElement[bool]) -> Any:
+        return exists().where(t.c.store == store, same_person, t.c.status.not_in(_DONE_STATUSES))
+
+    return case(
+        (a.customer_id.is_not(None), any_open(t.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), any_open(t.c.requester_email == a.email)),
+        else_=false(),
     )
 
 

@@ -177,7 +177,7 @@ def test_customers_basis_keeps_each_customers_latest_answer_in_the_period(seed: 
 
 
 def test_answers_without_a_shopify_customer_are_grouped_by_email(seed: Seeder) -> None:
-    seed.ticket(None, "2026-02-01", email="ann@example.com")
+    seed.ticket(None, "2026-02-01", email="ann@example.com", status="pending")
     seed.answer(None, 4, at("2026-01-10"), email="ann@example.com")
     seed.answer(None, 8, at("2026-02-10"), email="ann@example.com")
     seed.answer(None, 10, at("2026-02-11"), email="bob@example.com")
@@ -192,6 +192,8 @@ def test_answers_without_a_shopify_customer_are_grouped_by_email(seed: Seeder) -
     ann = facts["email:ann@example.com"]
     assert (ann.score, ann.previous_score) == (8, 4)
     assert ann.last_ticket_before_response_at == at("2026-02-01")
+    assert ann.open_ticket
+    assert not facts["email:bob@example.com"].open_ticket
 
 
 def test_relationship_and_transactional_answers_are_never_blended(seed: Seeder) -> None:
