@@ -173,6 +173,13 @@ class SmtpMailer:
                     f"login refused for user {self.settings.username!r}: {error.smtp_code}",
                     system=SYSTEM,
                 ) from None
+            except smtplib.SMTPNotSupportedError:
+                # Servers offer AUTH only after STARTTLS, usually: a config problem, not a fault.
+                raise SmtpAuthenticationFailed(
+                    f"the server does not offer AUTH with security '{self.settings.security}' "
+                    "(try email.security: starttls)",
+                    system=SYSTEM,
+                ) from None
             except (smtplib.SMTPException, OSError) as error:
                 where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
                 raise SmtpTransient(f"cannot connect to {where}: {error}", system=SYSTEM) from error

@@ -8,9 +8,13 @@ Pins how each SMTP reply becomes an outcome: accepted; 4xx retried with the shar
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,9 +244,88 @@ def test_server_closing_with_421_is_retried_on_a_new_connection(server: tuple[Sc
     assert script.connections == 2
 
 
+@pytest.fixture
+def server_without_auth() -> Iterator[int]:
+    port = _free_port()
+    controller = Controller(Handler(Script()), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port
+    controller.stop()
+
+
+def test_server_without_auth_while_a_login_is_configured_fails_fast(
+    server_without_auth: int,
+) -> None:
+    waits: list[float] = []
+    with (
+        mailer(server_without_auth, waits, username="shop", password="right") as smtp,
+        pytest.raises(SmtpAuthenticationFailed, match="does not offer AUTH"),
+    ):
+        smtp.send(survey_email())
+    assert waits == []
+
+
 def test_unreachable_server_is_unavailable_after_bounded_retries() -> None:
     waits: list[float] = []
     with mailer(_free_port(), waits) as smtp, pytest.raises(SmtpUnavailable) as raised:
         smtp.send(survey_email())
     assert "cannot connect" in str(raised.value)
     assert len(waits) == 3  # four attempts in all
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_encrypted_connection_with_login(certificate: tuple[Path, Path], security: str) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    script = Script()
+    port = _free_port()
+    options: dict[str, Any] = (
+        {"tls_context": server_tls, "require_starttls": True}
+        if security == "starttls"
+        # aiosmtpd does not count implicit TLS as TLS for its AUTH rule.
+        else {"ssl_context": server_tls, "auth_require_tls": False}
+    )
+    controller = Controller(
+        Handler(script),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=lambda *args: AuthResult(
+            success=args[-1].password == b"right", handled=False
+        ),
+        **options,
+    )
+    controller.start()
+    try:
+        client_tls = ssl.create_default_context(cafile=str(cert))
+        smtp = SmtpMailer(
+            settings(port, security=security, username="shop", password="right"),
+            sleep=lambda _s: None,
+            tls_context=client_tls,
+        )
+        with smtp:
+            assert smtp.send(survey_email()).ok
+        assert len(script.received) == 1
+        # An unknown certificate is refused: nothing is sent in the clear or to an impostor.
+        strict = SmtpMailer(settings(port, security=security), sleep=lambda _s: None)
+        with strict, pytest.raises(SmtpUnavailable):
+            strict.send(survey_email())
+        assert len(script.received) == 1
+    finally:
+        controller.stop()
