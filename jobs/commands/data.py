@@ -106,7 +106,8 @@ def status_command(
         finally:
             database.dispose()
     if output_format is StatusFormat.JSON:
-        objects = [status.as_json() for status in statuses]
+        now = datetime.now(UTC)
+        objects = [status.as_json(now) for status in statuses]
         stdout.print_json(json.dumps(objects[0] if len(objects) == 1 else objects))
         return
     for status in statuses:
@@ -184,9 +185,22 @@ def _status_table(status: StoreStatus) -> Table:
         rows.append(
             (f"last {job}", f"{run.status} (started {run.started_at:%Y-%m-%d %H:%M}{finished} UTC)")
         )
+    now = datetime.now(UTC)
+    for name, cursor in status.cursors.items():
+        rows.append((f"cursor {name}", f"{_age(cursor.lag_seconds(now))} behind"))
     for label, value in rows:
         table.add_row(label, str(value))
     return table
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _tag_systems(settings: Settings) -> tuple[str, ...]:

@@ -40,6 +40,17 @@ class CursorPosition:
     value: str
     updated_at: datetime
 
+    def lag_seconds(self, now: datetime) -> float:
+        """How far behind the sync is: for a time cursor (Shopify ``updated_at``) the age of the
+        newest change read; for an opaque one (Zendesk's) the time since it last moved."""
+        try:
+            position = datetime.fromisoformat(self.value)
+        except ValueError:
+            position = self.updated_at
+        if position.tzinfo is None:
+            position = self.updated_at
+        return max(0.0, (now - position).total_seconds())
+
 
 @dataclass(frozen=True)
 class StoreStatus:
@@ -60,7 +71,7 @@ class StoreStatus:
         """Customer-and-system pairs whose latest answer has not been written back yet."""
         return sum(self.tag_pushes_pending_by_system.values())
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, now: datetime | None = None) -> dict[str, Any]:
         """The ``nps status --format json`` object (DESIGN.md section 5)."""
         return {
             "store": self.store,
@@ -82,7 +93,11 @@ class StoreStatus:
                 for job, run in self.last_runs.items()
             },
             "cursors": {
-                name: {"value": cursor.value, "updated_at": cursor.updated_at.isoformat()}
+                name: {
+                    "value": cursor.value,
+                    "updated_at": cursor.updated_at.isoformat(),
+                    **({"lag_seconds": round(cursor.lag_seconds(now))} if now else {}),
+                }
                 for name, cursor in self.cursors.items()
             },
         }

@@ -167,3 +167,14 @@ def test_an_empty_store_is_all_zeros(database: Database, store_id: str) -> None:
     assert report["customers"] == report["responses"] == report["tag_pushes_pending"] == 0
     assert set(report["invites"].values()) == {0}
     assert report["last_runs"] == report["cursors"] == {}
+
+
+def test_cursor_lag_is_the_age_of_a_time_cursor_or_of_the_last_move() -> None:
+    from nps_engine.store.status import CursorPosition
+
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    moved = datetime(2026, 11, 2, 11, 55, tzinfo=UTC)
+    shopify = CursorPosition("2026-11-02T11:00:00+00:00", moved)
+    zendesk = CursorPosition("MTcwNzI3MTc0MS4wfHw0MDQ1fA==", moved)
+    assert shopify.lag_seconds(now) == 3600
+    assert zendesk.lag_seconds(now) == 300
