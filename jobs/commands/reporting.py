@@ -6,20 +6,18 @@ import enum
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from jobs.report_job import report_period, store_report
 from jobs.report_output import RENDERERS
 from jobs.report_output.rich_table import report_renderable
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
-from nps_engine.report import Basis, Period, Report, build_report, default_period
-from nps_engine.segments import enabled_segments
+from nps_engine.report import Basis, Report
 from nps_engine.store.database import Database
-from nps_engine.store.report_facts import ReportInputs, load_report_inputs
 
 
 class OutputFormat(enum.StrEnum):
@@ -75,15 +73,6 @@ def _date_option(name: str, value: str | None) -> date | None:
         fail_usage(f"{name}: '{value}' is not a date (use YYYY-MM-DD, e.g. 2026-01-31)")
 
 
-def _period(settings: Settings, now: datetime, since: date | None, until: date | None) -> Period:
-    timezone = settings.store.timezone
-    last_day = until or now.astimezone(ZoneInfo(timezone)).date()
-    first_day = since or default_period(last_day, settings.report.months, timezone).since
-    if last_day < first_day:
-        fail_usage(f"the period ends on {last_day}, before it starts on {first_day}")
-    return Period(first_day, last_day, timezone)
-
-
 def _store_report(
     settings: Settings,
     now: datetime,
@@ -92,41 +81,19 @@ def _store_report(
     basis_option: BasisOption | None,
     kind: SurveyKind,
 ) -> Report:
-    basis: Basis = settings.report.basis
-    if basis_option is BasisOption.RESPONSES:
-        basis = "responses"
-    elif basis_option is BasisOption.CUSTOMERS:
-        basis = "customers"
-    period = _period(settings, now, since, until)
-    inputs = _read_store(settings, period, kind, basis, now)
-    return build_report(
-        inputs.facts,
-        store=settings.store.id,
-        basis=basis,
-        kind=kind,
-        period=period,
-        segments=enabled_segments(settings.segments, now),
-        trend=inputs.trend,
-    )
-
-
-def _read_store(
-    settings: Settings, period: Period, kind: SurveyKind, basis: Basis, now: datetime
-) -> ReportInputs:
+    try:
+        period = report_period(settings, now, since, until)
+    except ValueError as error:  # e.g. --since after today
+        fail_usage(f"store {settings.store.id}: {error}")
+    basis: Basis | None = None
+    if basis_option is not None:
+        basis = "responses" if basis_option is BasisOption.RESPONSES else "customers"
     store = settings.store.id
     database = Database(settings.database.url)
     try:
         if not database.is_current():
             _fail(f"store {store}: the database has no tables yet; run `nps db upgrade`")
-        return load_report_inputs(
-            database,
-            store,
-            months=period.months(),
-            kind=kind,
-            basis=basis,
-            now=now,
-            support_window_days=settings.segments.support_contacted.window_days,
-        )
+        return store_report(settings, database, now, period, basis=basis, kind=kind)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.

@@ -232,3 +232,9 @@ def test_unreadable_database_is_a_clear_failure(tmp_path: Path) -> None:
     result = nps(config, "report")
     assert result.exit_code == 1
     assert "store shop: cannot read the database: file is not a database" in result.stderr
+
+
+def test_period_starting_after_today_is_a_usage_error(config: Path) -> None:
+    result = nps(config, "report", "--since", "2999-01-01")
+    assert result.exit_code == 2
+    assert "store shop: the period ends" in result.stderr
