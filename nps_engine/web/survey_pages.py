@@ -248,7 +248,7 @@ class _AnswerPages:
         survey = self.context.settings.survey
         promoter = answer.category is Category.PROMOTER
         message = {
-            Category.PROMOTER: "thanks_promoter" if survey.review_url else "thanks_passive",
+            Category.PROMOTER: "thanks_promoter" if survey.review_url else "thanks_promoter_plain",
             Category.PASSIVE: "thanks_passive",
             Category.DETRACTOR: "thanks_detractor",
         }[answer.category]

@@ -350,3 +350,17 @@ def test_posts_are_rate_limited_per_client(database: Database, store_id: str) ->
 
 def test_health_reports_the_store(client: TestClient, store_id: str) -> None:
     assert client.get("/health").json() == {"status": "ok", "store": store_id}
+
+
+def test_promoter_without_a_review_link_is_simply_thanked(
+    database: Database, store_id: str
+) -> None:
+    settings = survey_settings(store_id, survey={"review_url": None})
+    invite = make_invite(database, store_id)
+    with TestClient(create_app(settings, database, clock=lambda: NOW), base_url=PUBLIC) as plain:
+        link = token(invite)
+        page = plain.post(
+            f"/s/{link}", data={"score": "9", "nonce": nonce_of(plain.get(f"/s/{link}/9").text)}
+        )
+    assert "We are delighted you would recommend us. Thank you!" in page.text
+    assert 'class="button review"' not in page.text
