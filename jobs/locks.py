@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from nps_engine.store.database import Database
 from nps_engine.store.models import JobLock
@@ -94,6 +96,16 @@ class JobLockGuard:
         self._connection = connection
 
     def _enter_table(self) -> None:
+        try:
+            self._claim_row()
+        except IntegrityError:
+            # SQLite has no SELECT ... FOR UPDATE: two runs starting together both find no row,
+            # and the second insert hits the primary key. That run lost the race: it is held.
+            raise LockHeld(self.store, self.job, "taken by another run a moment ago") from None
+        self._heartbeat = threading.Thread(target=self._beat, name="job-lock", daemon=True)
+        self._heartbeat.start()
+
+    def _claim_row(self) -> None:
         with self.database.session() as session:
             row = session.scalar(
                 select(JobLock)
@@ -105,8 +117,7 @@ class JobLockGuard:
                 since = f"{row.acquired_at:%Y-%m-%d %H:%M} UTC"
                 raise LockHeld(self.store, self.job, f"held by {row.holder} since {since}")
             if row is not None:
-                session.delete(row)
-                session.flush()
+                self._take_over(session, row)
             session.add(
                 JobLock(
                     store=self.store,
@@ -116,8 +127,19 @@ class JobLockGuard:
                     expires_at=now + TTL,
                 )
             )
-        self._heartbeat = threading.Thread(target=self._beat, name="job-lock", daemon=True)
-        self._heartbeat.start()
+
+    def _take_over(self, session: Session, row: JobLock) -> None:
+        """Delete the abandoned row, and only it: a run that took it over between our read and
+        this delete now holds a row with the same key, which a delete by key would remove."""
+        gone = session.execute(
+            delete(JobLock)
+            .where(JobLock.store == self.store, JobLock.job == self.job)
+            .where(JobLock.holder == row.holder, JobLock.acquired_at == row.acquired_at)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(gone, "rowcount", 0):
+            raise LockHeld(self.store, self.job, "taken over by another run a moment ago")
+        session.expunge(row)
 
     def _beat(self) -> None:
         while not self._stop.wait(TTL.total_seconds() / 3):
