@@ -1,6 +1,6 @@
 """Load on the survey response app: score POSTs for distinct invites, over loopback.
 
-    python bench/web.py [--invites 6000] [--concurrency 32] [--seconds 20]
+    python bench/web.py [--invites 6000] [--concurrency 8] [--seconds 20]
 
 Starts ``nps_engine.web.app`` under uvicorn in a child process (one worker, SQLite file store, as
 ``nps serve`` runs it), creates the invites, then POSTs one score per invite, as the page's
@@ -132,7 +132,7 @@ def wait_until_up(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invites", type=int, default=6000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
         "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
