@@ -48,6 +48,10 @@ class SkipReason(enum.StrEnum):
     OVER_LIMIT = "over max_per_run"
 
 
+# Not a problem with the order or the customer: it is early, or its survey is done.
+_ROUTINE = frozenset({SkipReason.NOT_DUE_YET, SkipReason.ALREADY_SURVEYED})
+
+
 @dataclass(frozen=True, slots=True)
 class PastInvite:
     """An invite already in the store, as eligibility sees it."""
@@ -75,12 +79,18 @@ class Eligibility:
     skipped: Mapping[SkipReason, int]
 
     def summary(self) -> str:
-        """``42 due, skipped: 12 throttled, 3 unsubscribed, 5 no email`` (largest first)."""
+        """``42 due, skipped: 12 throttled, 3 unsubscribed, 5 no email (80 not due yet)``.
+
+        Exclusions largest first; orders that are simply early or already done go in brackets,
+        apart from the reasons an owner may want to act on.
+        """
         counts = sorted(
             self.skipped.items(), key=lambda item: (-item[1], list(SkipReason).index(item[0]))
         )
-        parts = [f"{count} {reason.value}" for reason, count in counts if count]
-        return f"{len(self.due)} due" + (f", skipped: {', '.join(parts)}" if parts else "")
+        parts = [f"{n} {reason.value}" for reason, n in counts if n and reason not in _ROUTINE]
+        routine = [f"{n} {reason.value}" for reason, n in counts if n and reason in _ROUTINE]
+        line = f"{len(self.due)} due" + (f", skipped: {', '.join(parts)}" if parts else "")
+        return line + (f" ({', '.join(routine)})" if routine else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,6 +274,10 @@ def test_summary_reads_like_the_cli_line() -> None:
     orders = [order(1, 1), order(2, 2), order(3, 3), order(4, 3, delivered_at=NOW - 9 * DAY)]
     result = eligible_orders(orders, audience(*customers), SURVEY, NOW)
     assert result.summary() == "2 due, skipped: 1 no email, 1 throttled"
+    early = eligible_orders(
+        [*orders, order(5, 3, delivered_at=NOW - DAY)], audience(*customers), SURVEY, NOW
+    )
+    assert early.summary() == "2 due, skipped: 1 no email, 1 throttled (1 not due yet)"
     assert eligible_orders([], audience(), SURVEY, NOW).summary() == "0 due"
 
 
