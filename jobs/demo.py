@@ -6,7 +6,7 @@ What happens, all on 127.0.0.1 with nothing outside touched:
    by the Shopify and Zendesk simulators, with an SMTP sink catching the survey emails.
 2. A fresh SQLite store in a temporary folder is migrated; the survey pages are served.
 3. ``sync --full``: orders (bulk backfill), customers and tickets are pulled in.
-4. Six months are replayed week by week: each week the surveys due that week are sent, and the
+4. A year is replayed week by week: each week the surveys due that week are sent, and the
    response simulator answers about a third of them through the real pages (GET the link, submit
    the form), with scores that returns, tickets and late deliveries pull down.
 5. ``tags push`` writes the tags to both simulated systems and opens detractor follow-ups.
@@ -46,9 +46,9 @@ ZENDESK_ENTERPRISE_PLUS_RPM = 2500  # requests per minute (High Volume add-on)
 
 @dataclass(frozen=True)
 class DemoOptions:
-    customers: int = 400
+    customers: int = 1000
     seed: int = 7
-    weeks: int = 26
+    weeks: int = 52
     answer_share: float = 0.35
     workdir: Path | None = None
 

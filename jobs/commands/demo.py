@@ -15,9 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo_command(
-    customers: int = typer.Option(400, "--customers", min=20, max=100_000, help="World size."),
+    customers: int = typer.Option(1000, "--customers", min=20, max=100_000, help="World size."),
     seed: int = typer.Option(7, "--seed", help="Same seed, same world."),
-    weeks: int = typer.Option(26, "--weeks", min=1, max=78, help="Weeks of surveys to replay."),
+    weeks: int = typer.Option(52, "--weeks", min=1, max=78, help="Weeks of surveys to replay."),
     workdir: Path | None = typer.Option(
         None, "--workdir", help="Keep the store and report here (default: a temporary folder)."
     ),
