@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -341,3 +342,17 @@ def test_waiting_invites_are_not_sent_in_quiet_hours(
     with mailer_for(quiet) as mailer:
         send_surveys(database, quiet, mailer, night + timedelta(hours=10))
     assert len(sink.messages) == 1
+
+
+def test_store_templates_replace_the_shipped_email(store_id: str, tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "survey_email.txt.j2").write_text(
+        "{{ question }}\n{% for b in buttons %}{{ b.score }}: {{ b.url }}\n{% endfor %}"
+    )
+    composer = SurveyEmailComposer(
+        survey_settings(store_id, survey={"templates_dir": str(tmp_path)})
+    )
+    email = composer.compose(Letter(invite_id=3, email="a@example.com", locale="en"), NOW)
+    assert email.text.startswith("How likely is it that you would recommend Maison Verte")
+    assert email.text.count("https://nps.maisonverte.example/s/") == 11
+    assert "<table" in email.html  # the HTML part still comes from the shipped template

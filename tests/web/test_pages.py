@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -364,3 +365,20 @@ def test_promoter_without_a_review_link_is_simply_thanked(
         )
     assert "We are delighted you would recommend us. Thank you!" in page.text
     assert 'class="button review"' not in page.text
+
+
+def test_store_templates_replace_the_shipped_pages(
+    database: Database, store_id: str, tmp_path: Path
+) -> None:
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "message.html.j2").write_text(
+        "<p class=own>{{ heading }} / {{ store }}</p>", encoding="utf-8"
+    )
+    settings = survey_settings(
+        store_id, store={"name": "<Shop & Co>"}, survey={"templates_dir": str(tmp_path)}
+    )
+    with TestClient(create_app(settings, database, clock=lambda: NOW), base_url=PUBLIC) as own:
+        page = own.get("/s/forged/9")
+    assert page.status_code == 400
+    # The store's template is used, and stays auto-escaped.
+    assert page.text == "<p class=own>This link does not work / &lt;Shop &amp; Co&gt;</p>"
