@@ -110,7 +110,8 @@ class ZendeskUser(Base):
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index(None, "store", "customer_id", "created_at"),
+        # status rides along so "has an open ticket" is answered from the index (the report)
+        Index(None, "store", "customer_id", "created_at", "status"),
         Index(None, "store", "requester_id"),
         # answers imported without a Shopify customer find their tickets by email
         Index(None, "store", "requester_email", "created_at"),
@@ -168,7 +169,8 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("store", "invite_id"),
         UniqueConstraint("store", "import_key"),
-        Index(None, "store", "customer_id", "responded_at"),
+        # kind and score ride along so a customer's previous answer is read from the index
+        Index(None, "store", "customer_id", "responded_at", "kind", "score"),
         Index(None, "store", "email", "responded_at"),
         Index(None, "store", "responded_at"),
         # Covers the report's read of a period: every column it needs, in kind and time order,
