@@ -186,13 +186,15 @@ def _tallies(
 def monthly_tallies(
     facts: Iterable[ResponseFacts], months: Sequence[Month], basis: Basis
 ) -> dict[str, Tally]:
-    """Each month's tally from the answers themselves (small stores, tests).
+    """Each month's tally from answers of one kind (small stores, tests).
 
-    ``nps_engine.store.report_facts.load_monthly_tallies`` computes the same in SQL.
+    ``nps_engine.store.report_facts.load_report_inputs`` computes the same in SQL (a test keeps
+    the two in step).
     """
+    answers = list(facts)
     result: dict[str, Tally] = {}
     for month in months:
-        in_month = [f for f in facts if month.start <= f.responded_at < month.end]
+        in_month = [f for f in answers if month.start <= f.responded_at < month.end]
         result[month.label] = Tally.of_scores(f.score for f in _on_basis(in_month, basis))
     return result
 
