@@ -10,11 +10,13 @@ from typing import Any
 from shopify_sandbox import WORLD_NOW, world
 from starlette.applications import Starlette
 
+from nps_engine.records import Order
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.shop_data import upsert_orders
 from nps_engine.web.shopify_webhooks import PATH, Receiver, receiver_routes
 from sandbox.shopify import webhooks as sandbox_webhooks
+from sandbox.world import Order as SandboxOrder
 from sandbox.world import World
 
 with warnings.catch_warnings():
@@ -96,9 +98,7 @@ def test_the_simulators_privacy_payloads_are_understood(
         assert row.email is None
 
 
-def _record(order: Any) -> Any:
-    from nps_engine.records import Order
-
+def _record(order: SandboxOrder) -> Order:
     return Order(
         id=order.id,
         name=order.name,
