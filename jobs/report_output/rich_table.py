@@ -33,9 +33,9 @@ def report_renderable(report: Report) -> RenderableType:
     )
     if report.empty:
         return Group(title, Text("No answers in this period.", style="yellow"), Text())
-    parts: list[RenderableType] = [title, _headline(report.overall)]
+    parts: list[RenderableType] = [title, _headline(report.overall), Text()]
     if report.segments:
-        parts += [_segments(report), *(_summary_line(r.summary) for r in report.segments)]
+        parts += [_segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
     parts += [_trend(report), Text()]
     return Group(*parts)
 
@@ -62,19 +62,20 @@ def _headline(overall: NpsFigure) -> Text:
 
 def _segments(report: Report) -> Table:
     table = Table(title="Segments against the rest", title_justify="left", expand=False)
-    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "difference", "p"):
-        table.add_column(header, justify="left" if header == "segment" else "right")
+    for header in ("segment", "n", "NPS ±95%", "rest n", "rest NPS", "diff", "p"):
+        left = header == "segment"
+        table.add_column(header, justify="left" if left else "right", no_wrap=not left)
     for result in report.segments:
         comparison = result.comparison
         difference = comparison.difference
         table.add_row(
             result.label,
             _n_text(result.figure),
-            figure_text(result.figure),
+            _cell(result.figure),
             str(comparison.rest.n),
-            figure_text(comparison.rest),
+            _cell(comparison.rest),
             "" if difference is None else f"{difference:+.0f}",
-            "" if comparison.p_value is None else p_text(comparison.p_value).removeprefix("p="),
+            "" if comparison.p_value is None else p_text(comparison.p_value)[1:].lstrip("="),
         )
     return table
 
@@ -85,11 +86,16 @@ def _summary_line(summary: str) -> Text:
 
 def _trend(report: Report) -> Table:
     table = Table(title="Month by month", title_justify="left")
-    for header in ("month", "n", "NPS (95%)"):
+    for header in ("month", "n", "NPS ±95%"):
         table.add_column(header, justify="left" if header == "month" else "right")
     for month in report.trend:
-        table.add_row(month.month, _n_text(month.figure), figure_text(month.figure))
+        table.add_row(month.month, _n_text(month.figure), _cell(month.figure))
     return table
+
+
+def _cell(figure: NpsFigure) -> str:
+    """``-66 ±7``: the NPS and the half-width of its 95% interval."""
+    return figure_text(figure).replace(" (+/-", " ±").removesuffix(")")
 
 
 def _n_text(figure: NpsFigure) -> Text:
