@@ -238,3 +238,14 @@ def test_period_starting_after_today_is_a_usage_error(config: Path) -> None:
     result = nps(config, "report", "--since", "2999-01-01")
     assert result.exit_code == 2
     assert "store shop: the period ends" in result.stderr
+
+
+def test_table_can_be_written_to_a_file_as_plain_text(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    output = tmp_path / "report.txt"
+    result = nps(config, "report", "--output", str(output), *PERIOD)
+    assert result.exit_code == 0, result.output
+    text = output.read_text()
+    assert "NPS 50" in text
+    assert "Customers who contacted support: NPS -100" in text
+    assert "\x1b[" not in text  # no terminal colour codes in a file
