@@ -235,7 +235,7 @@ def order_of_invites(database: Database, store: str) -> dict[int, int]:
         rows = session.execute(
             select(models.Invite.id, models.Invite.order_id).where(models.Invite.store == store)
         )
-        return dict(rows.tuples().all())
+        return {row[0]: row[1] for row in rows}
 
 
 def invites_by_state(database: Database, store: str) -> dict[str, set[int]]:
