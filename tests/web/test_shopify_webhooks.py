@@ -93,7 +93,9 @@ def test_a_delivery_event_marks_the_order_delivered_at_once(
     assert response.status_code == 200
     assert delivered_at(database, store_id) == datetime(2026, 10, 30, 14, tzinfo=UTC)
     with database.session() as session:
-        event = session.scalars(select(models.WebhookEvent)).one()
+        event = session.scalars(
+            select(models.WebhookEvent).where(models.WebhookEvent.store == store_id)
+        ).one()
         assert event.event_id == "98880550-7158-44d4-b7cd-2c97c8a091b5"
 
 
