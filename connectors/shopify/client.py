@@ -40,7 +40,7 @@ from connectors.shopify.errors import (
     ShopifyRequestRejected,
     ShopifyTransientError,
 )
-from connectors.shopify.scopes import scope_hint
+from connectors.shopify.scopes import field_names, scope_hint
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class ShopifyClient:
         self._observe(cost)
         errors = body.get("errors")
         if errors:
-            _raise_for_graphql_errors(errors, cost, response, self.stats)
+            _raise_for_graphql_errors(errors, cost, response, self.stats, payload["query"])
         data = body.get("data")
         if not isinstance(data, dict):
             raise ShopifyTransientError(
@@ -270,6 +270,7 @@ def _raise_for_graphql_errors(
     cost: Mapping[str, Any],
     response: requests.Response,
     stats: ClientStats,
+    document: str,
 ) -> None:
     rid = request_id(response)
     codes = {(e.get("extensions") or {}).get("code") for e in errors}
@@ -285,7 +286,7 @@ def _raise_for_graphql_errors(
         denied = next(
             e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"
         )
-        path = [str(part) for part in denied.get("path") or []]
+        path = field_names(document, [str(part) for part in denied.get("path") or []])
         raise ShopifyAuthError(
             f"{denied.get('message', 'access denied')} {scope_hint(path)}",
             system=SYSTEM,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graphql import DocumentNode, FieldNode, GraphQLError, Visitor, parse, visit
+
 # Fields we read or write, by the name Shopify puts in ``path``; the first match wins, deepest
 # field first (``orders.returns`` needs read_returns even though ``orders`` is readable).
 SCOPES = {
@@ -32,6 +34,30 @@ REQUIRED_SCOPES = (
     "read_fulfillments",
     "read_returns",
 )
+
+
+def field_names(document: str, path: Sequence[str]) -> list[str]:
+    """``path`` with aliases (``m0``, as Shopify reports them) replaced by their field names."""
+    try:
+        names = {
+            node.alias.value: node.name.value
+            for node in _fields(parse(document))
+            if node.alias is not None
+        }
+    except GraphQLError:
+        return list(path)
+    return [names.get(part, part) for part in path]
+
+
+def _fields(document: DocumentNode) -> list[FieldNode]:
+    found: list[FieldNode] = []
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_args: object) -> None:
+            found.append(node)
+
+    visit(document, Collect())
+    return found
 
 
 def scope_hint(path: Sequence[str]) -> str:
