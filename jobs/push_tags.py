@@ -124,8 +124,12 @@ def _previous_states(
             states[row.customer_id] = PushedState(tuple(row.tags or ()), dict(row.fields or {}))
     if system in SYNCED_TAGS:
         tags_column, id_column = SYNCED_TAGS[system]
+        # Only customers who answered can get a change; a shop has many more who never did.
+        answered = select(models.Response.customer_id).where(
+            models.Response.store == store_id, models.Response.customer_id.is_not(None)
+        )
         query = select(id_column, tags_column).where(
-            id_column.is_not(None), tags_column.table.c.store == store_id
+            tags_column.table.c.store == store_id, id_column.in_(answered)
         )
         for customer_id, tags in session.execute(query):
             if customer_id not in states and tags:
