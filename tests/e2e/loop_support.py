@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import yaml
 from click.testing import Result
-from sqlalchemy import select, update
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from jobs.cli import app
@@ -199,11 +199,10 @@ def age_answers(database: Database, store: str, minutes: int) -> None:
     Detractor follow-ups wait ``settle_minutes`` (10) after an answer for its comment; a process
     started by a test reads the wall clock, so the answers are aged instead of the clock moved."""
     with database.session() as session:
-        session.execute(
-            update(models.Response)
-            .where(models.Response.store == store)
-            .values(updated_at=models.Response.updated_at - timedelta(minutes=minutes))
-        )
+        for response in session.scalars(
+            select(models.Response).where(models.Response.store == store)
+        ):
+            response.updated_at -= timedelta(minutes=minutes)
 
 
 # -- what the store owner sees -------------------------------------------------------------------
