@@ -1,14 +1,11 @@
 """The Admin GraphQL client: one POST per query, over our ``requests`` session, paying Shopify's
 cost bucket before it is asked to and surviving its failure modes.
 
-How each answer is read (https://shopify.dev/docs/api/admin-graphql, "Status and error codes"):
-
-- HTTP 200 with ``errors[].extensions.code``: THROTTLED waits ``(requested - available) /
-  restoreRate`` and retries; INTERNAL_SERVER_ERROR is transient; ACCESS_DENIED stops the run with
-  the scope to grant; MAX_COST_EXCEEDED and validation errors (``undefinedField``, no
-  ``extensions.cost``) are refused requests.
-- HTTP 429 and 503 carry ``Retry-After``; other 5xx (often an HTML page from a load balancer) are
-  transient; 401/403 are token problems; other 4xx are refused requests.
+Each answer becomes data or a typed error in :mod:`connectors.shopify.answers`: THROTTLED
+(HTTP 200) and HTTP 429/503 wait as told and retry; 5xx and INTERNAL_SERVER_ERROR are transient;
+ACCESS_DENIED and 401 stop the run naming the scope or the token problem; MAX_COST_EXCEEDED and
+validation errors are refused requests. Every answer's ``throttleStatus`` updates the local
+:class:`~connectors.shopify.cost.CostBucket`, and a query waits until the bucket can pay for it.
 
 Retries go through :mod:`connectors.retry`, the one policy. ShopifyAPI is used only to check the
 shop and API version: its ``Session`` rewrites any host to ``<first label>.myshopify.com`` and it
@@ -18,7 +15,6 @@ sends through ``urllib`` without timeouts, so the request itself goes through ou
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,16 +27,14 @@ import shopify
 
 from connectors.http import make_session, request_id
 from connectors.retry import call_with_retries
-from connectors.shopify.cost import CostBucket, estimated_cost, throttled_wait
-from connectors.shopify.errors import (
-    SYSTEM,
-    QueryTooCostly,
-    ShopifyAuthError,
-    ShopifyRateLimited,
-    ShopifyRequestRejected,
-    ShopifyTransientError,
+from connectors.shopify.answers import (
+    json_body,
+    raise_for_download_status,
+    raise_for_graphql_errors,
+    raise_for_http_status,
 )
-from connectors.shopify.scopes import field_names, scope_hint
+from connectors.shopify.cost import CostBucket, estimated_cost
+from connectors.shopify.errors import SYSTEM, ShopifyRateLimited, ShopifyTransientError
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +127,7 @@ class ShopifyClient:
         def attempt() -> int:
             try:
                 with self.http.get(url, stream=True) as response:
-                    _raise_for_download_status(response)
+                    raise_for_download_status(response)
                     size = 0
                     with open(destination, "wb") as out:
                         for chunk in response.iter_content(chunk_size=1 << 16):
@@ -162,13 +156,17 @@ class ShopifyClient:
             raise ShopifyTransientError(
                 f"no answer from Shopify: {type(exc).__name__}", system=SYSTEM
             ) from exc
-        _raise_for_http_status(response)
-        body = _json_body(response)
+        raise_for_http_status(response)
+        body = json_body(response)
         cost = (body.get("extensions") or {}).get("cost") or {}
         self._observe(cost)
         errors = body.get("errors")
         if errors:
-            _raise_for_graphql_errors(errors, cost, response, self.stats, payload["query"])
+            try:
+                raise_for_graphql_errors(errors, cost, response, payload["query"])
+            except ShopifyRateLimited:
+                self.stats.throttled += 1
+                raise
         data = body.get("data")
         if not isinstance(data, dict):
             raise ShopifyTransientError(
@@ -183,124 +181,3 @@ class ShopifyClient:
         actual = cost.get("actualQueryCost")
         self.stats.requested_cost += int(cost.get("requestedQueryCost") or 0)
         self.stats.actual_cost += int(actual or 0)
-
-
-def _raise_for_http_status(response: requests.Response) -> None:
-    status = response.status_code
-    if status < 400:
-        return
-    rid = request_id(response)
-    if status in (429, 503) and response.headers.get("Retry-After"):
-        raise ShopifyRateLimited(
-            "rate limited",
-            retry_after=_retry_after(response),
-            system=SYSTEM,
-            status=status,
-            request_id=rid,
-        )
-    if status >= 500:
-        raise ShopifyTransientError("server error", system=SYSTEM, status=status, request_id=rid)
-    if status == 429:
-        raise ShopifyRateLimited(
-            "rate limited", retry_after=1.0, system=SYSTEM, status=status, request_id=rid
-        )
-    if status == 401:
-        raise ShopifyAuthError(
-            "the access token was refused: check shopify.access_token (revoked, or for another "
-            "shop?)",
-            system=SYSTEM,
-            status=status,
-            request_id=rid,
-        )
-    if status == 403:
-        raise ShopifyAuthError(
-            f"access forbidden: {_short_body(response)}",
-            system=SYSTEM,
-            status=status,
-            request_id=rid,
-        )
-    raise ShopifyRequestRejected(
-        f"request refused: {_short_body(response)}", system=SYSTEM, status=status, request_id=rid
-    )
-
-
-def _raise_for_download_status(response: requests.Response) -> None:
-    status = response.status_code
-    if status >= 500 or status == 429:
-        raise ShopifyTransientError("bulk result download failed", system=SYSTEM, status=status)
-    if status >= 400:
-        # Result URLs expire after 7 days (https://shopify.dev/docs/api/usage/bulk-operations).
-        raise ShopifyRequestRejected(
-            "bulk result download refused (expired link?)", system=SYSTEM, status=status
-        )
-
-
-def _retry_after(response: requests.Response) -> float:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except ValueError:
-        return 1.0
-
-
-def _short_body(response: requests.Response) -> str:
-    try:
-        return json.dumps(response.json().get("errors"))[:300]
-    except (ValueError, AttributeError):
-        return response.text[:200]
-
-
-def _json_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        # An HTML page with a 200 means a proxy in the way had a bad moment.
-        raise ShopifyTransientError(
-            "answer is not JSON",
-            system=SYSTEM,
-            status=response.status_code,
-            request_id=request_id(response),
-        ) from None
-    if not isinstance(body, dict):
-        raise ShopifyTransientError("answer is not a JSON object", system=SYSTEM)
-    return body
-
-
-def _raise_for_graphql_errors(
-    errors: list[Mapping[str, Any]],
-    cost: Mapping[str, Any],
-    response: requests.Response,
-    stats: ClientStats,
-    document: str,
-) -> None:
-    rid = request_id(response)
-    codes = {(e.get("extensions") or {}).get("code") for e in errors}
-    if "THROTTLED" in codes:
-        stats.throttled += 1
-        raise ShopifyRateLimited(
-            "throttled", retry_after=throttled_wait(cost), system=SYSTEM, request_id=rid
-        )
-    if "INTERNAL_SERVER_ERROR" in codes:
-        rid = rid or next(((e.get("extensions") or {}).get("requestId") for e in errors), None)
-        raise ShopifyTransientError("Shopify internal error", system=SYSTEM, request_id=rid)
-    if "ACCESS_DENIED" in codes:
-        denied = next(
-            e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"
-        )
-        path = field_names(document, [str(part) for part in denied.get("path") or []])
-        raise ShopifyAuthError(
-            f"{denied.get('message', 'access denied')} {scope_hint(path)}",
-            system=SYSTEM,
-            request_id=rid,
-        )
-    if "MAX_COST_EXCEEDED" in codes:
-        extensions = errors[0].get("extensions") or {}
-        raise QueryTooCostly(
-            f"query cost {extensions.get('cost')} is above Shopify's single-query maximum "
-            f"{extensions.get('maxCost')}",
-            cost=int(extensions.get("cost") or 0),
-            max_cost=int(extensions.get("maxCost") or 1000),
-            system=SYSTEM,
-            request_id=rid,
-        )
-    messages = "; ".join(str(e.get("message", "")).strip() for e in errors)
-    raise ShopifyRequestRejected(f"query refused: {messages[:500]}", system=SYSTEM, request_id=rid)
