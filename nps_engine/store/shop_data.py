@@ -1,42 +1,24 @@
-"""Shopify customers and orders in the store, and the privacy requests Shopify relays.
+"""Shopify customers and orders in the store.
 
 Sync upserts are idempotent and write only the columns the sync owns: ``redacted_at`` belongs to
-``customers/redact``, and a redacted customer's name and email are never written back even when
-Shopify still sends them. Webhook updates (delivered, refunded, returned) change one fact of an
-order the sync already brought; the next sync stays the source of truth.
-
-Privacy (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance):
-
-- ``customers/redact``: the customer's email and names are deleted everywhere we hold them
-  (customer, orders, invites, answers, Zendesk users and tickets), their answers lose their
-  comments and keep only the score and date, which the statistics still count anonymously. The
-  normalised address is kept in ``suppressions`` (reason ``redacted``), the one fact needed to
-  never mail it again.
-- ``shop/redact``: every row of the store, in every table, is deleted.
-- ``customers/data_request``: what we hold about the customer is written to a JSON file for the
-  store owner to send on; the log names the file, never the address.
+``customers/redact`` (:mod:`nps_engine.store.shop_privacy`), and a redacted customer's name and
+email are never written back even when Shopify still sends them. Webhook updates (delivered,
+refunded, returned) change one fact of an order the sync already brought; the next sync stays the
+source of truth.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, false, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from nps_engine.records import Customer, Order, SuppressionReason, normalise_email
+from nps_engine.records import Customer, Order
 from nps_engine.store import models
 from nps_engine.store.database import upsert
-from nps_engine.store.suppressions import suppress
-
-log = logging.getLogger(__name__)
 
 CUSTOMER_COLUMNS = (
     "email", "first_name", "last_name", "locale", "country", "tags", "orders_count",
@@ -46,7 +28,6 @@ ORDER_COLUMNS = (
     "name", "customer_id", "email", "created_at", "updated_at", "cancelled_at", "fulfilled_at",
     "delivered_at", "refunded", "returned", "total_price", "currency", "synced_at",
 )  # fmt: skip
-PII_OF_CUSTOMER = ("email", "first_name", "last_name")
 
 
 def upsert_customers(
@@ -159,159 +140,3 @@ def _set_flag(session: Session, store: str, order_id: int, **flag: bool) -> bool
         .values(**flag)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """Whom a privacy request is about: the Shopify customer, their address, their orders."""
-
-    customer_id: int
-    email: str | None
-    order_ids: tuple[int, ...] = ()
-
-    def address(self, session: Session, store: str) -> str | None:
-        if self.email:
-            return normalise_email(self.email)
-        return session.scalar(
-            select(models.Customer.email).where(
-                models.Customer.store == store, models.Customer.id == self.customer_id
-            )
-        )
-
-
-def redact_customer(session: Session, store: str, subject: Subject, now: datetime) -> None:
-    address = subject.address(session, store)
-    _redact_customer_row(session, store, subject.customer_id, now)
-    _blank(session, models.Order, store, _theirs(models.Order, subject, address), email=None)
-    _blank(
-        session, models.Response, store, _theirs(models.Response, subject, address),
-        email=None, comment=None,
-    )  # fmt: skip
-    _blank(session, models.Invite, store, _theirs(models.Invite, subject, address), email="")
-    ticket_match = or_(
-        models.Ticket.customer_id == subject.customer_id,
-        models.Ticket.requester_email == address if address else false(),
-    )
-    _blank(session, models.Ticket, store, ticket_match, requester_email=None, subject=None)
-    user_match = or_(
-        models.ZendeskUser.customer_id == subject.customer_id,
-        models.ZendeskUser.email == address if address else false(),
-    )
-    _blank(session, models.ZendeskUser, store, user_match, email=None, name=None)
-    if address:
-        suppress(
-            session, store, address, SuppressionReason.REDACTED, now, detail="customers/redact"
-        )
-    log.info("redacted Shopify customer %d", subject.customer_id)
-
-
-def _redact_customer_row(session: Session, store: str, customer_id: int, now: datetime) -> None:
-    row = session.get(models.Customer, (store, customer_id))
-    if row is None:
-        # Remember the redaction, so a later sync does not bring the address back.
-        session.add(models.Customer(store=store, id=customer_id, redacted_at=now, tags=[]))
-        return
-    for column in PII_OF_CUSTOMER:
-        setattr(row, column, None)
-    row.redacted_at = now
-
-
-def _theirs(
-    model: type[models.Order] | type[models.Response] | type[models.Invite],
-    subject: Subject,
-    address: str | None,
-) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = [model.customer_id == subject.customer_id]
-    if address:
-        conditions.append(model.email == address)
-    if model is models.Order and subject.order_ids:
-        conditions.append(models.Order.id.in_(subject.order_ids))
-    if model is not models.Order and subject.order_ids:
-        conditions.append(model.order_id.in_(subject.order_ids))  # type: ignore[union-attr]
-    return or_(*conditions)
-
-
-def _blank(
-    session: Session, model: type[Any], store: str, match: ColumnElement[bool], **values: Any
-) -> None:
-    session.execute(update(model).where(model.store == store, match).values(**values))
-
-
-def redact_shop(session: Session, store: str) -> int:
-    """Delete every row of ``store`` in every table; the number of rows deleted."""
-    deleted = 0
-    for table in reversed(models.Base.metadata.sorted_tables):
-        if "store" in table.columns:
-            result = session.execute(delete(table).where(table.c.store == store))
-            deleted += int(getattr(result, "rowcount", 0) or 0)
-    log.info("deleted all %d rows of store %s (shop/redact)", deleted, store)
-    return deleted
-
-
-def export_customer(
-    session: Session,
-    store: str,
-    subject: Subject,
-    folder: Path,
-    now: datetime,
-    request_id: int | None = None,
-) -> Path:
-    """Write what we hold about ``subject`` to a JSON file in ``folder``; its path."""
-    address = subject.address(session, store)
-    export = {
-        "store": store,
-        "customer_id": subject.customer_id,
-        "requested_at": now.isoformat(),
-        "shopify_data_request_id": request_id,
-        "customer": _rows(
-            session, models.Customer, store, models.Customer.id == subject.customer_id
-        ),
-        "orders": _rows(session, models.Order, store, _theirs(models.Order, subject, address)),
-        "invites": _rows(session, models.Invite, store, _theirs(models.Invite, subject, address)),
-        "responses": _rows(
-            session, models.Response, store, _theirs(models.Response, subject, address)
-        ),
-        "tag_state": _rows(
-            session, models.TagState, store, models.TagState.customer_id == subject.customer_id
-        ),
-        "zendesk_users": _rows(
-            session,
-            models.ZendeskUser,
-            store,
-            or_(
-                models.ZendeskUser.customer_id == subject.customer_id,
-                models.ZendeskUser.email == address if address else false(),
-            ),
-        ),
-        "tickets": _rows(
-            session, models.Ticket, store, models.Ticket.customer_id == subject.customer_id
-        ),
-        "suppressions": _rows(
-            session,
-            models.Suppression,
-            store,
-            models.Suppression.email == address if address else false(),
-        ),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"shopify-data-request-{store}-{subject.customer_id}-{stamp}.json"
-    path.write_text(json.dumps(export, indent=2, default=_json_value), encoding="utf-8")
-    log.info("data request for Shopify customer %d written to %s", subject.customer_id, path)
-    return path
-
-
-def _rows(
-    session: Session, model: type[Any], store: str, match: ColumnElement[bool]
-) -> list[dict[str, Any]]:
-    columns = [c.name for c in model.__table__.columns]
-    found = session.scalars(select(model).where(model.store == store, match))
-    return [{name: getattr(row, name) for name in columns} for row in found]
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot export {type(value).__name__}")

@@ -39,15 +39,12 @@ from connectors.shopify.webhooks import (
 )
 from nps_engine.store.database import Database
 from nps_engine.store.shop_data import (
-    Subject,
-    export_customer,
     record_delivery,
     record_fulfilled_order,
     record_refund,
     record_return,
-    redact_customer,
-    redact_shop,
 )
+from nps_engine.store.shop_privacy import Subject, export_customer, redact_customer, redact_shop
 from nps_engine.store.webhook_events import first_delivery
 from nps_engine.web.context import WebContext
 

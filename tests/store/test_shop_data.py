@@ -16,16 +16,13 @@ from nps_engine.records import Customer, Order
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.shop_data import (
-    Subject,
-    export_customer,
     record_delivery,
     record_fulfilled_order,
     record_return,
-    redact_customer,
-    redact_shop,
     upsert_customers,
     upsert_orders,
 )
+from nps_engine.store.shop_privacy import Subject, export_customer, redact_customer, redact_shop
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 ANNA = Customer(
