@@ -127,5 +127,5 @@ def test_an_access_denied_write_stops_the_push(
             "data": {"m0": None},
         }
     )
-    with pytest.raises(ShopifyAuthError, match="Access denied.*write_customers"):
+    with pytest.raises(ShopifyAuthError, match=r"Access denied.*write_customers"):
         list(ShopifyTagWriter(client).push([change(1, ("a",))]))
