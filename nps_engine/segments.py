@@ -1,9 +1,10 @@
 """Who is in which segment: the built-in ones (contacted support, returned, churn risk) and the
 store owner's custom ones, over the facts of one answer. Pure: facts and ``now`` in, answers out.
 
-Facts that depend on the moment the report (or tag push) runs, ``days_since_last_order`` and the
-"no repeat order" churn rule, read ``as_of``: the loader binds the run's ``now`` into every
-:class:`ResponseFacts` it builds, so a rule evaluated twice in one run always sees the same clock.
+What depends on the moment the report (or tag push) runs is computed against one ``now`` per run:
+the loader binds it into every :class:`ResponseFacts` as ``as_of`` (read by
+``days_since_last_order``, which custom rules see as a plain feature), and the churn rule takes it
+as an argument (:func:`enabled_segments` passes the same value). Nothing here reads a clock.
 """
 
 from __future__ import annotations
