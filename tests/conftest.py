@@ -18,17 +18,7 @@ from sqlalchemy.engine import make_url
 
 from nps_engine.store.database import Database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REFERENCE = SHARED / "reference"
 POSTGRES_URL = os.environ.get("NPS_TEST_DATABASE_URL")
-
-
-def reference_file(relative: str) -> Path:
-    """A file from ../shared/reference, or skip: a user's fresh clone has no ../shared."""
-    path = REFERENCE / relative
-    if not path.exists():
-        pytest.skip(f"../shared/reference/{relative} is not present (only beside the workplace)")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import responses
-from conftest import reference_file
 from graphql import GraphQLSchema, build_schema, parse, validate
+from reference_data import reference_file
 from responses.registries import OrderedRegistry
 
 from connectors.shopify.client import ShopifyClient

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import reference_file
+from reference_data import reference_file
 from shopify_fakes import (
     ENDPOINT,
     FakeClock,

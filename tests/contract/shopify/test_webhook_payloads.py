@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import reference_file
+from reference_data import reference_file
 
 from connectors.shopify.webhooks import (
     CustomerDataRequest,

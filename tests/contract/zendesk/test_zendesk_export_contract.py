@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import responses
-from conftest import reference_file
+from reference_data import reference_file
 from responses import matchers
 from zendesk_fakes import API, client_fixture, export_page, sleeps_fixture, ticket_json, user_json  # noqa: F401 - fixtures
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import responses
-from conftest import reference_file
+from reference_data import reference_file
 from responses import matchers
 from zendesk_fakes import API, client_fixture, sleeps_fixture, ticket_json  # noqa: F401 - fixtures
 

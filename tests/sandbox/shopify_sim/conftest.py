@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from shopify_support import NOW, GraphQLCaller, reference_file
+from shopify_support import NOW, GraphQLCaller
 
 from sandbox.generator import generate
 from sandbox.shopify import ShopifySimulator
@@ -34,6 +34,4 @@ def graphql(shopify: ShopifySimulator) -> Iterator[GraphQLCaller]:
     caller.session.close()
 
 
-# Test modules elsewhere do ``from conftest import reference_file``; whichever conftest.py pytest
-# imported last answers to that name, so this one must offer it too.
-__all__ = ["graphql", "reference_file", "shop_world", "shopify"]
+__all__ = ["graphql", "shop_world", "shopify"]

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import requests
+from reference_data import reference_file
 
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN, ShopifySimulator
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
-
-
-def _root_conftest_reference_file() -> Callable[[str], Path]:
-    """tests/conftest.py's ``reference_file`` (nearer conftest.py files shadow ``conftest``)."""
-    path = Path(__file__).resolve().parents[2] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("nps_tests_root_conftest", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found: Callable[[str], Path] = module.reference_file
-    return found
-
-
-reference_file = _root_conftest_reference_file()
 
 
 def sample(name: str) -> Any:
