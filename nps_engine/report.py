@@ -115,6 +115,19 @@ class Report:
         return self.overall.n == 0
 
 
+@dataclass(frozen=True, slots=True)
+class Tallies:
+    """Everyone's tally and each segment's. Tallies of disjoint sets of customers add up, which
+    lets a big store be counted in parts (``jobs.report_parts``)."""
+
+    overall: Tally
+    segments: tuple[Tally, ...]
+
+    def __add__(self, other: Tallies) -> Tallies:
+        parts = zip(self.segments, other.segments, strict=True)
+        return Tallies(self.overall + other.overall, tuple(a + b for a, b in parts))
+
+
 def build_report(
     facts: Iterable[ResponseFacts],
     *,
@@ -130,17 +143,42 @@ def build_report(
     ``trend`` holds the tally of each month label (see :func:`monthly_tallies`, or the store's
     SQL equivalent); months without answers are shown empty.
     """
-    chosen = _on_basis(_in_scope(facts, kind, period), basis)
-    overall, inside = _tallies(chosen, segments)
+    tallies = tally_answers(facts, basis=basis, kind=kind, period=period, segments=segments)
+    return report_from_tallies(
+        tallies, store=store, basis=basis, kind=kind, period=period, segments=segments, trend=trend
+    )
+
+
+def tally_answers(
+    facts: Iterable[ResponseFacts],
+    *,
+    basis: Basis,
+    kind: SurveyKind,
+    period: Period,
+    segments: Sequence[Segment],
+) -> Tallies:
+    return _tallies(_on_basis(_in_scope(facts, kind, period), basis), segments)
+
+
+def report_from_tallies(
+    tallies: Tallies,
+    *,
+    store: str,
+    basis: Basis,
+    kind: SurveyKind,
+    period: Period,
+    segments: Sequence[Segment],
+    trend: Mapping[str, Tally],
+) -> Report:
     results = tuple(
-        SegmentResult(segment.name, segment.label, compare(tally, overall))
-        for segment, tally in zip(segments, inside, strict=True)
+        SegmentResult(segment.name, segment.label, compare(tally, tallies.overall))
+        for segment, tally in zip(segments, tallies.segments, strict=True)
     )
     months = tuple(
         MonthResult(month.label, nps_of(trend.get(month.label, Tally())))
         for month in period.months()
     )
-    return Report(store, basis, kind, period, nps_of(overall), results, months)
+    return Report(store, basis, kind, period, nps_of(tallies.overall), results, months)
 
 
 def _in_scope(
@@ -167,9 +205,7 @@ def _on_basis(facts: Iterable[ResponseFacts], basis: Basis) -> Iterable[Response
 _COUNTS = {Category.PROMOTER: 0, Category.PASSIVE: 1, Category.DETRACTOR: 2}
 
 
-def _tallies(
-    facts: Iterable[ResponseFacts], segments: Sequence[Segment]
-) -> tuple[Tally, list[Tally]]:
+def _tallies(facts: Iterable[ResponseFacts], segments: Sequence[Segment]) -> Tallies:
     """Everyone's tally and each segment's, in one pass (the hot loop of a million-answer store)."""
     overall = [0, 0, 0]
     inside = [[0, 0, 0] for _ in segments]
@@ -180,7 +216,7 @@ def _tallies(
         for matches, counts in checks:
             if matches(fact):
                 counts[slot] += 1
-    return Tally(*overall), [Tally(*counts) for counts in inside]
+    return Tallies(Tally(*overall), tuple(Tally(*counts) for counts in inside))
 
 
 def monthly_tallies(

@@ -11,9 +11,10 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
-from jobs.report_job import report_period, store_report
+from jobs.report_job import report_period
 from jobs.report_output import RENDERERS
 from jobs.report_output.rich_table import report_renderable
+from jobs.report_parts import counted_report
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Report
@@ -93,7 +94,7 @@ def _store_report(
     try:
         if not database.is_current():
             _fail(f"store {store}: the database has no tables yet; run `nps db upgrade`")
-        return store_report(settings, database, now, period, basis=basis, kind=kind)
+        return counted_report(settings, database, now, period, basis=basis, kind=kind)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.

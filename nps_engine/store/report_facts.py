@@ -76,11 +76,17 @@ def load_report_inputs(
     basis: Basis,
     now: datetime,
     support_window_days: int,
+    part: tuple[int, int] = (0, 1),
 ) -> ReportInputs:
-    """Answers of ``kind`` from the first month's start to the last month's end."""
+    """Answers of ``kind`` from the first month's start to the last month's end.
+
+    ``part=(k, n)`` reads only the k-th of n disjoint shares of the customers (Shopify customer id
+    modulo n; answers without one go to share 0), so a big store can be read by n processes.
+    """
     if not months:
         return ReportInputs([], {})
-    period = _period_answers(store, kind, months, basis).subquery("period_answers")
+    answers = _period_answers(store, kind, months, basis).where(_share(*part))
+    period = answers.subquery("period_answers")
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
     query = _with_facts(store, kind, period).where(wanted)
     reader = _FactsReader(kind, now, support_window_days)
@@ -145,6 +151,14 @@ def _who() -> tuple[ColumnElement[Any], ...]:
         case((without_customer, r.email), else_=null()),
         case((and_(without_customer, r.email.is_(None)), r.id), else_=null()),
     )
+
+
+def _share(index: int, parts: int) -> ColumnElement[bool]:
+    if parts == 1:
+        return true()
+    customer_id = _responses.c.customer_id
+    share = customer_id % parts == index
+    return or_(customer_id.is_(None), share) if index == 0 else share
 
 
 def _period_answers(

@@ -21,6 +21,7 @@ from nps_engine.report import (
     monthly_tallies,
     plain_language,
     report_json,
+    tally_answers,
 )
 from nps_engine.segments import ResponseFacts, Segment, enabled_segments
 from nps_engine.statistics import Tally, compare
@@ -240,3 +241,24 @@ def test_two_answers_at_the_same_instant_keep_the_later_stored_one() -> None:
     second = answer(1, 10, response_id=8)
     assert report_of([second, first]).overall.tally == Tally(1, 0, 0)
     assert report_of([first, second]).overall.tally == Tally(1, 0, 0)
+
+
+@given(answers, st.integers(2, 4))
+def test_tallies_of_disjoint_customers_add_up_to_the_whole(
+    facts: list[ResponseFacts], parts: int
+) -> None:
+    options: dict[str, Any] = {
+        "basis": "customers",
+        "kind": T,
+        "period": PERIOD,
+        "segments": [RETURNED],
+    }
+    whole = tally_answers(facts, **options)
+    shares = [
+        tally_answers([f for f in facts if (f.customer_id or 0) % parts == k], **options)
+        for k in range(parts)
+    ]
+    total = shares[0]
+    for share in shares[1:]:
+        total += share
+    assert total == whole

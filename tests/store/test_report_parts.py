@@ -1,0 +1,56 @@
+"""A big store's report counted by several processes equals the one counted in one."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from jobs import report_parts
+from nps_engine.config.loading import parse_settings
+from nps_engine.report import Period
+from nps_engine.store.database import Database
+from nps_engine.store.models import Customer, Response, Ticket
+
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
+PERIOD = Period(date(2026, 1, 1), date(2026, 5, 31), "UTC")
+
+
+def test_report_counted_in_parts_matches_the_report_counted_at_once(
+    sqlite_database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = parse_settings(
+        {"store": {"id": store_id}, "database": {"url": sqlite_database.url}}, {}
+    )[0]
+    with sqlite_database.session() as session:
+        for i in range(1, 61):
+            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
+                                 responded_at=answered, updated_at=answered))  # fmt: skip
+            if i % 3 == 0:
+                opened = answered - timedelta(days=4)
+                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
+                                   created_at=opened, updated_at=opened))  # fmt: skip
+    at_once = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=1)
+    monkeypatch.setattr(report_parts, "PARALLEL_FROM", 0)
+    in_parts = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=3)
+    assert in_parts == at_once
+    assert at_once.overall.n == 60
+    assert at_once.segments[0].figure.n == 20  # support_contacted
+
+
+def test_small_store_is_counted_in_process(
+    sqlite_database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = parse_settings(
+        {"store": {"id": store_id}, "database": {"url": sqlite_database.url}}, {}
+    )[0]
+
+    def no_fork(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a small store must not start processes")
+
+    monkeypatch.setattr(report_parts, "ProcessPoolExecutor", no_fork)
+    report = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=4)
+    assert report.empty
