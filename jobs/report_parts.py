@@ -17,7 +17,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 
 from sqlalchemy import func, select
 
@@ -59,6 +59,8 @@ def counted_report(
     """The store's report, counted by up to ``processes`` processes (default: one per core)."""
     chosen: Basis = basis or settings.report.basis
     parts = max(1, processes or os.cpu_count() or 1)
+    if "fork" not in get_all_start_methods():  # Windows: count in-process
+        parts = 1
     if parts > 1 and _answers_in(database, settings.store.id, period, kind) < PARALLEL_FROM:
         parts = 1
     shares = [_Share(settings, period, kind, chosen, now, (k, parts)) for k in range(parts)]
