@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import resource
 import subprocess
 import sys
@@ -52,6 +51,12 @@ ZENDESK_PER_MINUTE, EXPORTS_PER_MINUTE = 400, 10
 SHOPIFY_PAGE, BULK_CALLS = 250, 3  # max page size; bulk: start, >= 1 poll, download the JSONL
 ZENDESK_EXPORT_PAGE, ZENDESK_BULK = 1000, 100  # tickets per export page; users per update_many
 MUTATION_COST, MAX_REQUEST_COST = 10, 1000  # a tagsAdd costs 10; one request costs <= 1000
+OPEN_TICKET = ("new", "open", "pending", "hold")
+LAUNCHER = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
 
 
 @dataclass
@@ -130,14 +135,16 @@ def stage(name: str, sandbox: Sandbox, work: Callable[[], tuple[float | None, st
 
 
 def nps(config: Path, *args: str) -> tuple[float | None, str]:
-    """Run ``nps`` and wait for it with ``wait4``: the rusage of that one process."""
-    with open(os.devnull, "w") as quiet:
-        process = subprocess.Popen([NPS, "--config", str(config), "-q", *args], stdout=quiet)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        print(f"nps {' '.join(args)} exited with {process.returncode}", file=sys.stderr)
-    return usage.ru_maxrss / 1024, f"(exit {process.returncode})"  # ru_maxrss is in KiB
+    """Run ``nps`` through a small launcher that reports its child's peak RSS.
+
+    Not ``wait4`` from here: on Linux a child's ``ru_maxrss`` includes the RSS of the process
+    it was forked from (the kernel keeps the pre-exec high-water mark), which here is the whole
+    world and the simulators."""
+    command = [sys.executable, "-c", LAUNCHER, NPS, "--config", str(config), "-q", *args]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        print(f"nps {' '.join(args)} exited with {done.returncode}", file=sys.stderr)
+    return int(done.stdout.split()[-1]) / 1024, f"(exit {done.returncode})"  # KiB -> MiB
 
 
 def answer(responder: Responder) -> tuple[float | None, str]:
@@ -188,10 +195,12 @@ def add_bounds(stages: list[Stage], database: Database, store: str) -> None:
     requests = math.ceil(mutations * MUTATION_COST / MAX_REQUEST_COST)
     push.bounds["shopify"] = (requests, bucket_seconds(mutations * MUTATION_COST))
     # Zendesk: one tags call per user (adding ours without clobbering theirs needs the per-user
-    # endpoint), fields 100 users per update_many, one search per customer not yet known to be
-    # a Zendesk user (every skipped one was searched), one ticket per detractor follow-up.
+    # endpoint); fields 100 users per update_many, their open tickets' tags 100 per update_many,
+    # each update_many a job read back at least once; one search per customer not yet known to
+    # be a Zendesk user (every skipped one was searched); one ticket per detractor follow-up.
     users = facts["zendesk_pushed"]
-    calls = users + math.ceil(users / ZENDESK_BULK) + facts["zendesk_skipped"] + facts["followups"]
+    jobs = math.ceil(users / ZENDESK_BULK) + math.ceil(facts["open_tickets"] / ZENDESK_BULK)
+    calls = users + 2 * jobs + facts["zendesk_skipped"] + facts["followups"]
     push.bounds["zendesk"] = (calls, 60 * max(0, calls - ZENDESK_PER_MINUTE) / ZENDESK_PER_MINUTE)
 
 
@@ -207,23 +216,39 @@ def store_facts(database: Database, store: str) -> dict[str, int]:
             query = select(func.count()).select_from(model).where(model.store == store, *where)
             return int(session.scalar(query) or 0)
 
-        push = (
-            session.scalars(
-                select(models.JobRun.counters)
-                .where(models.JobRun.store == store, models.JobRun.job == "tags push")
-                .order_by(models.JobRun.id.desc())
-            ).first()
-            or {}
+        pushed_to_zendesk = select(models.TagState.customer_id).where(
+            models.TagState.store == store,
+            models.TagState.system == "zendesk",
+            models.TagState.pushed_at.is_not(None),
         )
-        return {
+        facts = {
             "customers": count(models.Customer),
             "tickets": count(models.Ticket),
             "sent": count(models.Invite, models.Invite.state == "sent"),
-            "shopify_pushed": int(push.get("shopify_pushed", 0)),
-            "zendesk_pushed": int(push.get("zendesk_pushed", 0)),
-            "zendesk_skipped": int(push.get("zendesk_skipped", 0)),
-            "followups": int(push.get("followups_created", 0)),
+            "open_tickets": count(
+                models.Ticket,
+                models.Ticket.status.in_(OPEN_TICKET),
+                models.Ticket.customer_id.in_(pushed_to_zendesk),
+            ),
         }
+    return facts | push_counters(database, store)
+
+
+def push_counters(database: Database, store: str) -> dict[str, int]:
+    """What the last ``tags push`` recorded in ``job_runs``."""
+    with database.session() as session:
+        counters = session.scalars(
+            select(models.JobRun.counters)
+            .where(models.JobRun.store == store, models.JobRun.job == "tags push")
+            .order_by(models.JobRun.id.desc())
+        ).first()
+    done = counters or {}
+    return {
+        "shopify_pushed": int(done.get("shopify_pushed", 0)),
+        "zendesk_pushed": int(done.get("zendesk_pushed", 0)),
+        "zendesk_skipped": int(done.get("zendesk_skipped", 0)),
+        "followups": int(done.get("followups_created", 0)),
+    }
 
 
 def print_stages(stages: list[Stage]) -> None:
