@@ -29,7 +29,6 @@ from nps_engine.store.response_imports import link_answers_to_customers
 from nps_engine.store.support import link_customers, retry_customers_found_in_zendesk
 
 Work = Callable[[JobContext], None]
-SOURCES = ("all", "shopify", "zendesk")
 
 
 def _guarded(context: JobContext, system: str, step: Callable[[], None]) -> None:

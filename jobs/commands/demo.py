@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from jobs.console import EXIT_FAILURE, stdout
-from jobs.demo import DemoOptions, print_result, run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +22,8 @@ def demo_command(
     ),
 ) -> None:
     """Run the whole NPS loop on loopback simulators (no account needed) and show the report."""
+    from jobs.demo import DemoOptions, print_result, run_demo  # the sandbox loads only for the demo
+
     options = DemoOptions(customers=customers, seed=seed, weeks=weeks, workdir=workdir)
     result = run_demo(options, lambda line: stdout.print(line, markup=False))
     print_result(result, stdout)

@@ -8,6 +8,7 @@ every job succeeded (DESIGN.md section 5).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,11 +16,15 @@ from rich.table import Table
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
 from jobs.progress import ProgressFn, progress_reporter
 from jobs.runner import JobOutcome, run_job, utc_now
-from jobs.steps import SOURCES, Work, push_step, send_step, sync_step
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 
-StepFactory = Callable[[Settings, Database, ProgressFn], list[tuple[str, Work]]]
+if TYPE_CHECKING:
+    from jobs.steps import Work
+
+# The connectors load only when a command runs, so `nps --help` and `nps report` start quickly.
+StepFactory = Callable[[Settings, Database, ProgressFn], "list[tuple[str, Work]]"]
+SOURCES = ("all", "shopify", "zendesk")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +43,7 @@ def sync_command(
     """Pull orders and customers from Shopify and tickets from Zendesk (incremental)."""
     if source not in SOURCES:
         fail_usage(f"--source must be one of {', '.join(SOURCES)}, not '{source}'")
+    from jobs.steps import sync_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
@@ -55,6 +61,7 @@ def push_command(
 ) -> None:
     """Write NPS tags (and Zendesk user fields) for customers whose answer changed, and open
     follow-up tickets for detractors."""
+    from jobs.steps import push_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
@@ -66,6 +73,7 @@ def push_command(
 
 def run_command(ctx: typer.Context) -> None:
     """Sync, send the surveys that are due, push tags: the whole loop once (for cron)."""
+    from jobs.steps import push_step, send_step, sync_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn

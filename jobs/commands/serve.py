@@ -14,14 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-import uvicorn
 
 from jobs.console import fail_usage, state_of, stdout
 from jobs.runner import utc_now
-from jobs.scheduler import store_scheduler
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
-from nps_engine.web.app import create_app
 
 SHUTDOWN_GRACE_SECONDS = 60  # let a running job finish; every job is safe to interrupt anyway
 
@@ -45,6 +42,10 @@ def serve_command(
     ),
 ) -> None:
     """Serve the survey pages and webhooks, and run the scheduled jobs (see `schedule:`)."""
+    import uvicorn  # the web stack loads only when serving
+
+    from nps_engine.web.app import create_app
+
     settings = _one_store(state_of(ctx).stores(), store)
     if settings.web is None:
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
@@ -82,6 +83,8 @@ def background(settings: Settings, database: Database, *, enabled: bool = True) 
     if not enabled:
         yield
         return
+    from jobs.scheduler import store_scheduler
+
     scheduler = store_scheduler(settings, database, utc_now)
     thread = scheduler.start_thread()
     try:

@@ -8,16 +8,18 @@ or the run stopped (the rest is kept for the next run), 2 on a configuration pro
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
-from connectors.email import SmtpMailer
 from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
 from jobs.progress import progress_reporter
 from jobs.runner import JobContext, run_job
-from jobs.send_surveys import SendSummary, send_surveys
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
+
+if TYPE_CHECKING:
+    from jobs.send_surveys import SendSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +49,9 @@ def send_command(
 
 
 def _run_store(database: Database, settings: Settings, *, dry_run: bool, limit: int | None) -> bool:
+    from connectors.email import SmtpMailer  # the SMTP stack loads only when sending
+    from jobs.send_surveys import send_surveys
+
     email = settings.email
     assert email is not None
     summaries: list[SendSummary] = []
