@@ -188,8 +188,9 @@ def test_two_syncs_at_once_one_runs_the_other_exits_on_the_lock(
     now = datetime.now(UTC).replace(microsecond=0)
     with running_loop(loop_options(60, 5, now), tmp_path, adjust=same_store) as loop:
         assert loop.sandbox.shopify is not None
-        # The first Shopify call of the first sync takes 3 s: the runs certainly overlap.
-        loop.sandbox.shopify.traffic.script(GRAPHQL, 1, Fault.delay(3.0))
+        # The first Shopify call of the first sync takes 4 s: the runs overlap even when one
+        # process starts a few seconds after the other on a busy machine.
+        loop.sandbox.shopify.traffic.script(GRAPHQL, 1, Fault.delay(4.0))
         both = [loop.start_nps("sync"), loop.start_nps("sync")]
         outcomes = sorted(finish(process) for process in both)
         (code_ok, out_ok, _), (code_locked, out_locked, err_locked) = outcomes
