@@ -146,6 +146,8 @@ def assert_converged(got: FinalState, expected: FinalState, loop: Loop, later: d
     # The same orders were invited, and none was mailed twice.
     assert got.invited_orders == expected.invited_orders
     assert max(got.emails.values()) == 1
+    message_ids = Counter(m.message["Message-ID"] for m in loop.sink.messages)
+    assert max(message_ids.values()) == 1
     # The run killed while mailing left that invite in 'sending': its email may or may not have
     # gone, so it is never re-sent; the next send job past the timeout marks it failed, saying so.
     store = loop.settings.store.id
