@@ -9,9 +9,12 @@ from typing import NoReturn
 import typer
 from pydantic import BaseModel, SecretStr
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs import logs
 from nps_engine.config import ConfigError, Settings, load_settings
+from nps_engine.store.database import Database
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -72,3 +75,35 @@ def secrets_of(settings: Settings) -> list[str]:
 
     walk(settings)
     return found
+
+
+def fail(message: str) -> NoReturn:
+    """A failure that is not about usage: one line on stderr, exit code 1."""
+    stderr.print(f"error: {message}", markup=False)
+    raise typer.Exit(EXIT_FAILURE)
+
+
+def database_url_for_humans(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(settings: Settings, *, migrated: bool = True) -> Database:
+    """The store's database, or exit 1 with one line saying why not.
+
+    Every command opens the store through here, so "cannot reach the server" and "run
+    `nps db upgrade` first" read the same (and exit the same) whichever command met them.
+    """
+    database = Database(settings.database.url)
+    try:
+        current = database.is_current()
+    except SQLAlchemyError as error:  # a missing folder, a server that does not answer
+        database.dispose()
+        first_line = str(getattr(error, "orig", None) or error).splitlines()[0]
+        url = database_url_for_humans(settings.database.url)
+        fail(f"store {settings.store.id}: cannot open the database {url}: {first_line}")
+    if migrated and not current:
+        database.dispose()
+        fail(
+            f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"
+        )
+    return database

@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from jobs.console import state_of, stdout
+from jobs.console import database_url_for_humans, open_database, state_of, stdout
 from nps_engine.config import Settings
-from nps_engine.store.database import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -36,19 +35,19 @@ def check(
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the tables, or migrate them to this version (safe to run again)."""
     for settings in state_of(ctx).stores():
-        database = Database(settings.database.url)
+        database = open_database(settings, migrated=False)
         try:
             database.upgrade()
         finally:
             database.dispose()
-        stdout.print(f"database ready: {_redacted_url(settings.database.url)}")
+        stdout.print(f"database ready: {database_url_for_humans(settings.database.url)}")
 
 
 def _summary(settings: Settings) -> Table:
     table = Table(title=f"store {settings.store.id}", show_header=False, box=None)
     table.add_row("name", settings.store.name)
     table.add_row("time zone", settings.store.timezone)
-    table.add_row("database", _redacted_url(settings.database.url))
+    table.add_row("database", database_url_for_humans(settings.database.url))
     table.add_row("shopify", settings.shopify.shop_domain if settings.shopify else "not configured")
     table.add_row("zendesk", settings.zendesk.subdomain if settings.zendesk else "not configured")
     table.add_row(
@@ -75,10 +74,3 @@ def _summary(settings: Settings) -> Table:
     segments += [segment.name for segment in settings.segments.custom]
     table.add_row("segments", ", ".join(segments) or "none")
     return table
-
-
-def _redacted_url(url: str) -> str:
-    """The database URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

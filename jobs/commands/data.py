@@ -13,18 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
-from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from jobs.console import EXIT_FAILURE, fail, fail_usage, open_database, state_of, stdout
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError
-from nps_engine.store.database import Database
 from nps_engine.store.response_imports import ImportCounts, import_responses
 from nps_engine.store.status import StoreStatus, read_status
 
@@ -58,7 +54,7 @@ def import_responses_command(
     settings = _one_store(state_of(ctx).stores(), store)
     if not file.is_file():
         fail_usage(f"no such file: {file}")
-    database = _open_database(settings)
+    database = open_database(settings)
     now = datetime.now(UTC)
     bad = _BadRows()
     try:
@@ -73,11 +69,11 @@ def import_responses_command(
                 dry_run=dry_run,
             )
     except ImportFileError as error:
-        _fail(f"{file}: {error}; nothing was imported")
+        fail(f"{file}: {error}; nothing was imported")
     except UnicodeDecodeError:
         if _starts_with(file, b"PK\x03\x04"):  # the zip signature every .xlsx starts with
-            _fail(f"{file} is an Excel workbook, not a CSV: save it as 'CSV UTF-8' first")
-        _fail(
+            fail(f"{file} is an Excel workbook, not a CSV: save it as 'CSV UTF-8' first")
+        fail(
             f"{file} is not UTF-8 text after line {bad.last_line}: save it as UTF-8 (CSV UTF-8) "
             "and import it again (rows already imported are not duplicated)"
         )
@@ -97,7 +93,7 @@ def status_command(
     """Counts of customers, orders, tickets, invites, answers and pending tag pushes."""
     statuses = []
     for settings in state_of(ctx).stores():
-        database = _open_database(settings)
+        database = open_database(settings)
         try:
             with database.session() as session:
                 statuses.append(
@@ -222,27 +218,6 @@ def _one_store(stores: list[Settings], store: str | None) -> Settings:
     return chosen[0]
 
 
-def _open_database(settings: Settings) -> Database:
-    database = Database(settings.database.url)
-    try:
-        current = database.is_current()
-    except OperationalError as error:  # a missing folder, a server that does not answer
-        database.dispose()
-        url = make_url(settings.database.url).render_as_string(hide_password=True)
-        _fail(f"cannot open the database {url}: {str(error.orig).splitlines()[0]}")
-    if not current:
-        database.dispose()
-        _fail(
-            f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"
-        )
-    return database
-
-
 def _starts_with(file: Path, signature: bytes) -> bool:
     with open(file, "rb") as stream:
         return stream.read(len(signature)) == signature
-
-
-def _fail(message: str) -> NoReturn:
-    stderr.print(f"error: {message}", markup=False)
-    raise typer.Exit(EXIT_FAILURE)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
+from jobs.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
 from jobs.progress import ProgressFn, progress_reporter
 from jobs.runner import JobOutcome, run_job, utc_now
 from nps_engine.config import Settings
@@ -101,11 +101,8 @@ def _run_for_each_store(ctx: typer.Context, steps: StepFactory) -> None:
 
 
 def _run_store(settings: Settings, steps: StepFactory, progress: ProgressFn) -> list[JobOutcome]:
-    database = Database(settings.database.url)
+    database = open_database(settings)
     try:
-        if not database.is_current():
-            fail_usage(f"store {settings.store.id}: the database has no tables; "
-                       "run `nps db upgrade` first")  # fmt: skip
         return [
             run_job(database, settings.store.id, job, work)
             for job, work in steps(settings, database, progress)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from jobs.console import fail, fail_usage, open_database, state_of, stderr, stdout
 from jobs.report_job import report_period
 from jobs.report_output import RENDERERS
 from jobs.report_output.rich_table import report_renderable
@@ -18,7 +17,6 @@ from jobs.report_parts import counted_report
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Report
-from nps_engine.store.database import Database
 
 
 class OutputFormat(enum.StrEnum):
@@ -90,23 +88,16 @@ def _store_report(
     if basis_option is not None:
         basis = "responses" if basis_option is BasisOption.RESPONSES else "customers"
     store = settings.store.id
-    database = Database(settings.database.url)
+    database = open_database(settings)
     try:
-        if not database.is_current():
-            _fail(f"store {store}: the database has no tables yet; run `nps db upgrade`")
         return counted_report(settings, database, now, period, basis=basis, kind=kind)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.
         first_line = str(getattr(error, "orig", None) or error).splitlines()[0]
-        _fail(f"store {store}: cannot read the database: {first_line}")
+        fail(f"store {store}: cannot read the database: {first_line}")
     finally:
         database.dispose()
-
-
-def _fail(message: str) -> NoReturn:
-    stderr.print(f"error: {message}", markup=False)
-    raise typer.Exit(EXIT_FAILURE)
 
 
 def _emit(reports: list[Report], output_format: OutputFormat, output: Path | None) -> None:

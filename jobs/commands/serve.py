@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import typer
 
-from jobs.console import fail_usage, state_of, stdout
+from jobs.console import fail_usage, open_database, state_of, stdout
 from jobs.runner import utc_now
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
@@ -49,10 +49,7 @@ def serve_command(
     settings = _one_store(state_of(ctx).stores(), store)
     if settings.web is None:
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
-    database = Database(settings.database.url)
-    if not database.is_current():
-        database.dispose()
-        fail_usage(f"store {settings.store.id}: run `nps db upgrade` first")
+    database = open_database(settings)
     listen_host, listen_port = host or settings.web.host, port or settings.web.port
     stdout.print(
         f"{settings.store.id}: survey pages on http://{listen_host}:{listen_port} "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from jobs.console import EXIT_FAILURE, fail_usage, state_of, stdout
+from jobs.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
 from jobs.progress import progress_reporter
 from jobs.runner import JobContext, run_job
 from nps_engine.config import Settings
@@ -37,10 +37,8 @@ def send_command(
     failed = False
     for settings in state_of(ctx).stores():
         _check_sections(settings)
-        database = Database(settings.database.url)
+        database = open_database(settings)
         try:
-            if not database.is_current():
-                fail_usage(f"store {settings.store.id}: run `nps db upgrade` first")
             failed |= not _run_store(database, settings, dry_run=dry_run, limit=limit)
         finally:
             database.dispose()

@@ -231,7 +231,8 @@ def test_unreadable_database_is_a_clear_failure(tmp_path: Path) -> None:
     (tmp_path / "nps.db").write_bytes(b"this is not a database" * 100)
     result = nps(config, "report")
     assert result.exit_code == 1
-    assert "store shop: cannot read the database: file is not a database" in result.stderr
+    assert "store shop: cannot open the database" in result.stderr
+    assert "file is not a database" in result.stderr
 
 
 def test_period_starting_after_today_is_a_usage_error(config: Path) -> None:
