@@ -96,7 +96,8 @@ def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
         log.error("%s/%s stopped: %s", context.store, context.job, error)
         return "failed"
     except ConnectorError as error:
-        context.errors.append(str(error))
+        if not getattr(error, "already_recorded", False):
+            context.errors.append(str(error))
         log.error("%s/%s stopped: %s", context.store, context.job, error)
         return "failed"
     except Exception as error:  # a job's crash must still be recorded in job_runs

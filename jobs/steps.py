@@ -31,12 +31,35 @@ from nps_engine.store.support import link_customers, retry_customers_found_in_ze
 Work = Callable[[JobContext], None]
 
 
-def _guarded(context: JobContext, system: str, step: Callable[[], None]) -> None:
-    """Run one system's part; a vendor failure is recorded and the next part still runs."""
-    try:
-        step()
-    except ConnectorError as error:
-        context.error(f"{system}: {error}")
+class _Parts:
+    """The per-system parts of one job: each runs even if another failed; the job fails only
+    when every part it attempted failed (otherwise it ends ``partial``)."""
+
+    def __init__(self, context: JobContext) -> None:
+        self.context = context
+        self.failures: list[ConnectorError] = []
+        self.attempted = 0
+
+    def run(self, system: str, part: Callable[[JobContext], None]) -> None:
+        self.attempted += 1
+        try:
+            part(self.context)
+        except ConnectorError as error:
+            self.failures.append(error)
+            message = str(error)  # adapters already name their system ("shopify: ...")
+            self.context.error(message if message.startswith(system) else f"{system}: {message}")
+
+    def finish(self) -> None:
+        if self.attempted and len(self.failures) == self.attempted:
+            raise AllPartsFailed(self.failures)
+
+
+class AllPartsFailed(ConnectorError):
+    already_recorded = True  # each part's error is in the job's errors; the runner adds nothing
+
+    def __init__(self, failures: list[ConnectorError]) -> None:
+        super().__init__("every system failed (see above)")
+        self.failures = failures
 
 
 def sync_step(
@@ -67,10 +90,12 @@ def sync_step(
             context.error(f"zendesk: stopped early, will resume: {summary.stopped}")
 
     def work(context: JobContext) -> None:
+        parts = _Parts(context)
         if source in ("all", "shopify") and settings.shopify is not None:
-            _guarded(context, "shopify", lambda: shopify_part(context))
+            parts.run("shopify", shopify_part)
         if source in ("all", "zendesk") and settings.zendesk is not None:
-            _guarded(context, "zendesk", lambda: zendesk_part(context))
+            parts.run("zendesk", zendesk_part)
+        parts.finish()
         with database.session() as session:
             # Tickets and imported answers that arrived before their customer are linked now.
             context.count("linked_to_customers", link_customers(session, store))
@@ -145,12 +170,14 @@ def push_step(
             context.error(f"zendesk follow-up: stopped early, will resume: {summary.stopped}")
 
     def work(context: JobContext) -> None:
+        parts = _Parts(context)
         if settings.tags.enabled and settings.shopify is not None:
-            _guarded(context, "shopify", lambda: shopify_part(context))
+            parts.run("shopify", shopify_part)
         if settings.tags.enabled and settings.zendesk is not None:
-            _guarded(context, "zendesk", lambda: zendesk_part(context))
+            parts.run("zendesk", zendesk_part)
         if settings.zendesk is not None and not dry_run:
-            _guarded(context, "zendesk", lambda: followup_part(context))
+            parts.run("zendesk", followup_part)
+        parts.finish()
 
     return work
 

@@ -116,3 +116,49 @@ def test_a_live_lock_on_another_host_is_respected(sqlite_database: Database) -> 
         JobLockGuard(sqlite_database, "s", "sync", clock),
     ):
         pass
+
+
+def test_a_job_whose_every_system_failed_is_failed_not_partial(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs import steps
+    from nps_engine.config import parse_settings
+
+    (settings,) = parse_settings(
+        {
+            "store": {"id": "s"},
+            "database": {"url": sqlite_database.url},
+            "shopify": {"shop": "s", "access_token": "t"},
+            "zendesk": {"subdomain": "s", "email": "a@b.co", "api_token": "t"},
+        },
+        {},
+    )
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise AuthenticationError("the access token was refused", system="shopify")
+
+    def unavailable(*_args: object, **_kwargs: object) -> None:
+        raise TransientError("503 after 5 attempts", system="zendesk")
+
+    monkeypatch.setattr(steps, "sync_shopify", refused)
+    monkeypatch.setattr(steps, "sync_zendesk", unavailable)
+    monkeypatch.setattr(steps.bootstrap, "order_source", lambda s: None)
+    monkeypatch.setattr(steps.bootstrap, "ticket_source", lambda s: None)
+    outcome = run_job(sqlite_database, "s", "sync", steps.sync_step(settings, sqlite_database, NOW))
+    assert outcome.status == "failed"
+    assert outcome.errors == (
+        "shopify: the access token was refused",
+        "zendesk: 503 after 5 attempts",
+    )
+
+    monkeypatch.setattr(steps, "sync_zendesk", lambda *a, **k: _Summary())
+    outcome = run_job(sqlite_database, "s", "sync", steps.sync_step(settings, sqlite_database, NOW))
+    assert outcome.status == "partial"
+    assert outcome.errors == ("shopify: the access token was refused",)
+
+
+class _Summary:
+    stopped = None
+
+    def counts(self) -> dict[str, int]:
+        return {"tickets": 3}
