@@ -9,7 +9,8 @@ What happens, all on 127.0.0.1 with nothing outside touched:
 4. A year is replayed week by week: each week the surveys due that week are sent, and the
    response simulator answers about a third of them through the real pages (GET the link, submit
    the form), with scores that returns, tickets and late deliveries pull down.
-5. ``tags push`` writes the tags to both simulated systems and opens detractor follow-ups.
+5. A day after each week's answers, ``tags push`` writes the tags to both simulated systems
+   and opens follow-up tickets for that week's detractors.
 6. The segmented report is printed, and saved as a self-contained HTML file.
 
 Simulated time only moves the jobs' and pages' clocks; the simulators' rate limits run on the real
@@ -19,6 +20,7 @@ clock, with a Shopify Plus-sized bucket so the demo is not an exercise in waitin
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -134,17 +136,23 @@ def _loop(
     responder = Responder(sandbox.world, sandbox.smtp, share=options.answer_share,
                           seed=options.seed)  # fmt: skip
     answers = ResponderStats()
+    pushed: Counter[str] = Counter()
     while clock.current <= now:
         week = clock.current
         send = send_step(settings, database, week)
         outcomes.append(run_job(database, store, "surveys send", send, clock.now))
         _add(answers, responder.answer_new_emails())
+        # A day later, as the 5-minute push of `nps serve` would have by then: tags for the
+        # week's answers, and follow-up tickets for its detractors while they are fresh.
+        clock.current = min(week + timedelta(days=1), now)
+        push = push_step(settings, database, clock.current)
+        outcomes.append(run_job(database, store, "tags push", push, clock.now))
+        pushed.update(outcomes[-1].counters)
         clock.current = week + timedelta(weeks=1)
     say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.current = now
-    outcomes.append(run_job(database, store, "tags push", push_step(settings, database, now)))
-    say(f"tags pushed: {_counts(outcomes[-1])}")
+    say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
     report = store_report(settings, database, now, report_period(settings, now))
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
