@@ -284,6 +284,7 @@ def _last_ticket(store: str, answers: Subquery) -> Any:
         return (
             select(func.max(t.c.created_at))
             .where(t.c.store == store, same_person, t.c.created_at <= a.responded_at)
+            .where(_not_our_followup(store, t.c.id))
             .scalar_subquery()
         )
 
@@ -294,6 +295,15 @@ def _last_ticket(store: str, answers: Subquery) -> Any:
     )
 
 
+def _not_our_followup(store: str, ticket_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Leave out the follow-up tickets we opened for detractors: a customer we wrote to has not
+    "contacted support", and our own open follow-up is not their open ticket."""
+    ours = select(_responses.c.followup_ticket_id).where(
+        _responses.c.store == store, _responses.c.followup_ticket_id.is_not(None)
+    )
+    return ticket_id.not_in(ours)
+
+
 def _open_ticket(store: str, answers: Subquery) -> Any:
     """Whether the customer (else the email) has a ticket an agent is still working on."""
     a, t = answers.c, _tickets.alias("open_ticket")
@@ -301,7 +311,11 @@ def _open_ticket(store: str, answers: Subquery) -> Any:
     def any_open(same_person: ColumnElement[bool]) -> Any:
         # select the status, not "*", so SQLite answers from the index alone
         still_open = t.c.status.not_in(_DONE_STATUSES)
-        return select(t.c.status).where(t.c.store == store, same_person, still_open).exists()
+        return (
+            select(t.c.status)
+            .where(t.c.store == store, same_person, still_open, _not_our_followup(store, t.c.id))
+            .exists()
+        )
 
     return case(
         (a.customer_id.is_not(None), any_open(t.c.customer_id == a.customer_id)),

@@ -299,13 +299,56 @@ def test_shares_of_customers_read_apart_add_up_to_the_whole(seed: Seeder) -> Non
     seed.answer(None, 3, at("2026-03-02"), email="ann@example.com")
     whole = load(seed)
     shares = [
-        load_report_inputs(seed.database, seed.store, months=PERIOD.months(), kind=T,
-                           basis="customers", now=NOW, support_window_days=90, part=(k, 3))
+        load_report_inputs(
+            seed.database,
+            seed.store,
+            months=PERIOD.months(),
+            kind=T,
+            basis="customers",
+            now=NOW,
+            support_window_days=90,
+            part=(k, 3),
+        )
         for k in range(3)
-    ]  # fmt: skip
+    ]
     keys = [f.customer_key for share in shares for f in share.facts]
     assert sorted(keys) == sorted(f.customer_key for f in whole.facts)
     assert len(keys) == 8
     for label, tally in whole.trend.items():
         assert sum((share.trend[label] for share in shares), Tally()) == tally
     assert "email:ann@example.com" in {f.customer_key for f in shares[0].facts}
+
+
+def test_our_own_follow_up_ticket_is_not_the_customer_contacting_support(seed: Seeder) -> None:
+    """After a detractor answer we open a follow-up ticket for them; at their next answer that
+    ticket must not make them "customers who contacted support", nor count as their open ticket."""
+    seed.customer(1)
+    seed.add(
+        Ticket(
+            id=500,
+            customer_id=1,
+            status="open",
+            created_at=at("2026-01-11"),
+            updated_at=at("2026-01-11"),
+        ),
+        Response(
+            source="survey",
+            kind=T.value,
+            customer_id=1,
+            email="c1@example.com",
+            score=2,
+            responded_at=at("2026-01-10"),
+            updated_at=at("2026-01-10"),
+            followup_state="created",
+            followup_ticket_id=500,
+        ),
+    )
+    seed.answer(1, 6, at("2026-02-01"))
+    fact = only(load(seed).facts)
+    assert fact.score == 6
+    assert fact.last_ticket_before_response_at is None
+    assert not fact.open_ticket
+    seed.ticket(1, "2026-01-20", status="open")  # the customer writing in themselves still counts
+    fact = only(load(seed).facts)
+    assert fact.last_ticket_before_response_at == at("2026-01-20")
+    assert fact.open_ticket
