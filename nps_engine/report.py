@@ -258,11 +258,19 @@ def plain_language(label: str, comparison: Comparison) -> str:
 
 
 def figure_text(figure: NpsFigure) -> str:
-    """``12 (+/-9)``: the NPS and the half-width of its 95% interval, in whole points."""
+    """``12 (+/-9)``: the NPS and the half-width of its 95% interval, in whole points.
+
+    The adjusted-Wald interval is centred near, not on, the observed NPS, and is cut at -100 and
+    +100; when it is lopsided by more than a point a "+/-" would misstate it, so both ends are
+    written instead: ``-100 (-100 to -43)``.
+    """
     if figure.nps is None or figure.ci95 is None:
         return "n/a"
     low, high = figure.ci95
-    return f"{round(figure.nps)} (+/-{round((high - low) / 2)})"
+    below, above = figure.nps - low, high - figure.nps
+    if abs(above - below) <= 2:
+        return f"{round(figure.nps)} (+/-{round((high - low) / 2)})"
+    return f"{round(figure.nps)} ({round(low)} to {round(high)})"
 
 
 def _points(difference: float) -> str:

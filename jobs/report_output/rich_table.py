@@ -62,7 +62,7 @@ def _headline(overall: NpsFigure) -> Text:
 
 def _segments(report: Report) -> Table:
     table = Table(title="Segments against the rest", title_justify="left", expand=False)
-    for header in ("segment", "n", "NPS ±95%", "rest n", "rest NPS", "diff", "p"):
+    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "p"):
         left = header == "segment"
         table.add_column(header, justify="left" if left else "right", no_wrap=not left)
     for result in report.segments:
@@ -86,7 +86,7 @@ def _summary_line(summary: str) -> Text:
 
 def _trend(report: Report) -> Table:
     table = Table(title="Month by month", title_justify="left")
-    for header in ("month", "n", "NPS ±95%"):
+    for header in ("month", "n", "NPS (95%)"):
         table.add_column(header, justify="left" if header == "month" else "right")
     for month in report.trend:
         table.add_row(month.month, _n_text(month.figure), _cell(month.figure))
@@ -94,8 +94,9 @@ def _trend(report: Report) -> Table:
 
 
 def _cell(figure: NpsFigure) -> str:
-    """``-66 ±7``: the NPS and the half-width of its 95% interval."""
-    return figure_text(figure).replace(" (+/-", " ±").removesuffix(")")
+    """``-66 ±7``, or ``-100 (-100 to -43)`` when the interval is lopsided (see figure_text)."""
+    text = figure_text(figure)
+    return text.replace(" (+/-", " ±").removesuffix(")") if "+/-" in text else text
 
 
 def _n_text(figure: NpsFigure) -> Text:

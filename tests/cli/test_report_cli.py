@@ -160,7 +160,7 @@ def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path
     assert result.exit_code == 0, result.output
     page = output.read_text()
     assert "<svg" in page
-    assert "Customers who contacted support: NPS -100 (+/-" in page
+    assert "Customers who contacted support: NPS -100 (-100 to " in page  # lopsided interval
     assert "small sample" in page
     assert "Net Promoter Score</small>50" in page
     assert "n = 40" in page

@@ -262,3 +262,20 @@ def test_tallies_of_disjoint_customers_add_up_to_the_whole(
     for share in shares[1:]:
         total += share
     assert total == whole
+
+
+@pytest.mark.parametrize(
+    ("tally", "text"),
+    [
+        (Tally(promoters=600, passives=200, detractors=200), "40 (+/-5)"),
+        (Tally(promoters=60, passives=20, detractors=20), "40 (23 to 54)"),
+        (Tally(promoters=0, passives=0, detractors=12), "-100 (-100 to "),
+    ],
+)
+def test_plus_minus_only_where_the_interval_is_even_around_the_figure(
+    tally: Tally, text: str
+) -> None:
+    from nps_engine.report import figure_text
+    from nps_engine.statistics import nps_of
+
+    assert figure_text(nps_of(tally)).startswith(text)
