@@ -59,6 +59,11 @@ class SendSummary:
                 f"{self.counts['unknown_outcome']} left in 'sending' by an interrupted run: "
                 "marked failed, not re-sent (the customer may have received them)"
             )
+        if self.counts["withdrawn"]:
+            lines.append(
+                f"{self.counts['withdrawn']} waiting since the order was due (SMTP down?): "
+                "withdrawn, not sent"
+            )
         return lines + [f"error: {e}" for e in self.errors]
 
 
@@ -80,12 +85,16 @@ def send_surveys(
         survey = survey.model_copy(update={"max_per_run": max(1, min(limit, survey.max_per_run))})
     with database.session() as session:
         settled = 0 if dry_run else invite_store.settle_interrupted(session, store, now)
+        # An order is due for (max_age - delay) days; an invite still waiting after that is late.
+        due_for = timedelta(days=max(1, survey.max_age_days - survey.delay_days))
+        withdrawn = 0 if dry_run else invite_store.withdraw_stale(session, store, now - due_for)
     with database.session() as session:
         orders = orders_in_window(session, store, survey, now)
         audience = audience_for(session, store, orders, survey, now)
         eligibility = eligible_orders(orders, audience, survey, now, settings.store.tz)
     summary = SendSummary(eligibility, dry_run=dry_run)
     summary.counts["unknown_outcome"] = settled
+    summary.counts["withdrawn"] = withdrawn
     if dry_run:
         summary.planned = [
             _planned(d.order.name if d.order else "-", d.email, d.customer.locale)

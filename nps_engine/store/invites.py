@@ -31,6 +31,10 @@ UNKNOWN_OUTCOME = "unknown outcome: the process stopped while sending; not re-se
 # Longer than one SMTP conversation with all its retries, so a live run is never settled.
 SENDING_TIMEOUT = timedelta(minutes=15)
 MAILED_STATES = (InviteState.SENDING.value, InviteState.SENT.value)
+# Waiting to go out (the SMTP server was down): promised to the customer, so it throttles their
+# next survey like a mailed one; withdrawn if it could not go while its order was still due.
+PROMISED_STATES = (InviteState.PENDING.value, *MAILED_STATES)
+WITHDRAWN = "withdrawn: could not be sent while the order was due"
 
 
 def create_invites(
@@ -115,6 +119,22 @@ def settle_interrupted(session: Session, store: str, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def withdraw_stale(session: Session, store: str, created_before: datetime) -> int:
+    """Pending invites created before ``created_before`` go ``failed`` unsent: a survey about a
+    delivery weeks ago, after a long SMTP outage, is worse than none."""
+    result = session.execute(
+        update(Invite)
+        .where(
+            Invite.store == store,
+            Invite.state == InviteState.PENDING,
+            Invite.created_at < created_before,
+        )
+        .values(state=InviteState.FAILED.value, error=WITHDRAWN)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def pending_invites(session: Session, store: str, limit: int) -> list[Invite]:
     """Invites created but not sent yet (a crash before ``claim``, or a refused attempt)."""
     return list(
@@ -143,7 +163,7 @@ def past_invites(
 
 
 def _as_past(invite: Invite) -> PastInvite:
-    mailed = invite.state in MAILED_STATES or (
+    mailed = invite.state in PROMISED_STATES or (
         invite.state == InviteState.FAILED and invite.error == UNKNOWN_OUTCOME
     )
     return PastInvite(

@@ -24,7 +24,7 @@ from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.ports import SendResult, SurveyEmail
 from nps_engine.records import InviteState, SuppressionReason
 from nps_engine.store.database import Database
-from nps_engine.store.invites import UNKNOWN_OUTCOME
+from nps_engine.store.invites import UNKNOWN_OUTCOME, WITHDRAWN
 from nps_engine.store.models import Invite, Suppression
 from nps_engine.store.suppressions import suppress
 from sandbox.smtp import SmtpSink
@@ -356,3 +356,38 @@ def test_store_templates_replace_the_shipped_email(store_id: str, tmp_path: Path
     assert email.text.startswith("How likely is it that you would recommend Maison Verte")
     assert email.text.count("https://nps.maisonverte.example/s/") == 11
     assert "<table" in email.html  # the HTML part still comes from the shipped template
+
+
+def test_a_waiting_invite_throttles_the_customers_next_order(
+    database: Database, store_id: str, sink: SmtpSink
+) -> None:
+    """SMTP down: ann's first order waits. Her second order falls due meanwhile; when SMTP is
+    back she gets one survey, not two (throttle_days counts the invite promised to her)."""
+    down = survey_settings(store_id, 1)  # nothing listens on port 1
+    seed_customer(database, store_id, 1, "ann@example.com", order_id=10, delivered_days_ago=8)
+    with mailer_for(down) as mailer:
+        send_surveys(database, down, mailer, NOW)
+    seed_customer(database, store_id, 1, "ann@example.com", order_id=11, delivered_days_ago=1)
+    up = survey_settings(store_id, sink.port)
+    with mailer_for(up) as mailer:
+        later = send_surveys(database, up, mailer, NOW + timedelta(days=7))
+    assert later.counts["sent"] == 1
+    assert len(sink.to("ann@example.com")) == 1
+    assert [i.order_id for i in invites(database, store_id)] == [10]
+
+
+def test_an_invite_still_waiting_after_its_order_stopped_being_due_is_withdrawn(
+    database: Database, store_id: str, sink: SmtpSink
+) -> None:
+    down = survey_settings(store_id, 1)
+    seed_customer(database, store_id, 1, "ann@example.com", delivered_days_ago=8)
+    with mailer_for(down) as mailer:
+        send_surveys(database, down, mailer, NOW)
+    up = survey_settings(store_id, sink.port)
+    with mailer_for(up) as mailer:
+        weeks_later = send_surveys(database, up, mailer, NOW + timedelta(days=30))
+    assert weeks_later.counts["withdrawn"] == 1
+    assert weeks_later.counts["sent"] == 0
+    assert sink.messages == []
+    (invite,) = invites(database, store_id)
+    assert (invite.state, invite.error) == (InviteState.FAILED, WITHDRAWN)
