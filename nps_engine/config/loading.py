@@ -24,6 +24,25 @@ from nps_engine.config.settings import Settings
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class DuplicateKey(Exception):
+    """The same key twice in one mapping: YAML would silently keep the last one."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKey(
+                    f"line {line}: '{key}' is already set at line {seen[key]} "
+                    "(a repeated key would silently replace the first)"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; ``problems`` are ``key.path: message`` lines."""
 
@@ -49,7 +68,9 @@ def load_settings(
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([f"cannot read config file {file}: {reason}"], str(file)) from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKey as duplicate:
+        raise ConfigError([str(duplicate)], str(file)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

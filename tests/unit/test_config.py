@@ -257,3 +257,12 @@ def test_cli_error_does_not_print_the_secret(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "web.secret_key: must be at least 16 characters" in result.stderr
     assert "tiny-secret" not in result.output
+
+
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    from nps_engine.config import ConfigError, load_settings
+
+    path = tmp_path / "config.yaml"
+    path.write_text("store: {id: a}\nsurvey:\n  delay_days: 3\n  delay_days: 5\n")
+    with pytest.raises(ConfigError, match="line 4: 'delay_days' is already set at line 3"):
+        load_settings(path)
