@@ -104,7 +104,8 @@ def status_command(
     if output_format is StatusFormat.JSON:
         now = datetime.now(UTC)
         objects = [status.as_json(now) for status in statuses]
-        stdout.print_json(json.dumps(objects[0] if len(objects) == 1 else objects))
+        # One store: the contract object itself; several: {"stores": [...]}, as `nps report` does.
+        stdout.print_json(json.dumps(objects[0] if len(objects) == 1 else {"stores": objects}))
         return
     for status in statuses:
         stdout.print(_status_table(status))

@@ -183,7 +183,7 @@ def test_several_stores_need_store_option(tmp_path: Path) -> None:
     assert "choose one with --store" in result.stderr
     assert nps(config, "import", "responses", "--store", "uk", str(path)).exit_code == 0
     assert nps(config, "import", "responses", "--store", "de", str(path)).exit_code == 2
-    reports = json.loads(nps(config, "status", "--format", "json").stdout)
+    reports = json.loads(nps(config, "status", "--format", "json").stdout)["stores"]
     assert [(r["store"], r["responses"]) for r in reports] == [("fr", 0), ("uk", 2)]
 
 

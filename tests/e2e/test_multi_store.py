@@ -77,7 +77,7 @@ def test_sync_and_status_handle_each_store_under_its_own_cursors(
         assert store in synced.output
     status = nps(config, "status", "--format", "json")
     assert status.exit_code == 0, status.output
-    by_store = {entry["store"]: entry for entry in json.loads(status.stdout)}
+    by_store = {entry["store"]: entry for entry in json.loads(status.stdout)["stores"]}
     assert set(by_store) == set(STORES)
     for store, sandbox in shops.items():
         entry = by_store[store]
