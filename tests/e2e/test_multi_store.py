@@ -111,7 +111,7 @@ def test_a_store_whose_sync_is_running_elsewhere_does_not_hold_up_the_other(
     assert synced.exit_code == 1, synced.output
     assert "another 'sync' run is in progress for store 'north'" in synced.output
     status = json.loads(nps(config, "status", "--format", "json").stdout)
-    by_store = {entry["store"]: entry for entry in status}
+    by_store = {entry["store"]: entry for entry in status["stores"]}
     assert by_store["south"]["last_runs"]["sync"]["status"] == "succeeded"
     assert by_store["south"]["customers"] > 0
     assert "sync" not in by_store["north"]["last_runs"]
