@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from jobs.runner import run_job
+from jobs.runner import JobOutcome, run_job
 from jobs.steps import Work, push_step, report_file_step, send_step, sync_step
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
@@ -102,6 +102,16 @@ class Scheduler:
         return thread
 
 
+def log_outcome(outcome: JobOutcome) -> None:
+    """One line per scheduled run: what it did, or what went wrong (the server's main output)."""
+    done = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counters.items()) if n)
+    line = f"{outcome.store}/{outcome.job} {outcome.status} in {outcome.seconds:.1f} s"
+    if outcome.ok:
+        log.info("%s: %s", line, done or "nothing to do")
+    else:
+        log.warning("%s: %s", line, "; ".join(outcome.errors[:3]) or done)
+
+
 def store_scheduler(
     settings: Settings, database: Database, clock: Callable[[], datetime]
 ) -> Scheduler:
@@ -115,7 +125,11 @@ def store_scheduler(
     def job(
         name: str, step: Callable[[Settings, Database, datetime], Work]
     ) -> Callable[[], object]:
-        return lambda: run_job(database, settings.store.id, name, step(settings, database, clock()))
+        def run() -> None:
+            outcome = run_job(database, settings.store.id, name, step(settings, database, clock()))
+            log_outcome(outcome)
+
+        return run
 
     schedules = [Schedule("sync", timedelta(minutes=plan.sync_minutes))]
     jobs = {"sync": job("sync", sync_step)}

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import typer
 
-from jobs.console import fail_usage, open_database, state_of, stdout
+from jobs import logs
+from jobs.console import fail_usage, open_database, secrets_of, state_of, stdout
 from jobs.runner import utc_now
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
@@ -46,7 +47,10 @@ def serve_command(
 
     from nps_engine.web.app import create_app
 
-    settings = _one_store(state_of(ctx).stores(), store)
+    state = state_of(ctx)
+    settings = _one_store(state.stores(), store)
+    if state.verbosity == 0:  # a server's log is its output: say what each scheduled job did
+        logs.configure(1, json_logs=state.json_logs, secrets=secrets_of(settings))
     if settings.web is None:
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
     database = open_database(settings)
