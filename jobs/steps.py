@@ -8,7 +8,7 @@ outage is no reason to leave Shopify unsynced.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from jobs.send_surveys import send_surveys
 from jobs.sync_shopify import sync_shopify
 from jobs.sync_zendesk import sync_zendesk
 from nps_engine.config import Settings
+from nps_engine.ports import TagChange
 from nps_engine.store.database import Database
 from nps_engine.store.response_imports import link_answers_to_customers
 from nps_engine.store.support import link_customers, retry_customers_found_in_zendesk
@@ -129,7 +130,9 @@ def push_step(
     now: datetime,
     *,
     dry_run: bool = False,
+    on_plan: Callable[[str, Sequence[TagChange]], None] | None = None,
 ) -> Work:
+    """``on_plan(system, changes)`` sees what a dry run would write (`nps tags push --dry-run`)."""
     store = settings.store.id
     segments = settings.segments
     options = {
@@ -144,6 +147,8 @@ def push_step(
             settings.tags.shopify, now, **options,  # type: ignore[arg-type]
         )  # fmt: skip
         context.add_counts({f"shopify_{k}": v for k, v in summary.counts().items()})
+        if on_plan is not None:
+            on_plan("shopify", summary.changes)
         for error in summary.errors:
             context.error(f"shopify: {error}")
 
@@ -154,6 +159,8 @@ def push_step(
             with_fields=True, **options,  # type: ignore[arg-type]
         )  # fmt: skip
         context.add_counts({f"zendesk_{k}": v for k, v in summary.counts().items()})
+        if on_plan is not None:
+            on_plan("zendesk", summary.changes)
         for error in summary.errors:
             context.error(f"zendesk: {error}")
 

@@ -14,9 +14,11 @@ import typer
 from rich.table import Table
 
 from jobs.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.logs import mask_emails
 from jobs.progress import ProgressFn, progress_reporter
 from jobs.runner import JobOutcome, run_job, utc_now
 from nps_engine.config import Settings
+from nps_engine.ports import TagChange
 from nps_engine.store.database import Database
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 # The connectors load only when a command runs, so `nps --help` and `nps report` start quickly.
 StepFactory = Callable[[Settings, Database, ProgressFn], "list[tuple[str, Work]]"]
 SOURCES = ("all", "shopify", "zendesk")
+DRY_RUN_SHOWN = 50
 
 
 def register(app: typer.Typer) -> None:
@@ -63,12 +66,32 @@ def push_command(
     follow-up tickets for detractors."""
     from jobs.steps import push_step
 
+    def show(system: str, changes: Sequence[TagChange]) -> None:
+        for change in changes[:DRY_RUN_SHOWN]:
+            stdout.print(f"{system}: would write {describe_change(change)}", markup=False)
+        if len(changes) > DRY_RUN_SHOWN:
+            stdout.print(f"{system}: ... and {len(changes) - DRY_RUN_SHOWN} more", markup=False)
+
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
     ) -> list[tuple[str, Work]]:
-        return [("tags push", push_step(settings, database, utc_now(), dry_run=dry_run))]
+        plan = show if dry_run else None
+        return [
+            ("tags push", push_step(settings, database, utc_now(), dry_run=dry_run, on_plan=plan))
+        ]
 
     _run_for_each_store(ctx, steps)
+
+
+def describe_change(change: TagChange) -> str:
+    """``customer 42 (a***@example.com): +nps:promoter +nps-score:9 -nps:passive``."""
+    who = f"customer {change.customer_id}"
+    if change.email:
+        who += f" ({mask_emails(change.email)})"
+    edits = [f"+{tag}" for tag in change.add] + [f"-{tag}" for tag in change.remove]
+    if change.fields:
+        edits.append("fields " + ", ".join(f"{k}={v}" for k, v in change.fields.items()))
+    return f"{who}: {' '.join(edits)}"
 
 
 def run_command(ctx: typer.Context) -> None:
