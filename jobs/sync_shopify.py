@@ -109,6 +109,11 @@ def _incremental(
                 save_cursor(session, store_id, cursor_name, cursor.isoformat(), summary.window_end)
         summary.pages += 1
         report(done)
+    if cursor is not None:
+        # Everything up to the window's end has been read, moved or not: say so, so `nps status`
+        # shows an idle shop as caught up rather than behind.
+        with database.session() as session:
+            save_cursor(session, store_id, cursor_name, cursor.isoformat(), summary.window_end)
     return done
 
 

@@ -41,15 +41,11 @@ class CursorPosition:
     updated_at: datetime
 
     def lag_seconds(self, now: datetime) -> float:
-        """How far behind the sync is: for a time cursor (Shopify ``updated_at``) the age of the
-        newest change read; for an opaque one (Zendesk's) the time since it last moved."""
-        try:
-            position = datetime.fromisoformat(self.value)
-        except ValueError:
-            position = self.updated_at
-        if position.tzinfo is None:
-            position = self.updated_at
-        return max(0.0, (now - position).total_seconds())
+        """How far behind the sync is: the syncs record in ``updated_at`` the moment up to which
+        they have read everything (Shopify: the end of the run's window, even when nothing had
+        changed; Zendesk: the time of the last page), so an idle but healthy store is not
+        "behind" and a stopped sync shows its age."""
+        return max(0.0, (now - self.updated_at).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,18 @@ def test_a_full_sync_backfills_then_reads_only_what_changed_since(
     window_end = NOW - SEARCH_LAG
     assert cursor(sqlite_database, store_id, ORDERS_CURSOR) == window_end
     assert source.windows == [(window_end - timedelta(seconds=1), window_end)]
+
+
+def test_a_run_with_nothing_new_records_that_the_cursor_is_checked_up_to_its_window(
+    sqlite_database: Database, store_id: str
+) -> None:
+    from nps_engine.store.models import Cursor
+
+    newest = NOW - timedelta(days=3)
+    sync_shopify(sqlite_database, store_id, FakeSource([[order(2, newest)]]), NOW)
+    later = NOW + timedelta(hours=6)
+    sync_shopify(sqlite_database, store_id, FakeSource([]), later)
+    with sqlite_database.session() as session:
+        row = session.get(Cursor, (store_id, ORDERS_CURSOR))
+        assert row is not None
+        assert (datetime.fromisoformat(row.value), row.updated_at) == (newest, later - SEARCH_LAG)

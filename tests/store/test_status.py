@@ -169,12 +169,12 @@ def test_an_empty_store_is_all_zeros(database: Database, store_id: str) -> None:
     assert report["last_runs"] == report["cursors"] == {}
 
 
-def test_cursor_lag_is_the_age_of_a_time_cursor_or_of_the_last_move() -> None:
+def test_cursor_lag_is_the_time_since_the_sync_last_read_everything() -> None:
     from nps_engine.store.status import CursorPosition
 
     now = datetime(2026, 11, 2, 12, tzinfo=UTC)
-    moved = datetime(2026, 11, 2, 11, 55, tzinfo=UTC)
-    shopify = CursorPosition("2026-11-02T11:00:00+00:00", moved)
-    zendesk = CursorPosition("MTcwNzI3MTc0MS4wfHw0MDQ1fA==", moved)
-    assert shopify.lag_seconds(now) == 3600
+    checked = datetime(2026, 11, 2, 11, 55, tzinfo=UTC)
+    idle_shop = CursorPosition("2026-10-30T11:00:00+00:00", checked)  # nothing changed for days
+    zendesk = CursorPosition("MTcwNzI3MTc0MS4wfHw0MDQ1fA==", checked)
+    assert idle_shop.lag_seconds(now) == 300
     assert zendesk.lag_seconds(now) == 300
