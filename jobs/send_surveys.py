@@ -34,6 +34,7 @@ from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Invite, Order
 from nps_engine.store.suppressions import is_suppressed, suppress, suppressions
 from nps_engine.store.survey_audience import audience_for, orders_in_window
+from nps_engine.survey_texts import load_catalog
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -96,8 +97,11 @@ def send_surveys(
     summary.counts["unknown_outcome"] = settled
     summary.counts["withdrawn"] = withdrawn
     if dry_run:
+        catalog = load_catalog(settings)  # the language the email will be in, not the locale
         summary.planned = [
-            _planned(d.order.name if d.order else "-", d.email, d.customer.locale)
+            _planned(
+                d.order.name if d.order else "-", d.email, catalog.language_for(d.customer.locale)
+            )
             for d in eligibility.due
         ]
         return summary
@@ -271,6 +275,6 @@ def _letter(session: Session, invite: Invite, *, reminder: bool = False) -> Lett
     )
 
 
-def _planned(order: str, email: str, locale: str | None) -> str:
+def _planned(order: str, email: str, language: str) -> str:
     local, _, domain = email.partition("@")
-    return f"{order} -> {local[:1]}***@{domain} ({locale or 'store language'})"
+    return f"{order} -> {local[:1]}***@{domain} ({language})"
