@@ -55,7 +55,8 @@ class JobContext:
 class JobOutcome:
     store: str
     job: str
-    # succeeded | partial (finished with errors) | failed (stopped) | locked (another run holds it)
+    # succeeded | partial (finished with errors) | failed (stopped) | locked (another run holds it);
+    # a job_runs row may also read "interrupted" (the process died mid-run)
     status: str
     counters: dict[str, int]
     errors: tuple[str, ...]
@@ -109,6 +110,13 @@ def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
 
 def _start_row(database: Database, store: str, job: str, started: datetime) -> int:
     with database.session() as session:
+        # We hold the lock, so any run of this job still marked running died without finishing
+        # (SIGKILL, power loss): say so instead of showing it running forever in `nps status`.
+        session.execute(
+            update(JobRun)
+            .where(JobRun.store == store, JobRun.job == job, JobRun.status == "running")
+            .values(status="interrupted", finished_at=started)
+        )
         row = JobRun(
             store=store, job=job, status="running", started_at=started, counters={}, errors=[]
         )

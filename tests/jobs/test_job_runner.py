@@ -162,3 +162,17 @@ class _Summary:
 
     def counts(self) -> dict[str, int]:
         return {"tickets": 3}
+
+
+def test_a_run_killed_mid_way_is_shown_interrupted_once_the_next_run_starts(
+    database: Database, store_id: str
+) -> None:
+    with database.session() as session:
+        session.add(
+            JobRun(
+                store=store_id, job="sync", status="running", started_at=NOW, counters={}, errors=[]
+            )
+        )
+    assert run_job(database, store_id, "sync", lambda c: None, clock).ok
+    statuses = sorted(run.status for run in _runs(database, store_id))
+    assert statuses == ["interrupted", "succeeded"]
