@@ -17,7 +17,7 @@ from sandbox.zendesk import export, jobs
 from sandbox.zendesk.account import Account
 from sandbox.zendesk.render import NOT_FOUND, audit_json, error, ticket_json, user_json
 from sandbox.zendesk.tagging import TagsInvalid, added, parse_tags, removed
-from sandbox.zendesk.users import bulk_items, invalid, whole_number
+from sandbox.zendesk.users import bulk_items, edit_tags, invalid, whole_number
 
 CLOSED = "closed"
 LIST_PER_PAGE = 100
@@ -170,21 +170,7 @@ def tags(account: Account, request: Request) -> Response:
     if ticket.status == CLOSED:
         # "cannot be used to add, update, or remove tags on closed tickets" (zendesk-notes 2.4).
         return invalid("status", "Status: closed prevents ticket update")
-    try:
-        given = parse_tags((request.json() or {}).get("tags", []))
-    except (TagsInvalid, ValueError, AttributeError) as bad:
-        return invalid("tags", str(bad))
-    with account.world.lock:
-        if request.method == "PUT":
-            ticket.tags[:] = added(ticket.tags, given)
-        elif request.method == "POST":
-            ticket.tags[:] = given
-        else:
-            ticket.tags[:] = removed(ticket.tags, given)
-        ticket.updated_at = account.now()
-    if request.method == "DELETE":
-        return Response(204)
-    return Response.json(200, {"tags": list(ticket.tags)})
+    return edit_tags(account, ticket, request)
 
 
 def update_many(account: Account, request: Request) -> Response:

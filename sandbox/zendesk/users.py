@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.loopback import Request, Response
-from sandbox.world import ZendeskUser
+from sandbox.world import Ticket, ZendeskUser
 from sandbox.zendesk import jobs
 from sandbox.zendesk.account import Account
 from sandbox.zendesk.render import NOT_FOUND, error, timestamp, user_json
@@ -205,22 +205,28 @@ def tags(account: Account, request: Request) -> Response:
     user = account.user(int(request.params["id"]))
     if user is None:
         return Response.json(404, NOT_FOUND)
-    if request.method != "GET":
-        try:
-            given = parse_tags((request.json() or {}).get("tags", []))
-        except (TagsInvalid, ValueError, AttributeError) as bad:
-            return invalid("tags", str(bad))
-        with account.world.lock:
-            if request.method == "PUT":
-                user.tags[:] = added(user.tags, given)
-            elif request.method == "POST":
-                user.tags[:] = given
-            else:
-                user.tags[:] = removed(user.tags, given)
-            user.updated_at = account.now()
-        if request.method == "DELETE":
-            return Response(204)
-    return Response.json(200, {"tags": list(user.tags)})
+    if request.method == "GET":
+        return Response.json(200, {"tags": list(user.tags)})
+    return edit_tags(account, user, request)
+
+
+def edit_tags(account: Account, owner: ZendeskUser | Ticket, request: Request) -> Response:
+    """The Tags API on a user or a ticket: PUT adds, POST sets, DELETE removes (answering 204)."""
+    try:
+        given = parse_tags((request.json() or {}).get("tags", []))
+    except (TagsInvalid, ValueError, AttributeError) as bad:
+        return invalid("tags", str(bad))
+    with account.world.lock:
+        if request.method == "PUT":
+            owner.tags[:] = added(owner.tags, given)
+        elif request.method == "POST":
+            owner.tags[:] = given
+        else:
+            owner.tags[:] = removed(owner.tags, given)
+        owner.updated_at = account.now()
+    if request.method == "DELETE":
+        return Response(204)
+    return Response.json(200, {"tags": list(owner.tags)})
 
 
 def user_fields(account: Account, request: Request) -> Response:
