@@ -52,7 +52,8 @@ def test_example_config_documents_every_key() -> None:
     missing = {
         key
         for key in _keys(Settings)
-        if key not in documented and not key.startswith("survey.texts.")
+        if key not in documented
+        and not key.startswith("survey.texts.")
         and not key.startswith("survey.quiet_hours.")
         and not key.startswith("segments.custom.")
     }
