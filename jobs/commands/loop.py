@@ -60,7 +60,7 @@ def sync_command(
 
 def push_command(
     ctx: typer.Context,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Count the changes; write nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the changes; write nothing."),
 ) -> None:
     """Write NPS tags (and Zendesk user fields) for customers whose answer changed, and open
     follow-up tickets for detractors."""
