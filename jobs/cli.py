@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: the rich layout shows flags as "-v <int>" and "--quiet <bool>", which misleads.
+    rich_markup_mode=None,
 )
 
 
