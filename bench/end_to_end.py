@@ -35,10 +35,10 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
+from jobs.bootstrap import web_app
 from nps_engine.config import parse_settings
 from nps_engine.store import models
 from nps_engine.store.database import Database
-from nps_engine.web.app import create_app
 from nps_engine.web.background import BackgroundServer, free_port
 from sandbox.responder import Responder
 from sandbox.runner import Sandbox, SandboxOptions
@@ -107,7 +107,7 @@ def run_loop(sandbox: Sandbox, folder: Path, share: float) -> list[Stage]:
     store = settings.store.id
     stages: list[Stage] = []
     try:
-        with BackgroundServer(create_app(settings, database), port=port):
+        with BackgroundServer(web_app(settings, database), port=port):
             stages.append(stage("sync", sandbox, lambda: nps(config, "sync", "--full")))
             stages.append(stage("send", sandbox, lambda: nps(config, "surveys", "send")))
             responder = Responder(sandbox.world, sandbox.smtp, share=share, seed=1)

@@ -55,7 +55,7 @@ def seed_store(url: str, customers: int) -> None:
 def run_import(config: Path, csv: Path) -> tuple[float, float, str]:
     script = (
         "import resource, sys\n"
-        "from jobs.cli import app\n"
+        "from jobs.cli.app import app\n"
         "try:\n"
         "    app(sys.argv[1:])\n"
         "except SystemExit:\n"

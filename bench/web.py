@@ -54,10 +54,10 @@ def settings_for(database_url: str, port: int) -> Settings:
 def serve(database_url: str, port: int) -> None:
     import uvicorn
 
-    from nps_engine.web.app import create_app
+    from jobs.bootstrap import web_app
 
     database = Database(database_url)
-    app = create_app(settings_for(database_url, port), database)
+    app = web_app(settings_for(database_url, port), database)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.zendesk.client import ZendeskClient
+from connectors.zendesk.tag_writer import ZendeskTagWriter
 from connectors.zendesk.tickets import ZendeskTicketSource
-from connectors.zendesk.users import ZendeskTagWriter
 from jobs.push_tags import PushSummary, push_tags
 from jobs.sync_zendesk import sync_zendesk
 from nps_engine.config.settings import TagSettings

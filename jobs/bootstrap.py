@@ -7,22 +7,31 @@ the sandbox) and call the same job functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
+from connectors.shopify.webhooks import ShopifyWebhookReader
 from connectors.zendesk import (
     ZendeskClient,
     ZendeskFollowupDesk,
     ZendeskTagWriter,
     ZendeskTicketSource,
+    ZendeskTicketTagger,
 )
 from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
+from nps_engine.ports import TicketTagger
 from nps_engine.store.database import Database
 from nps_engine.store.support import SupportDirectory
+from nps_engine.web.context import WebAdapters, utc_now
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _shopify(settings: Settings) -> ShopifySettings:
@@ -69,6 +78,22 @@ def zendesk_client(settings: Settings) -> ZendeskClient:
     )
 
 
+def zendesk_webhook_client(settings: Settings) -> ZendeskClient:
+    """A client that gives up quickly: Zendesk waits about 10 seconds for a webhook's answer, and
+    a 503 makes it deliver again later."""
+    zendesk = _zendesk(settings)
+    return ZendeskClient(
+        subdomain=zendesk.subdomain,
+        email=zendesk.email,
+        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
+        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
+        base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
+        timeout=min(zendesk.timeout_seconds, 5.0),
+        ratelimit_budget_seconds=0,
+        max_attempts=2,
+    )
+
+
 def ticket_source(settings: Settings) -> ZendeskTicketSource:
     return ZendeskTicketSource(zendesk_client(settings))
 
@@ -89,3 +114,26 @@ def mailer(settings: Settings) -> SmtpMailer:
     if settings.email is None:
         raise ValueError("email: section is not configured")
     return SmtpMailer(settings.email)
+
+
+def web_adapters(settings: Settings) -> WebAdapters:
+    """What ``nps serve``'s webhook receivers need, for the systems this store has."""
+    tagger: Callable[[], TicketTagger] | None = None
+    if settings.zendesk is not None:
+
+        def tagger() -> TicketTagger:
+            return ZendeskTicketTagger(zendesk_webhook_client(settings))
+
+    return WebAdapters(
+        shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
+        ticket_tagger=tagger,
+    )
+
+
+def web_app(
+    settings: Settings, database: Database, clock: Callable[[], datetime] = utc_now
+) -> Starlette:
+    """The survey pages and webhook receivers of one store, wired to its real adapters."""
+    from nps_engine.web.app import create_app  # Starlette loads only for the commands that serve
+
+    return create_app(settings, database, clock=clock, adapters=web_adapters(settings))

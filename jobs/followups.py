@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import or_, select, update
 
 from connectors.errors import PermanentError, TransientError
-from connectors.zendesk.followup import FollowupTicket
 from nps_engine.config.settings import FollowUpSettings
+from nps_engine.ports import FollowupDesk, FollowupTicket
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.followup_facts import FollowupFacts, followup_facts
@@ -31,16 +30,6 @@ from nps_engine.store.support import zendesk_user_id
 
 DETRACTOR_MAX_SCORE = 6
 CREATING, CREATED, FAILED = "creating", "created", "failed"
-
-
-class FollowupDesk(Protocol):
-    """Where follow-up tickets go (``connectors.zendesk.ZendeskFollowupDesk``, or a fake)."""
-
-    def requester_id(self, email: str) -> int | None: ...
-
-    def find_followup(self, external_id: str) -> int | None: ...
-
-    def create_followup(self, ticket: FollowupTicket) -> int: ...
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """The work each scheduled job does for one store, shared by the CLI, ``nps run``, the built-in
 scheduler of ``nps serve`` and ``nps demo``.
 
-Each step returns a function for :func:`jobs.runner.run_job`. A step that touches two systems
-finishes the second even when the first fails (the run then ends ``partial``), because a Zendesk
-outage is no reason to leave Shopify unsynced.
+Each step returns a function for :func:`jobs.runtime.runner.run_job`. A step that touches two
+systems finishes the second even when the first fails (the run then ends ``partial``), because a
+Zendesk outage is no reason to leave Shopify unsynced.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 from connectors.errors import ConnectorError
 from jobs import bootstrap
+from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
-from jobs.progress import ProgressFn
 from jobs.push_tags import push_tags
 from jobs.report_job import report_period, store_report
-from jobs.report_output import RENDERERS
-from jobs.runner import JobContext
+from jobs.runtime.progress import ProgressFn
+from jobs.runtime.runner import JobContext
 from jobs.send_surveys import send_surveys
 from jobs.sync_shopify import sync_shopify
 from jobs.sync_zendesk import sync_zendesk

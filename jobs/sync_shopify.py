@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from jobs.progress import ProgressFn
+from jobs.runtime.progress import ProgressFn
 from nps_engine.ports import OrderSource
 from nps_engine.records import Customer, Order
 from nps_engine.store.cursors import read_cursor, save_cursor

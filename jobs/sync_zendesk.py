@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.errors import RateLimited
-from jobs.progress import ProgressFn
+from jobs.runtime.progress import ProgressFn
 from nps_engine.ports import TicketPage, TicketSource
 from nps_engine.store.cursors import read_cursor, save_cursor
 from nps_engine.store.database import Database

@@ -1,8 +1,9 @@
 """The engine's needs of the outside world, one port each, named for the need.
 
-Each port has a real adapter in ``connectors/`` and a fake used by tests; ``jobs/bootstrap.py``
-chooses. Adapters speak only in records (``nps_engine.records``) and the small value types below:
-no vendor object ever crosses a port.
+Every port the engine and the jobs use lives here, in this one module. Each has a real adapter in
+``connectors/`` and a fake in ``tests/fakes.py``; ``jobs/bootstrap.py`` builds the real ones.
+Adapters speak only in records (``nps_engine.records``) and the small value types below: no
+vendor object ever crosses a port.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
+from nps_engine.shop_events import Intent
 
 
 class OrderSource(Protocol):
@@ -104,3 +106,63 @@ class SendResult:
 
 class SurveyMailer(Protocol):
     def send(self, email: SurveyEmail) -> SendResult: ...
+
+
+class UserDirectory(Protocol):
+    """What the Zendesk tag writer needs from the store (``nps_engine.store.support``)."""
+
+    def known_users(self, customer_ids: Sequence[int]) -> Mapping[int, int]:
+        """Zendesk user id of each customer the store already links to one."""
+        ...
+
+    def remember_user(self, customer_id: int, user: ZendeskUser) -> None: ...
+
+    def forget_user(self, user_id: int) -> None: ...
+
+    def open_tickets(self, user_ids: Sequence[int]) -> Mapping[int, Sequence[int]]:
+        """Ids of the tickets still open, per requester, as last synced."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupTicket:
+    """A detractor follow-up ticket, findable again by its ``external_id``."""
+
+    external_id: str
+    requester_email: str
+    requester_name: str | None
+    subject: str
+    note: str
+    tags: tuple[str, ...] = ()
+    requester_id: int | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+
+
+class FollowupDesk(Protocol):
+    """Where detractor follow-up tickets go (``connectors.zendesk.ZendeskFollowupDesk``)."""
+
+    def requester_id(self, email: str) -> int | None: ...
+
+    def find_followup(self, external_id: str) -> int | None: ...
+
+    def create_followup(self, ticket: FollowupTicket) -> int: ...
+
+
+class TicketTagger(Protocol):
+    """Tags on one Zendesk ticket (the ``ticket.created`` webhook tags new tickets at once)."""
+
+    def add_ticket_tags(self, ticket_id: int, tags: Sequence[str]) -> None: ...
+
+
+class ShopifyWebhookReader(Protocol):
+    """Shopify's webhook deliveries: whether one is signed by the app, and what it asks."""
+
+    def signature_is_valid(self, raw_body: bytes, header: str | None, secret: str) -> bool: ...
+
+    def intent_of(self, topic: str, payload: Mapping[str, Any]) -> Intent | None:
+        """What ``payload`` asks of the store; None for an ignored topic.
+
+        Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
+        """
+        ...

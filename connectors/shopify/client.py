@@ -1,7 +1,7 @@
 """The Admin GraphQL client: one POST per query, over our ``requests`` session, paying Shopify's
 cost bucket before it is asked to and surviving its failure modes.
 
-Each answer becomes data or a typed error in :mod:`connectors.shopify.answers`: THROTTLED
+Each answer becomes data or a typed error in :mod:`connectors.shopify.replies`: THROTTLED
 (HTTP 200) and HTTP 429/503 wait as told and retry; 5xx and INTERNAL_SERVER_ERROR are transient;
 ACCESS_DENIED and 401 stop the run naming the scope or the token problem; MAX_COST_EXCEEDED and
 validation errors are refused requests. Every answer's ``throttleStatus`` updates the local
@@ -27,14 +27,14 @@ import shopify
 
 from connectors.http import make_session, request_id
 from connectors.retry import call_with_retries
-from connectors.shopify.answers import (
+from connectors.shopify.cost import CostBucket, estimated_cost
+from connectors.shopify.errors import SYSTEM, ShopifyRateLimited, ShopifyTransientError
+from connectors.shopify.replies import (
     json_body,
     raise_for_download_status,
     raise_for_graphql_errors,
     raise_for_http_status,
 )
-from connectors.shopify.cost import CostBucket, estimated_cost
-from connectors.shopify.errors import SYSTEM, ShopifyRateLimited, ShopifyTransientError
 
 log = logging.getLogger(__name__)
 

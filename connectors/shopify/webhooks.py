@@ -20,19 +20,24 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from connectors.shopify.mapping import gid_number, money, required_timestamp, timestamp
 from nps_engine.records import Order, normalise_email
+from nps_engine.shop_events import (
+    CustomerDataRequest,
+    CustomerRedact,
+    Intent,
+    OrderDelivered,
+    OrderFulfilled,
+    OrderRefunded,
+    OrderReturned,
+    ShopRedact,
+    WebhookPayloadError,
+)
 
 RETURN_TOPICS = {"returns/request", "returns/approve", "returns/process", "returns/close"}
 DEAD_FULFILMENT = {"cancelled", "error", "failure"}
-
-
-class WebhookPayloadError(ValueError):
-    """The body parsed but is not the shape the topic promises; names the missing field."""
 
 
 def signature_is_valid(raw_body: bytes, header: str | None, secret: str) -> bool:
@@ -46,58 +51,6 @@ def signature(raw_body: bytes, secret: str) -> str:
     """The header value Shopify would send for ``raw_body`` (tests, the sandbox's sender)."""
     digest = hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderFulfilled:
-    order: Order
-
-
-@dataclass(frozen=True, slots=True)
-class OrderDelivered:
-    order_id: int
-    delivered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRefunded:
-    order_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class OrderReturned:
-    order_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerDataRequest:
-    customer_id: int
-    email: str | None
-    order_ids: tuple[int, ...]
-    request_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerRedact:
-    customer_id: int
-    email: str | None
-    order_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ShopRedact:
-    shop_domain: str | None
-
-
-Intent = (
-    OrderFulfilled
-    | OrderDelivered
-    | OrderRefunded
-    | OrderReturned
-    | CustomerDataRequest
-    | CustomerRedact
-    | ShopRedact
-)
 
 
 def intent_of(topic: str, payload: Mapping[str, Any]) -> Intent | None:
@@ -171,3 +124,13 @@ def _id(value: Any) -> int:
     if isinstance(value, bool):
         raise TypeError(f"id {value!r}")
     return gid_number(value if isinstance(value, int) else str(value))
+
+
+class ShopifyWebhookReader:
+    """The ``ShopifyWebhookReader`` port: the signature check and the topics' shapes."""
+
+    def signature_is_valid(self, raw_body: bytes, header: str | None, secret: str) -> bool:
+        return signature_is_valid(raw_body, header, secret)
+
+    def intent_of(self, topic: str, payload: Mapping[str, Any]) -> Intent | None:
+        return intent_of(topic, payload)

@@ -5,16 +5,14 @@ configuration (``jobs/bootstrap.py`` maps settings to these plain arguments).
 """
 
 from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.followup import FollowupTicket, ZendeskFollowupDesk
-from connectors.zendesk.setup import SetupReport, ensure_user_fields
+from connectors.zendesk.followup import ZendeskFollowupDesk
+from connectors.zendesk.tag_writer import ZendeskTagWriter
 from connectors.zendesk.ticket_tags import ZendeskTicketTagger
 from connectors.zendesk.tickets import ZendeskTicketSource
-from connectors.zendesk.users import UserDirectory, ZendeskTagWriter
+from connectors.zendesk.user_fields import SetupReport, ensure_user_fields
 
 __all__ = [
-    "FollowupTicket",
     "SetupReport",
-    "UserDirectory",
     "ZendeskClient",
     "ZendeskFollowupDesk",
     "ZendeskTagWriter",

@@ -15,25 +15,12 @@ database, not the search index, so a ticket created a second ago is found) befor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.errors import ZendeskRequestRejected
-from connectors.zendesk.users import find_user_by_email
-
-
-@dataclass(frozen=True, slots=True)
-class FollowupTicket:
-    external_id: str
-    requester_email: str
-    requester_name: str | None
-    subject: str
-    note: str
-    tags: tuple[str, ...] = ()
-    requester_id: int | None = None
-    group_id: int | None = None
-    assignee_id: int | None = None
+from connectors.zendesk.tag_writer import find_user_by_email
+from nps_engine.ports import FollowupTicket
 
 
 class ZendeskFollowupDesk:

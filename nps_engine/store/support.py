@@ -2,7 +2,7 @@
 
 A ticket or Zendesk user belongs to the customer with the same normalised email. Whichever sync
 runs first, :func:`link_customers` fills the links the other one could not make yet.
-:class:`SupportDirectory` is what the Zendesk tag writer asks (``connectors.zendesk.users``).
+:class:`SupportDirectory` is what the Zendesk tag writer asks (``connectors.zendesk.tag_writer``).
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def open_ticket_ids(session: Session, store: str, user_ids: Sequence[int]) -> di
 
 
 class SupportDirectory:
-    """The store side of the Zendesk tag writer (``connectors.zendesk.users.UserDirectory``)."""
+    """The store side of the Zendesk tag writer (the ``nps_engine.ports.UserDirectory`` port)."""
 
     def __init__(self, database: Database, store: str, now: datetime) -> None:
         self._database = database

@@ -1,8 +1,9 @@
 """The ASGI app served by ``nps serve``: survey pages, unsubscribe, health, vendor webhooks.
 
 Composition is one explicit tuple: a route module exposes ``routes(context) -> list[BaseRoute]``
-and is listed in :data:`ROUTE_MODULES`. The Shopify and Zendesk webhook receivers plug in by adding
-their module to the tuple (``from nps_engine.web import shopify_webhooks``), nothing else.
+and is listed in :data:`ROUTE_MODULES`. What a module needs from the outside world (the Shopify
+webhook reader, the Zendesk ticket tagger) arrives in ``WebContext.adapters``, built by
+``jobs/bootstrap.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
 from nps_engine.web import health, shopify_webhooks, survey_pages, zendesk_webhooks
-from nps_engine.web.context import WebContext, utc_now
+from nps_engine.web.context import WebAdapters, WebContext, utc_now
 from nps_engine.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -39,10 +40,14 @@ def create_app(
     database: Database,
     *,
     clock: Callable[[], datetime] = utc_now,
+    adapters: WebAdapters | None = None,
     modules: Sequence[ModuleType] = ROUTE_MODULES,
 ) -> Starlette:
-    """The app for one store. ``clock`` is injectable so tests can age tokens and throttle."""
-    context = WebContext(settings=settings, database=database, clock=clock)
+    """The app for one store. ``clock`` is injectable so tests can age tokens and throttle;
+    ``adapters`` come from ``jobs.bootstrap.web_adapters`` (webhooks answer 404 without them)."""
+    context = WebContext(
+        settings=settings, database=database, clock=clock, adapters=adapters or WebAdapters()
+    )
     routes: list[BaseRoute] = []
     for module in modules:
         routes.extend(module.routes(context))

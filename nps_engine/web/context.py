@@ -1,7 +1,9 @@
-"""What every route module of the web app is given: one store's settings, the database, a clock.
+"""What every route module of the web app is given: one store's settings, the database, a clock,
+and the adapters it needs from the outside world.
 
 Passed explicitly to each module's ``routes(context)`` so two stores (two apps) can live in one
-process and tests can freeze time.
+process and tests can freeze time. The adapters come from ``jobs/bootstrap.py`` (or a test's
+fakes): nothing under ``nps_engine`` builds a connector.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nps_engine.config.settings import Settings, WebSettings
+from nps_engine.ports import ShopifyWebhookReader, TicketTagger
 from nps_engine.store.database import Database
 
 
@@ -19,10 +22,20 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class WebAdapters:
+    """The outside world as the web app sees it; None where the store has no such system."""
+
+    shopify_webhooks: ShopifyWebhookReader | None = None
+    # Built on first use: a webhook receiver that never fires never opens a Zendesk session.
+    ticket_tagger: Callable[[], TicketTagger] | None = None
+
+
+@dataclass(frozen=True)
 class WebContext:
     settings: Settings
     database: Database
     clock: Callable[[], datetime] = field(default=utc_now)
+    adapters: WebAdapters = field(default_factory=WebAdapters)
 
     @property
     def store_id(self) -> str:

@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from connectors.shopify.webhooks import (
+from nps_engine.ports import ShopifyWebhookReader
+from nps_engine.shop_events import (
     CustomerDataRequest,
     CustomerRedact,
     Intent,
@@ -34,8 +35,6 @@ from connectors.shopify.webhooks import (
     OrderReturned,
     ShopRedact,
     WebhookPayloadError,
-    intent_of,
-    signature_is_valid,
 )
 from nps_engine.store.database import Database
 from nps_engine.store.shop_data import (
@@ -62,6 +61,8 @@ class Receiver:
     secret: str | None
     data_request_dir: Path
     database: Database
+    # The adapter that checks signatures and reads the topics' bodies; None: not configured.
+    reader: ShopifyWebhookReader | None
 
 
 def routes(context: WebContext) -> list[BaseRoute]:
@@ -74,6 +75,7 @@ def routes(context: WebContext) -> list[BaseRoute]:
         else None,
         data_request_dir=Path(shopify.data_request_dir if shopify else "data_requests"),
         database=context.database,
+        reader=context.adapters.shopify_webhooks,
     )
     return receiver_routes(receiver, context.clock)
 
@@ -81,7 +83,10 @@ def routes(context: WebContext) -> list[BaseRoute]:
 def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[BaseRoute]:
     async def webhook(request: Request) -> JSONResponse:
         body = await request.body()
-        if not receiver.secret or not signature_is_valid(
+        reader = receiver.reader
+        if reader is None:
+            return JSONResponse({"error": "Shopify webhooks are not served here"}, status_code=404)
+        if not receiver.secret or not reader.signature_is_valid(
             body, request.headers.get("x-shopify-hmac-sha256"), receiver.secret
         ):
             return JSONResponse({"error": "invalid signature"}, status_code=401)
@@ -95,7 +100,7 @@ def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[B
             log.warning("ignored a %s webhook for another shop", topic)
             return JSONResponse({"status": "ignored"})
         try:
-            intent = intent_of(topic, json.loads(body))
+            intent = reader.intent_of(topic, json.loads(body))
         except (ValueError, WebhookPayloadError, AttributeError) as exc:
             return JSONResponse({"error": f"malformed {topic} payload: {exc}"[:300]},
                                 status_code=400)  # fmt: skip

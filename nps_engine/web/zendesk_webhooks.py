@@ -23,10 +23,10 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -34,9 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.ticket_tags import ZendeskTicketTagger
-from nps_engine.config.settings import ZendeskSettings
+from nps_engine.ports import TicketTagger
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.support import customer_of_user
@@ -52,16 +50,13 @@ SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 
 
-class TicketTagger(Protocol):
-    def add_ticket_tags(self, ticket_id: int, tags: Sequence[str]) -> None: ...
-
-
 @dataclass(frozen=True)
 class Receiver:
     store_id: str
     secret: str | None
     database: Database
-    tagger: Callable[[], TicketTagger]
+    # None when the store has no Zendesk section: the receiver then answers 404.
+    tagger: Callable[[], TicketTagger] | None
 
 
 @dataclass(frozen=True)
@@ -114,38 +109,19 @@ def routes(context: WebContext) -> list[BaseRoute]:
     zendesk = context.settings.zendesk
     secret = zendesk.webhook_secret if zendesk else None
 
-    def tagger() -> TicketTagger:
-        assert zendesk is not None  # no secret without a zendesk section
-        return ZendeskTicketTagger(webhook_client(zendesk))
-
     receiver = Receiver(
         store_id=context.store_id,
         secret=secret.get_secret_value() if secret else None,
         database=context.database,
-        tagger=tagger,
+        tagger=context.adapters.ticket_tagger,
     )
     return receiver_routes(receiver, context.clock)
-
-
-def webhook_client(zendesk: ZendeskSettings) -> ZendeskClient:
-    """A client that gives up quickly: Zendesk waits about 10 seconds for our answer, and a 503
-    makes it deliver again later."""
-    return ZendeskClient(
-        subdomain=zendesk.subdomain,
-        email=zendesk.email,
-        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
-        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
-        base_url=str(zendesk.base_url) if zendesk.base_url else None,
-        timeout=min(zendesk.timeout_seconds, 5.0),
-        ratelimit_budget_seconds=0,
-        max_attempts=2,
-    )
 
 
 def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[BaseRoute]:
     async def receive(request: Request) -> JSONResponse:
         body = await request.body()
-        if not receiver.secret:
+        if not receiver.secret or receiver.tagger is None:
             return _answer(404, "Zendesk webhooks are not configured (zendesk.webhook_secret)")
         signed_at = request.headers.get(TIMESTAMP, "")
         signature = request.headers.get(SIGNATURE, "")
@@ -172,6 +148,7 @@ def apply(receiver: Receiver, event: TicketCreated, now: datetime) -> JSONRespon
         tags = _pushed_tags(session, receiver.store_id, event.requester_id)
     if tags:
         try:
+            assert receiver.tagger is not None  # checked before the body was read
             receiver.tagger().add_ticket_tags(event.ticket_id, tags)
         except Exception as error:  # noqa: BLE001 - any failure: let Zendesk retry the delivery
             log.warning("tagging Zendesk ticket %s failed: %s", event.ticket_id, error)

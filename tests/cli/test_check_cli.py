@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from jobs.cli import app
+from jobs.cli.app import app
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Order, Response, Ticket
 

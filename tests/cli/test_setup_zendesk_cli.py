@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from sandbox.generator import generate
 from sandbox.world import World
 from sandbox.zendesk.account import ZendeskOptions

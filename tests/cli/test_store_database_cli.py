@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 
 UNREACHABLE = "postgresql://nps:s3cret-pw@127.0.0.1:1/nps"  # nothing listens on port 1
 

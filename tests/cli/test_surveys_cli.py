@@ -10,7 +10,7 @@ import pytest
 from survey_support import seed_customer
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from nps_engine.store.database import Database
 from sandbox.smtp import SmtpSink
 

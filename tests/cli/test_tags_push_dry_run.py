@@ -1,4 +1,4 @@
-from jobs.commands.loop import describe_change
+from jobs.cli.commands.loop import describe_change
 from nps_engine.ports import TagChange
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from sandbox.runner import Sandbox, SandboxOptions
 
 

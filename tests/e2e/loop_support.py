@@ -32,12 +32,12 @@ from click.testing import Result
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.bootstrap import web_app
+from jobs.cli.app import app
 from nps_engine.config import Settings, parse_settings
 from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.store import models
 from nps_engine.store.database import Database
-from nps_engine.web.app import create_app
 from nps_engine.web.background import BackgroundServer, free_port
 from sandbox.responder import Responder, ResponderStats
 from sandbox.runner import Sandbox, SandboxOptions
@@ -119,7 +119,7 @@ def running_loop(
         database = Database(settings.database.url)
         database.upgrade()
         try:
-            with BackgroundServer(create_app(settings, database), port=port):
+            with BackgroundServer(web_app(settings, database), port=port):
                 yield Loop(sandbox, workdir, config_path, settings, database)
         finally:
             database.dispose()

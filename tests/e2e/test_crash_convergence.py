@@ -34,7 +34,7 @@ from loop_support import (
 )
 from sqlalchemy import select
 
-from jobs.locks import JobLockGuard, LockHeld, this_process
+from jobs.runtime.locks import JobLockGuard, LockHeld, this_process
 from nps_engine.store import invites as invite_store
 from nps_engine.store import models
 from nps_engine.store.database import Database

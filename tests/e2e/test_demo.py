@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from nps_engine.store import models
 from nps_engine.store.database import Database
 

@@ -14,8 +14,8 @@ from loop_support import PLUS_BUCKET, write_config
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.locks import JobLockGuard
+from jobs.cli.app import app
+from jobs.runtime.locks import JobLockGuard
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from sandbox.runner import Sandbox, SandboxOptions

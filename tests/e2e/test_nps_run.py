@@ -31,7 +31,7 @@ from loop_support import (
 from sqlalchemy import func, select
 
 from jobs.followups import external_id
-from jobs.scheduler import store_scheduler
+from jobs.runtime.scheduler import store_scheduler
 from nps_engine.store import models
 from sandbox.responder import Responder, ResponderStats
 
@@ -69,7 +69,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
         # so detractor follow-ups are due. The job clock is moved, not the answers.
         next_cron = datetime.now(UTC) + timedelta(minutes=15)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("jobs.commands.loop.utc_now", lambda: next_cron)
+            patch.setattr("jobs.cli.commands.loop.utc_now", lambda: next_cron)
             second = loop.nps("run")
         yield TwoRuns(loop, first, emails, answers, second, next_cron, writes)
 
@@ -205,7 +205,9 @@ def test_a_run_with_nothing_new_sends_nothing_and_writes_nothing(runs: TwoRuns) 
     with loop.database.session() as session:
         job_runs = session.scalar(select(func.count()).select_from(models.JobRun))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("jobs.commands.loop.utc_now", lambda: runs.next_cron + timedelta(minutes=1))
+        patch.setattr(
+            "jobs.cli.commands.loop.utc_now", lambda: runs.next_cron + timedelta(minutes=1)
+        )
         third = loop.nps("run")
     assert third.exit_code == 0, third.output
     after = loop.sandbox.traffic()

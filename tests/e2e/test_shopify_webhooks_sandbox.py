@@ -10,6 +10,7 @@ from typing import Any
 from shopify_sandbox import WORLD_NOW, world
 from starlette.applications import Starlette
 
+from connectors.shopify.webhooks import ShopifyWebhookReader
 from nps_engine.records import Order
 from nps_engine.store import models
 from nps_engine.store.database import Database
@@ -44,7 +45,9 @@ def post(http: TestClient, world: World, topic: str, payload: dict[str, Any], n:
 def test_the_simulators_order_delivery_and_refund_payloads_update_the_order(
     sqlite_database: Database, store_id: str, world: World, tmp_path: Path
 ) -> None:
-    receiver = Receiver(store_id, world.shop_domain, SECRET, tmp_path, sqlite_database)
+    receiver = Receiver(
+        store_id, world.shop_domain, SECRET, tmp_path, sqlite_database, ShopifyWebhookReader()
+    )
     http = TestClient(Starlette(routes=receiver_routes(receiver, lambda: WORLD_NOW)))
     order = next(o for o in world.orders.values() if o.refunds and o.fulfillments and o.customer_id)
     fulfilment = order.fulfillments[0]
@@ -71,7 +74,9 @@ def test_the_simulators_privacy_payloads_are_understood(
     sqlite_database: Database, store_id: str, world: World, tmp_path: Path
 ) -> None:
     exports = tmp_path / "exports"
-    receiver = Receiver(store_id, world.shop_domain, SECRET, exports, sqlite_database)
+    receiver = Receiver(
+        store_id, world.shop_domain, SECRET, exports, sqlite_database, ShopifyWebhookReader()
+    )
     http = TestClient(Starlette(routes=receiver_routes(receiver, lambda: WORLD_NOW)))
     order = next(o for o in world.orders.values() if o.customer_id)
     with sqlite_database.session() as session:

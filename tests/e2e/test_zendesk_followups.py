@@ -16,11 +16,12 @@ from zendesk_sandbox import (  # noqa: F401
 )
 
 from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.followup import FollowupTicket, ZendeskFollowupDesk
+from connectors.zendesk.followup import ZendeskFollowupDesk
 from connectors.zendesk.tickets import ZendeskTicketSource
 from jobs.followups import external_id, open_followups
 from jobs.sync_zendesk import sync_zendesk
 from nps_engine.config.settings import FollowUpSettings
+from nps_engine.ports import FollowupTicket
 from nps_engine.records import normalise_email
 from nps_engine.store import models
 from nps_engine.store.database import Database

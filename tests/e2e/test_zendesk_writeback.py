@@ -15,8 +15,8 @@ from zendesk_sandbox import (  # noqa: F401
 )
 
 from connectors.zendesk.client import ZendeskClient
+from connectors.zendesk.tag_writer import ZendeskTagWriter
 from connectors.zendesk.tickets import ZendeskTicketSource
-from connectors.zendesk.users import ZendeskTagWriter
 from jobs.push_tags import PushSummary, push_tags
 from jobs.sync_zendesk import sync_zendesk
 from nps_engine.config.settings import TagSettings

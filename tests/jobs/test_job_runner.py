@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.errors import AuthenticationError, TransientError
-from jobs.locks import JobLockGuard, LockHeld
-from jobs.runner import JobContext, run_job
+from jobs.runtime.locks import JobLockGuard, LockHeld
+from jobs.runtime.runner import JobContext, run_job
 from nps_engine.store.database import Database
 from nps_engine.store.models import JobLock, JobRun
 

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from jobs.logs import JsonFormatter, RedactingFilter, mask_emails
+from jobs.runtime.logs import JsonFormatter, RedactingFilter, mask_emails
 
 
 @pytest.mark.parametrize(

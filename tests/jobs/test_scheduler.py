@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.scheduler import Schedule, Scheduler, due_jobs, in_window
+from jobs.runtime.scheduler import Schedule, Scheduler, due_jobs, in_window
 
 PARIS = ZoneInfo("Europe/Paris")
 SYNC = Schedule("sync", timedelta(minutes=15))
@@ -68,7 +68,7 @@ def test_serve_schedules_every_job_of_the_store_with_its_intervals() -> None:
         },
         {},
     )
-    from jobs.scheduler import store_scheduler
+    from jobs.runtime.scheduler import store_scheduler
 
     database = Database("sqlite://")
     scheduler = store_scheduler(settings, database, lambda: at(9))

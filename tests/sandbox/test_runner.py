@@ -13,7 +13,7 @@ import requests
 import yaml
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from nps_engine.config.loading import parse_settings
 from sandbox.clock import ManualClock
 from sandbox.runner import Sandbox, SandboxOptions

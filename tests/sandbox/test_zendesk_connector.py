@@ -10,14 +10,13 @@ from unittest import mock
 import pytest
 
 from connectors.zendesk import (
-    FollowupTicket,
     ZendeskClient,
     ZendeskFollowupDesk,
     ZendeskTagWriter,
     ZendeskTicketSource,
     ensure_user_fields,
 )
-from nps_engine.ports import TagChange
+from nps_engine.ports import FollowupTicket, TagChange
 from nps_engine.records import ZendeskUser
 from sandbox.clock import ManualClock
 from sandbox.generator import generate

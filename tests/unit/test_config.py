@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from jobs.cli.app import app
 from nps_engine.config import ConfigError, Settings, load_settings, parse_settings
 
 SECRET = "shpat_very-secret-token-123"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from connectors.shopify.webhooks import signature
+from connectors.shopify.webhooks import ShopifyWebhookReader, signature
 from nps_engine.records import Order
 from nps_engine.store import models
 from nps_engine.store.database import Database
@@ -46,7 +46,9 @@ DELIVERED = {
 
 @pytest.fixture
 def http(database: Database, store_id: str, tmp_path: Path) -> TestClient:
-    receiver = Receiver(store_id, SHOP, SECRET, tmp_path / "exports", database)
+    receiver = Receiver(
+        store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader()
+    )
     return TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
 
 

@@ -12,8 +12,9 @@ from zendesk_fakes import API, client_fixture, sleeps_fixture, ticket_json  # no
 
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.errors import ZendeskAuthenticationError, ZendeskTransientError
-from connectors.zendesk.followup import FollowupTicket, ZendeskFollowupDesk
-from connectors.zendesk.setup import ensure_user_fields
+from connectors.zendesk.followup import ZendeskFollowupDesk
+from connectors.zendesk.user_fields import ensure_user_fields
+from nps_engine.ports import FollowupTicket
 
 TICKET = FollowupTicket(
     external_id="nps-response-shop-42",

@@ -23,7 +23,7 @@ from zendesk_fakes import (  # noqa: F401 - fixtures
 )
 
 from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.users import ZendeskTagWriter
+from connectors.zendesk.tag_writer import ZendeskTagWriter
 from nps_engine.ports import PushOutcome, TagChange
 from nps_engine.records import ZendeskUser
 

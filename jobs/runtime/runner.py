@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 
 from connectors.errors import AuthenticationError, ConnectorError
-from jobs.locks import JobLockGuard, LockHeld
+from jobs.runtime.locks import JobLockGuard, LockHeld
 from nps_engine.store.database import Database
 from nps_engine.store.models import JobRun
 

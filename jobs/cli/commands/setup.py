@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobs.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
+from jobs.cli.console import EXIT_FAILURE, fail_usage, state_of, stderr, stdout
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,7 @@ def setup_zendesk(ctx: typer.Context) -> None:
     """Create the nps_score, nps_category and nps_responded_at user fields (safe to re-run)."""
     from connectors.errors import ConnectorError  # zenpy loads only when this command runs
     from connectors.zendesk import ensure_user_fields
-    from connectors.zendesk.setup import USER_FIELDS
+    from connectors.zendesk.user_fields import USER_FIELDS
     from jobs import bootstrap
 
     failed = False

@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from jobs.report_output.csv_rows import render_csv
-from jobs.report_output.json_document import render_json
-from jobs.report_output.rich_table import render_table
+from jobs.cli.report_output.csv_rows import render_csv
+from jobs.cli.report_output.json_document import render_json
+from jobs.cli.report_output.rich_table import render_table
 from nps_engine.report import Report
 
 
 def render_html(reports: Sequence[Report]) -> str:
     """The HTML page (Jinja2 is imported only when a page is asked for)."""
-    from jobs.report_output.html_page import render_html as render_page
+    from jobs.cli.report_output.html_page import render_html as render_page
 
     return render_page(reports)
 

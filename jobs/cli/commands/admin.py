@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from jobs.console import database_url_for_humans, open_database, state_of, stdout
+from jobs.cli.console import database_url_for_humans, open_database, state_of, stdout
 from nps_engine.config import Settings
 
 
@@ -25,7 +25,7 @@ def check(
     for settings in stores:
         stdout.print(_summary(settings))
     if online:
-        from jobs.online_check import check_online  # imports the connectors only when asked
+        from jobs.cli.online_check import check_online  # imports the connectors only when asked
 
         if not all(check_online(settings) for settings in stores):
             raise typer.Exit(1)

@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.console import fail, fail_usage, open_database, state_of, stderr, stdout
+from jobs.cli.console import fail, fail_usage, open_database, state_of, stderr, stdout
+from jobs.cli.report_output import RENDERERS
+from jobs.cli.report_output.rich_table import report_renderable
 from jobs.report_job import report_period
-from jobs.report_output import RENDERERS
-from jobs.report_output.rich_table import report_renderable
 from jobs.report_parts import counted_report
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.errors import (
@@ -33,7 +33,7 @@ from connectors.zendesk.errors import (
 )
 from connectors.zendesk.job_status import wait_for_job
 from connectors.zendesk.tickets import user_from_json
-from nps_engine.ports import NO_ZENDESK_USER, PushOutcome, TagChange
+from nps_engine.ports import NO_ZENDESK_USER, PushOutcome, TagChange, UserDirectory
 from nps_engine.records import ZendeskUser, normalise_email
 
 BULK_LIMIT = 100  # update_many takes at most 100 items; zenpy does not chunk (TooManyValues)
@@ -45,22 +45,6 @@ def chunks(items: Sequence[T], size: int = BULK_LIMIT) -> Iterator[Sequence[T]]:
     """``items`` in slices of ``size`` (``itertools.batched`` is Python 3.12+)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-class UserDirectory(Protocol):
-    """What the writer needs from the store (``nps_engine.store.support.SupportDirectory``)."""
-
-    def known_users(self, customer_ids: Sequence[int]) -> Mapping[int, int]:
-        """Zendesk user id of each customer the store already links to one."""
-        ...
-
-    def remember_user(self, customer_id: int, user: ZendeskUser) -> None: ...
-
-    def forget_user(self, user_id: int) -> None: ...
-
-    def open_tickets(self, user_ids: Sequence[int]) -> Mapping[int, Sequence[int]]:
-        """Ids of the tickets still open, per requester, as last synced."""
-        ...
 
 
 def find_user_by_email(client: ZendeskClient, email: str) -> ZendeskUser | None:

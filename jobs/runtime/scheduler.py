@@ -1,8 +1,8 @@
 """The built-in scheduler of ``nps serve``: each job at its interval, one job at a time.
 
 Jobs run one after another in a single thread, so they never overlap inside the process; the
-per-store job lock (``jobs.locks``) keeps them apart from a cron ``nps run`` too. Which job is
-due is decided by :func:`due_jobs`, a pure function of the last runs and the clock.
+per-store job lock (``jobs.runtime.locks``) keeps them apart from a cron ``nps run`` too.
+Which job is due is decided by :func:`due_jobs`, a pure function of the last runs and the clock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from jobs.runner import JobOutcome, run_job
+from jobs.runtime.runner import JobOutcome, run_job
 from jobs.steps import Work, push_step, report_file_step, send_step, sync_step
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
@@ -117,8 +117,8 @@ def store_scheduler(
 ) -> Scheduler:
     """The schedule of ``nps serve`` for one store, from its ``schedule:`` settings.
 
-    Every job goes through :func:`jobs.runner.run_job`, so a cron ``nps run`` on the same store
-    meets the same locks and simply waits its turn.
+    Every job goes through :func:`jobs.runtime.runner.run_job`, so a cron ``nps run`` on the same
+    store meets the same locks and simply waits its turn.
     """
     plan = settings.schedule
 

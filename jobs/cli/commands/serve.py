@@ -15,9 +15,9 @@ from contextlib import contextmanager
 
 import typer
 
-from jobs import logs
-from jobs.console import fail_usage, open_database, secrets_of, state_of, stdout
-from jobs.runner import utc_now
+from jobs.cli.console import fail_usage, open_database, secrets_of, state_of, stdout
+from jobs.runtime import logs
+from jobs.runtime.runner import utc_now
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 
@@ -45,7 +45,7 @@ def serve_command(
     """Serve the survey pages and webhooks, and run the scheduled jobs (see `schedule:`)."""
     import uvicorn  # the web stack loads only when serving
 
-    from nps_engine.web.app import create_app
+    from jobs.bootstrap import web_app
 
     state = state_of(ctx)
     settings = _one_store(state.stores(), store)
@@ -63,7 +63,7 @@ def serve_command(
     try:
         with background(settings, database, enabled=scheduler):
             uvicorn.run(
-                create_app(settings, database),
+                web_app(settings, database),
                 host=listen_host,
                 port=listen_port,
                 proxy_headers=True,
@@ -84,7 +84,7 @@ def background(settings: Settings, database: Database, *, enabled: bool = True) 
     if not enabled:
         yield
         return
-    from jobs.scheduler import store_scheduler
+    from jobs.runtime.scheduler import store_scheduler
 
     scheduler = store_scheduler(settings, database, utc_now)
     thread = scheduler.start_thread()

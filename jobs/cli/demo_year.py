@@ -28,14 +28,14 @@ from pathlib import Path
 
 from rich.console import Console
 
+from jobs import bootstrap
+from jobs.cli.report_output import RENDERERS
 from jobs.report_job import report_period, store_report
-from jobs.report_output import RENDERERS
-from jobs.runner import JobOutcome, run_job
+from jobs.runtime.runner import JobOutcome, run_job
 from jobs.steps import push_step, send_step, sync_step
 from nps_engine.config import Settings, parse_settings
 from nps_engine.report import Report
 from nps_engine.store.database import Database
-from nps_engine.web.app import create_app
 from nps_engine.web.background import BackgroundServer, free_port
 from sandbox.responder import Responder, ResponderStats
 from sandbox.runner import Sandbox, SandboxOptions
@@ -99,7 +99,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
         database = Database(settings.database.url)
         database.upgrade()
         clock = DemoClock(now - timedelta(weeks=options.weeks))
-        app = create_app(settings, database, clock=clock.now)
+        app = bootstrap.web_app(settings, database, clock=clock.now)
         try:
             with BackgroundServer(app, port=port):
                 result = _loop(settings, database, sandbox, clock, now, options, say)
@@ -189,7 +189,7 @@ def _count_tags(result: DemoResult, world: World) -> None:
 
 
 def print_result(result: DemoResult, console: Console) -> None:
-    from jobs.report_output.rich_table import report_renderable
+    from jobs.cli.report_output.rich_table import report_renderable
 
     console.print(report_renderable(result.report))
     console.print(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.console import EXIT_FAILURE, stdout
+from jobs.cli.console import EXIT_FAILURE, stdout
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,11 @@ def demo_command(
     ),
 ) -> None:
     """Run the whole NPS loop on loopback simulators (no account needed) and show the report."""
-    from jobs.demo import DemoOptions, print_result, run_demo  # the sandbox loads only for the demo
+    from jobs.cli.demo_year import (  # the sandbox loads only for the demo
+        DemoOptions,
+        print_result,
+        run_demo,
+    )
 
     options = DemoOptions(customers=customers, seed=seed, weeks=weeks, workdir=workdir)
     result = run_demo(options, lambda line: stdout.print(line, markup=False))

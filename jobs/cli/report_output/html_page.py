@@ -18,7 +18,7 @@ from nps_engine.report import Report, figure_text, p_text
 from nps_engine.statistics import NpsFigure
 
 _environment = Environment(
-    loader=PackageLoader("jobs.report_output", "templates"),
+    loader=PackageLoader("jobs.cli.report_output", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,

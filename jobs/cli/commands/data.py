@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jobs.console import EXIT_FAILURE, fail, fail_usage, open_database, state_of, stdout
+from jobs.cli.console import EXIT_FAILURE, fail, fail_usage, open_database, state_of, stdout
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError

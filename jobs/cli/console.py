@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs import logs
+from jobs.runtime import logs
 from nps_engine.config import ConfigError, Settings, load_settings
 from nps_engine.store.database import Database
 

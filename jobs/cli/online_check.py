@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from connectors.errors import ConnectorError
 from connectors.shopify.access import check_access
-from connectors.zendesk.setup import USER_FIELDS
+from connectors.zendesk.user_fields import USER_FIELDS
 from jobs import bootstrap
-from jobs.console import stdout
+from jobs.cli.console import stdout
 from nps_engine.config import Settings
 
 

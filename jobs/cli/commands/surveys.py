@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from jobs.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
-from jobs.progress import progress_reporter
-from jobs.runner import JobContext, run_job
+from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.runtime.progress import progress_reporter
+from jobs.runtime.runner import JobContext, run_job
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from jobs.console import fail_usage, stdout
+from jobs.cli.console import fail_usage, stdout
 
 if TYPE_CHECKING:
     from sandbox.runner import Sandbox

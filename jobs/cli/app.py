@@ -1,4 +1,4 @@
-"""The ``nps`` command. Each group of commands lives in ``jobs/commands/`` and registers here.
+"""The ``nps`` command. Each group of commands lives in ``jobs/cli/commands/`` and registers here.
 
 Exit codes (DESIGN.md section 5): 0 success; 2 configuration or usage error, with the YAML key path
 in the message; 1 any other failure, after finishing what could be finished.
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import typer
 
-from jobs import logs
-from jobs.commands import admin, data, demo, loop, reporting, sandbox, serve, setup, surveys
-from jobs.console import CliState
+from jobs.cli.commands import admin, data, demo, loop, reporting, sandbox, serve, setup, surveys
+from jobs.cli.console import CliState
+from jobs.runtime import logs
 
 app = typer.Typer(
     name="nps",

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from jobs.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
-from jobs.logs import mask_emails
-from jobs.progress import ProgressFn, progress_reporter
-from jobs.runner import JobOutcome, run_job, utc_now
+from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.runtime.logs import mask_emails
+from jobs.runtime.progress import ProgressFn, progress_reporter
+from jobs.runtime.runner import JobOutcome, run_job, utc_now
 from nps_engine.config import Settings
 from nps_engine.ports import TagChange
 from nps_engine.store.database import Database
