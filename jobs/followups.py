@@ -8,8 +8,8 @@ only created when Zendesk has no such ticket. Claiming a row is a conditional up
 workers never both create.
 
 Only fresh answers get a ticket: imported history does not, nor answers older than
-``max_age_days``; an answer is left ``settle_minutes`` to gain its comment (the score is recorded
-on click, the comment a minute later).
+``zendesk.followup.max_age_days``; an answer is left ``zendesk.followup.settle_minutes`` to gain its
+comment (the score is recorded on click, the comment a minute later).
 """
 
 from __future__ import annotations
@@ -59,8 +59,6 @@ def open_followups(
     now: datetime,
     settings: FollowUpSettings,
     *,
-    max_age_days: int = 14,
-    settle_minutes: int = 10,
     support_window_days: int = 90,
 ) -> FollowupSummary:
     """Reconcile interrupted follow-ups, then open one for each due detractor answer."""
@@ -70,13 +68,32 @@ def open_followups(
     try:
         for response_id in run.stuck():
             run.reconcile(response_id)
-        for response_id in run.due(now, max_age_days, settle_minutes):
+        for response_id in due_followups(database, store_id, now, settings):
             if run.claim(response_id):
                 run.create(response_id)
     except TransientError as error:
         # Rows left in ``creating`` are reconciled by the next run; nothing is created twice.
         run.summary.stopped = str(error)
     return run.summary
+
+
+def due_followups(
+    database: Database, store_id: str, now: datetime, settings: FollowUpSettings
+) -> Sequence[int]:
+    """The answers whose follow-up ticket is due: fresh, settled, not imported, no ticket yet."""
+    if not settings.enabled:
+        return ()
+    r = models.Response
+    with database.session() as session:
+        return session.scalars(
+            select(r.id)
+            .where(r.store == store_id, r.score <= DETRACTOR_MAX_SCORE)
+            .where(r.email.is_not(None), r.source != "import")
+            .where(or_(r.followup_state.is_(None), r.followup_state == "pending"))
+            .where(r.responded_at >= now - timedelta(days=settings.max_age_days))
+            .where(r.updated_at <= now - timedelta(minutes=settings.settle_minutes))
+            .order_by(r.id)
+        ).all()
 
 
 @dataclass
@@ -93,19 +110,6 @@ class _FollowupRun:
         with self.database.session() as session:
             return session.scalars(
                 select(r.id).where(r.store == self.store_id, r.followup_state == CREATING)
-            ).all()
-
-    def due(self, now: datetime, max_age_days: int, settle_minutes: int) -> Sequence[int]:
-        r = models.Response
-        with self.database.session() as session:
-            return session.scalars(
-                select(r.id)
-                .where(r.store == self.store_id, r.score <= DETRACTOR_MAX_SCORE)
-                .where(r.email.is_not(None), r.source != "import")
-                .where(or_(r.followup_state.is_(None), r.followup_state == "pending"))
-                .where(r.responded_at >= now - timedelta(days=max_age_days))
-                .where(r.updated_at <= now - timedelta(minutes=settle_minutes))
-                .order_by(r.id)
             ).all()
 
     def claim(self, response_id: int) -> bool:

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from connectors.email.compose import Letter, SurveyEmailComposer
 from connectors.email.errors import SmtpDeferred
 from connectors.errors import ConnectorError
-from nps_engine.config.settings import Settings
+from jobs.followups import due_followups
+from nps_engine.config.settings import Settings, SurveySettings
 from nps_engine.eligibility import (
     Eligibility,
+    SkipReason,
     due_relationship_surveys,
     due_reminders,
     eligible_orders,
@@ -45,16 +47,35 @@ class SendSummary:
     dry_run: bool = False
     counts: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
-    # Dry run: what would go, e.g. "#1001 -> a***@example.com (fr)".
+    # Dry run: every email the run would send, e.g. "#1001 -> a***@example.com (fr)",
+    # "relationship survey -> b***@example.com (en)", "reminder -> c***@example.com".
     planned: list[str] = field(default_factory=list)
+    # Dry run: detractor follow-up tickets the next ``nps tags push`` would open.
+    followups_due: int = 0
 
     def lines(self) -> list[str]:
         lines = [self.eligibility.summary()]
         if self.dry_run:
-            return [*lines, *(f"would send {p}" for p in self.planned)]
+            lines += [f"would send {p}" for p in self.planned]
+            kinds = ", ".join(
+                f"{self.counts[f'would_{kind}']} {label}"
+                for kind, label in _PLANNED_KINDS
+                if self.counts[f"would_{kind}"]
+            )
+            total = f"would send {len(self.planned)} email(s)"
+            lines.append(total + (f": {kinds}" if kinds else ""))
+            if self.followups_due:
+                lines.append(
+                    f"`nps tags push` would open {self.followups_due} detractor follow-up ticket(s)"
+                )
+            return lines
         parts = ["sent", "failed", "bounced", "waiting", "reminders", "relationship"]
         done = ", ".join(f"{self.counts[p]} {p}" for p in parts if self.counts[p] or p == "sent")
         lines.append(done)
+        if self.counts["over_limit"]:
+            lines.append(
+                f"{self.counts['over_limit']} more due but over this run's limit: next run"
+            )
         if self.counts["unknown_outcome"]:
             lines.append(
                 f"{self.counts['unknown_outcome']} left in 'sending' by an interrupted run: "
@@ -68,6 +89,13 @@ class SendSummary:
         return lines + [f"error: {e}" for e in self.errors]
 
 
+_PLANNED_KINDS = (
+    ("survey", "post-delivery survey(s)"),
+    ("relationship", "relationship survey(s)"),
+    ("reminder", "reminder(s)"),
+)
+
+
 def send_surveys(
     database: Database,
     settings: Settings,
@@ -79,11 +107,13 @@ def send_surveys(
     progress: Progress | None = None,
     composer: SurveyEmailComposer | None = None,
 ) -> SendSummary:
-    """Send what is due at ``now``; never more than ``limit`` (or ``survey.max_per_run``)."""
+    """Send what is due at ``now``: never more than ``limit`` (or ``survey.max_per_run``) emails
+    in all, post-delivery surveys first, then relationship surveys, then reminders."""
     store = settings.store.id
     survey = settings.survey
     if limit is not None:
         survey = survey.model_copy(update={"max_per_run": max(1, min(limit, survey.max_per_run))})
+    budget = _Budget(survey.max_per_run)
     with database.session() as session:
         settled = 0 if dry_run else invite_store.settle_interrupted(session, store, now)
         # An order is due for (max_age - delay) days; an invite still waiting after that is late.
@@ -97,13 +127,7 @@ def send_surveys(
     summary.counts["unknown_outcome"] = settled
     summary.counts["withdrawn"] = withdrawn
     if dry_run:
-        catalog = load_catalog(settings)  # the language the email will be in, not the locale
-        summary.planned = [
-            _planned(
-                d.order.name if d.order else "-", d.email, catalog.language_for(d.customer.locale)
-            )
-            for d in eligibility.due
-        ]
+        _plan(database, settings, survey, now, eligibility, budget, summary)
         return summary
     # Invites left pending by an earlier run wait for a moment outside quiet hours too.
     quiet = in_quiet_hours(now, survey.quiet_hours, settings.store.tz)
@@ -115,11 +139,88 @@ def send_surveys(
         )
     fresh = {invite.id for invite in created}
     batch = created + [i for i in retried if i.id not in fresh][: max(room, 0)]
+    budget.spend(len(batch))
     composer = composer or SurveyEmailComposer(settings)
     _deliver(database, settings, mailer, composer, batch, now, summary, progress)
     if not summary.errors:
-        _extras(database, settings, mailer, composer, now, summary)
+        _extras(database, settings, survey, mailer, composer, now, summary, budget)
     return summary
+
+
+@dataclass
+class _Budget:
+    """What is left of the run's email limit, shared by every kind of email."""
+
+    left: int
+
+    def spend(self, emails: int) -> None:
+        self.left = max(0, self.left - emails)
+
+    def settings(self, survey: SurveySettings) -> SurveySettings:
+        # Not validated (max_per_run >= 1 in config): 0 means this kind gets nothing this run.
+        return survey.model_copy(update={"max_per_run": self.left})
+
+
+def _plan(
+    database: Database,
+    settings: Settings,
+    survey: SurveySettings,
+    now: datetime,
+    eligibility: Eligibility,
+    budget: _Budget,
+    summary: SendSummary,
+) -> None:
+    """The dry run: every email the real run would send, by kind, in the order it would."""
+    catalog = load_catalog(settings)  # the language the email will be in, not the locale
+
+    def planned(kind: str, what: str, email: str, locale: str | None) -> None:
+        summary.planned.append(_planned(what, email, catalog.language_for(locale)))
+        summary.counts[f"would_{kind}"] += 1
+
+    for due in eligibility.due:
+        planned("survey", due.order.name if due.order else "-", due.email, due.customer.locale)
+    budget.spend(len(eligibility.due))
+    store = settings.store.id
+    surveyed = {due.customer.id for due in eligibility.due}
+    if survey.relationship.enabled and budget.left > 0:
+        for due in _relationship_due(database, settings, survey, now, budget).due:
+            if due.customer.id not in surveyed:  # the post-delivery survey goes first
+                planned("relationship", "relationship survey", due.email, due.customer.locale)
+                budget.spend(1)
+    if survey.reminder.enabled and budget.left > 0:
+        with database.session() as session:
+            for invite_id in _reminders_due(session, settings, survey, now, budget):
+                invite = invite_store.invite(session, store, invite_id)
+                if invite is not None:
+                    planned("reminder", "reminder", invite.email, invite.locale)
+    summary.followups_due = _followups_due(database, settings, now)
+
+
+def _relationship_due(
+    database: Database, settings: Settings, survey: SurveySettings, now: datetime, budget: _Budget
+) -> Eligibility:
+    with database.session() as session:
+        audience = audience_for(session, settings.store.id, [], survey, now, every_customer=True)
+    return due_relationship_surveys(audience, budget.settings(survey), now, settings.store.tz)
+
+
+def _reminders_due(
+    session: Session, settings: Settings, survey: SurveySettings, now: datetime, budget: _Budget
+) -> tuple[int, ...]:
+    store = settings.store.id
+    after = timedelta(days=survey.reminder.after_days)
+    candidates = invite_store.reminder_candidates(session, store, now - after)
+    suppressed = suppressions(session, store)
+    due, _skipped = due_reminders(
+        candidates, suppressed, budget.settings(survey), now, settings.store.tz
+    )
+    return due
+
+
+def _followups_due(database: Database, settings: Settings, now: datetime) -> int:
+    if settings.zendesk is None or not settings.zendesk.followup.enabled:
+        return 0
+    return len(due_followups(database, settings.store.id, now, settings.zendesk.followup))
 
 
 def _deliver(
@@ -192,40 +293,41 @@ def _send_one(
 def _extras(
     database: Database,
     settings: Settings,
+    survey: SurveySettings,
     mailer: SurveyMailer,
     composer: SurveyEmailComposer,
     now: datetime,
     summary: SendSummary,
+    budget: _Budget,
 ) -> None:
-    """Relationship surveys and reminders, both off by default."""
+    """Relationship surveys and reminders (both off by default), within what the run has left."""
     store = settings.store.id
-    survey_settings = settings.survey
-    if survey_settings.relationship.enabled:
+    if survey.relationship.enabled and budget.left > 0:
+        due = _relationship_due(database, settings, survey, now, budget)
+        summary.counts["over_limit"] += due.skipped.get(SkipReason.OVER_LIMIT, 0)
         with database.session() as session:
-            audience = audience_for(session, store, [], survey_settings, now, every_customer=True)
-            due = due_relationship_surveys(audience, survey_settings, now, settings.store.tz)
             created = invite_store.create_invites(session, store, due.due, now)
+        budget.spend(len(created))
         before = summary.counts["sent"]
         _deliver(database, settings, mailer, composer, created, now, summary, None)
         summary.counts["relationship"] += summary.counts["sent"] - before
-    if survey_settings.reminder.enabled and not summary.errors:
-        _remind(database, settings, mailer, composer, now, summary)
+    if survey.reminder.enabled and budget.left > 0 and not summary.errors:
+        _remind(database, settings, survey, mailer, composer, now, summary, budget)
 
 
 def _remind(
     database: Database,
     settings: Settings,
+    survey: SurveySettings,
     mailer: SurveyMailer,
     composer: SurveyEmailComposer,
     now: datetime,
     summary: SendSummary,
+    budget: _Budget,
 ) -> None:
     store = settings.store.id
-    after = timedelta(days=settings.survey.reminder.after_days)
     with database.session() as session:
-        candidates = invite_store.reminder_candidates(session, store, now - after)
-        suppressed = suppressions(session, store)
-    due, _skipped = due_reminders(candidates, suppressed, settings.survey, now, settings.store.tz)
+        due = _reminders_due(session, settings, survey, now, budget)
     for invite_id in due:
         with database.session() as session:
             invite = invite_store.invite(session, store, invite_id)

@@ -4,9 +4,14 @@ and counted exclusions out.
 Every order is checked against the rules in one fixed order and counted under the FIRST rule
 it fails, so "skipped: 12 throttled" means twelve orders that passed every earlier rule:
 
-  cancelled -> not fulfilled -> not due yet -> too old -> already surveyed -> no customer ->
+  cancelled -> not fulfilled -> in transit -> not due yet -> too old -> already surveyed ->
+  no customer ->
   no email -> unsubscribed / bounced / redacted -> no marketing consent -> throttled ->
   quiet hours -> over max_per_run
+
+A tracked parcel (its fulfilment has a tracking number) waits for the carrier's delivery date
+(``in transit``) until ``max_age_days`` after fulfilment; only untracked fulfilments use the
+``fallback_days`` after fulfilment.
 
 Returned and refunded orders ARE surveyed: "returned" is a segment the report compares.
 Throttling counts invites that were sent, or may have been (``sending`` left by a crash), of any
@@ -24,7 +29,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from nps_engine.config.settings import QuietHours, SurveySettings
-from nps_engine.records import Customer, Order, SuppressionReason, SurveyKind, normalise_email
+from nps_engine.records import (
+    Customer,
+    Order,
+    SuppressionReason,
+    SurveyKind,
+    email_digest,
+    normalise_email,
+)
 
 # A relationship survey missed by more than this (the job did not run) waits for the next period
 # instead of arriving late; it also stops a first run from mailing every slot already passed.
@@ -34,6 +46,7 @@ RELATIONSHIP_GRACE_DAYS = 7
 class SkipReason(enum.StrEnum):
     CANCELLED = "cancelled"
     NOT_FULFILLED = "not fulfilled"
+    IN_TRANSIT = "in transit"
     NOT_DUE_YET = "not due yet"
     TOO_OLD = "too old"
     ALREADY_SURVEYED = "already surveyed"
@@ -48,8 +61,18 @@ class SkipReason(enum.StrEnum):
     OVER_LIMIT = "over max_per_run"
 
 
-# Not a problem with the order or the customer: it is early, or its survey is done.
-_ROUTINE = frozenset({SkipReason.NOT_DUE_YET, SkipReason.ALREADY_SURVEYED})
+# Not a problem with the order or the customer: it is early or late, or its survey is done.
+_ROUTINE = frozenset(
+    {
+        SkipReason.NOT_FULFILLED,
+        SkipReason.IN_TRANSIT,
+        SkipReason.NOT_DUE_YET,
+        SkipReason.TOO_OLD,
+        SkipReason.ALREADY_SURVEYED,
+    }
+)
+# displayStatus values saying the carrier has the parcel delivered even without ``deliveredAt``.
+_DELIVERED_STATUSES = frozenset({"DELIVERED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +121,7 @@ class Audience:
     """What the rules need besides the orders: customers, suppressions and history."""
 
     customers: Mapping[int, Customer]
+    # By ``records.email_digest`` of the address: the list keeps no address.
     suppressions: Mapping[str, SuppressionReason]
     past_invites: Sequence[PastInvite]
     redacted_customers: AbstractSet[int] = frozenset()
@@ -192,7 +216,7 @@ def due_reminders(
     for invite in sorted(invites, key=lambda i: (i.sent_at, i.invite_id)):
         if invite.answered or invite.reminded or not wait <= now - invite.sent_at <= late:
             continue
-        suppression = suppressions.get(normalise_email(invite.email) or "")
+        suppression = suppressions.get(email_digest(invite.email))
         if suppression is not None:
             skipped[_SUPPRESSION_SKIPS[suppression]] += 1
             continue
@@ -277,10 +301,15 @@ def _timing_reason(order: Order, survey: SurveySettings, now: datetime) -> SkipR
         return SkipReason.CANCELLED
     if order.delivered_at is not None:
         since, wait = order.delivered_at, timedelta(days=survey.delay_days)
-    elif order.fulfilled_at is not None:
-        since, wait = order.fulfilled_at, timedelta(days=survey.fallback_days)
-    else:
+    elif order.fulfilled_at is None:
         return SkipReason.NOT_FULFILLED
+    elif order.tracked and order.delivery_status not in _DELIVERED_STATUSES:
+        # The carrier will say when it arrives: mailing "how was it?" before is wrong.
+        if now - order.fulfilled_at > timedelta(days=survey.max_age_days):
+            return SkipReason.TOO_OLD
+        return SkipReason.IN_TRANSIT
+    else:
+        since, wait = order.fulfilled_at, timedelta(days=survey.fallback_days)
     if now - since < wait:
         return SkipReason.NOT_DUE_YET
     if now - since > timedelta(days=survey.max_age_days):
@@ -304,8 +333,9 @@ def _customer_reason(
 ) -> SkipReason | None:
     if email is None:
         return SkipReason.NO_EMAIL
-    if email in audience.suppressions:
-        return _SUPPRESSION_SKIPS[audience.suppressions[email]]
+    suppression = audience.suppressions.get(email_digest(email))
+    if suppression is not None:
+        return _SUPPRESSION_SKIPS[suppression]
     if customer.id in audience.redacted_customers:
         return SkipReason.REDACTED
     if survey.require_marketing_consent and customer.marketing_state != "subscribed":

@@ -9,6 +9,7 @@ numeric ids (Shopify's ``gid://shopify/Customer/123`` becomes ``123``).
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,12 @@ def normalise_email(email: str | None) -> str | None:
         return None
     cleaned = email.strip().lower()
     return cleaned or None
+
+
+def email_digest(email: str) -> str:
+    """The SHA-256 (hex) of the normalised address: how the suppression list remembers an
+    address without keeping it (a redacted customer must not be readable there)."""
+    return hashlib.sha256((normalise_email(email) or "").encode("utf-8")).hexdigest()
 
 
 class Category(enum.StrEnum):
@@ -87,6 +94,11 @@ class Order:
     returned: bool = False
     total_price: Decimal = Decimal("0")
     currency: str | None = None
+    # Whether a live fulfilment has a tracking number (None: not known, e.g. synced before we
+    # read it), and the latest fulfilment's ``displayStatus`` (IN_TRANSIT, DELIVERED, ...): a
+    # tracked parcel waits for its delivery date instead of the fulfilment-date fallback.
+    tracked: bool | None = None
+    delivery_status: str | None = None
     # Present when the order came with its customer nested (sync); None for a bare order.
     customer: Customer | None = field(default=None, compare=False)
 

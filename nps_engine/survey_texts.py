@@ -97,7 +97,9 @@ def _check_placeholders(text: str, where: str) -> None:
         raise TextsError(f"{where}: {error} (write a literal brace as {{{{ or }}}})") from None
     unknown = names - PLACEHOLDERS
     if unknown:
+        named = ", ".join(f"{{{name}}}" for name in sorted(unknown))
+        plural = "s" if len(unknown) > 1 else ""
         raise TextsError(
-            f"{where}: unknown placeholder {{{sorted(unknown)[0]}}}; use {{store}}, {{name}}, "
+            f"{where}: unknown placeholder{plural} {named}; use {{store}}, {{name}}, "
             "{order} or {score}"
         )

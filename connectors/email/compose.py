@@ -91,25 +91,29 @@ class SurveyEmailComposer:
             for score in range(11)
         ]
         store = self.settings.store
-        subject = texts("reminder_subject" if letter.reminder else "subject")
+        # Every text gets the customer's values, so {name} or {order} work in the subject or the
+        # question as they do in the greeting (an override may put them anywhere).
+        personal = {"name": letter.first_name or "", "order": letter.order_name or ""}
+        subject = texts("reminder_subject" if letter.reminder else "subject", **personal)
         values = {
             "language": texts.language,
             "subject": subject,
             "store": store.name,
             "logo_url": str(store.logo_url) if store.logo_url else None,
             "brand_color": store.brand_color,
-            "greeting": texts("greeting_named", name=letter.first_name)
-            if letter.first_name
-            else texts("greeting"),
-            "intro": texts("intro", order=letter.order_name)
-            if letter.order_name
-            else texts("intro_relationship"),
-            "question": texts("question"),
-            "scale_low": texts("scale_low"),
-            "scale_high": texts("scale_high"),
-            "signature": texts("signature"),
-            "unsubscribe_text": texts("unsubscribe_text"),
-            "unsubscribe_link": texts("unsubscribe_link"),
+            "greeting": texts("greeting_named" if letter.first_name else "greeting", **personal),
+            "intro": texts("intro" if letter.order_name else "intro_relationship", **personal),
+            **{
+                key: texts(key, **personal)
+                for key in (
+                    "question",
+                    "scale_low",
+                    "scale_high",
+                    "signature",
+                    "unsubscribe_text",
+                    "unsubscribe_link",
+                )
+            },
             "unsubscribe_url": unsubscribe_url,
             "buttons": buttons,
         }

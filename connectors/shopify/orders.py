@@ -6,6 +6,9 @@ What the product needs from an order, and where Shopify keeps it:
   one counts when an order ships in several parcels); fulfilled: the first live fulfilment's
   ``createdAt``, the fallback when a carrier never reports delivery. Cancelled fulfilments
   (``status: CANCELLED``) count for neither.
+- tracked: a live fulfilment has a ``trackingInfo`` number, so a delivery date will come (the
+  fallback is for untracked parcels only); delivery status: the latest live fulfilment's
+  ``displayStatus`` (IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, ...).
 - refunded: any ``Refund``; returned: any ``Return`` not declined or cancelled (a requested
   return already says the customer was unhappy), or, where the query reads the order's summary,
   a ``returnStatus`` other than NO_RETURN.
@@ -48,7 +51,19 @@ def order_from_node(node: Mapping[str, Any]) -> Order:
         returned=_returned(node),
         total_price=money(price.get("amount")),
         currency=price.get("currencyCode"),
+        tracked=any(_tracking_numbers(f) for f in fulfilments),
+        delivery_status=_latest_status(fulfilments),
     )
+
+
+def _tracking_numbers(fulfilment: Mapping[str, Any]) -> list[str]:
+    return [t["number"] for t in fulfilment.get("trackingInfo") or () if t.get("number")]
+
+
+def _latest_status(fulfilments: list[Mapping[str, Any]]) -> str | None:
+    dated = [(f.get("createdAt") or "", f.get("displayStatus")) for f in fulfilments]
+    statuses = [status for _at, status in sorted(dated) if status]
+    return statuses[-1] if statuses else None
 
 
 def _returned(node: Mapping[str, Any]) -> bool:

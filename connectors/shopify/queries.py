@@ -42,7 +42,9 @@ ORDER_FIELDS = """
       id name createdAt updatedAt cancelledAt email
       totalPriceSet { shopMoney { amount currencyCode } }
       customer { id }
-      fulfillments(first: 5) { status createdAt deliveredAt displayStatus }
+      fulfillments(first: 5) {
+        status createdAt deliveredAt displayStatus trackingInfo(first: 1) { number }
+      }
       refunds(first: 1) { createdAt }
 """
 

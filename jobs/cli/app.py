@@ -7,6 +7,8 @@ in the message; 1 any other failure, after finishing what could be finished.
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
 from pathlib import Path
 
 import typer
@@ -39,10 +41,26 @@ def _global_options(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=lambda value: _print_version() if value else None,
+        help="Print the installed version and exit.",
+    ),
 ) -> None:
     verbosity = -1 if quiet else verbose
     logs.configure(verbosity, json_logs=json_logs)
     ctx.obj = CliState(config_path=config, verbosity=verbosity, json_logs=json_logs)
+
+
+def _print_version() -> None:
+    try:
+        installed = distribution_version("nps-loop")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        installed = "unknown (not installed)"
+    typer.echo(f"nps-loop {installed}")
+    raise typer.Exit(0)
 
 
 for module in (admin, data, loop, reporting, setup, sandbox, surveys, serve, demo):

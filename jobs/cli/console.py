@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.runtime import logs
 from nps_engine.config import ConfigError, Settings, load_settings
-from nps_engine.store.database import Database
+from nps_engine.store.database import Database, missing_driver
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -93,6 +93,9 @@ def open_database(settings: Settings, *, migrated: bool = True) -> Database:
     Every command opens the store through here, so "cannot reach the server" and "run
     `nps db upgrade` first" read the same (and exit the same) whichever command met them.
     """
+    driver = missing_driver(settings.database.url)
+    if driver is not None:
+        fail_usage(f"store {settings.store.id}: database.url: {driver}")
     database = Database(settings.database.url)
     try:
         current = database.is_current()
@@ -103,7 +106,8 @@ def open_database(settings: Settings, *, migrated: bool = True) -> Database:
         fail(f"store {settings.store.id}: cannot open the database {url}: {first_line}")
     if migrated and not current:
         database.dispose()
-        fail(
+        # Exit 2 like any other setup mistake the user fixes with one command (README, exit codes).
+        fail_usage(
             f"store {settings.store.id}: the database has no tables yet; run `nps db upgrade` first"
         )
     return database

@@ -88,6 +88,11 @@ class FollowUpSettings(Section):
     group_id: int | None = None
     assignee_id: int | None = None
     tags: tuple[str, ...] = ("nps_followup",)
+    # The score is recorded on the click, the comment a minute or two later: a ticket opened at
+    # once would miss it, so an answer waits this long untouched before its ticket is opened.
+    settle_minutes: Annotated[int, Field(ge=0, le=1440)] = 10
+    # Older detractor answers get no ticket (a late run must not flood agents with stale ones).
+    max_age_days: Annotated[int, Field(ge=1)] = 14
 
 
 class ZendeskSettings(Section):

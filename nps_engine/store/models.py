@@ -90,6 +90,10 @@ class Order(Base):
     total_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str | None] = mapped_column(String(3))
     synced_at: Mapped[datetime | None]
+    # A live fulfilment has a tracking number (None: synced before this was read).
+    tracked: Mapped[bool | None] = mapped_column(Boolean)
+    # The latest live fulfilment's Shopify ``displayStatus`` (IN_TRANSIT, DELIVERED, ...).
+    delivery_status: Mapped[str | None] = mapped_column(String(32))
 
 
 class ZendeskUser(Base):
@@ -202,13 +206,21 @@ class Response(Base):
     updated_at: Mapped[datetime]
     followup_state: Mapped[str | None] = mapped_column(String(16))
     followup_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The ``updated_at`` of the answer the follow-up ticket last showed: a later change of score
+    # or comment adds an internal note to the ticket.
+    followup_noted_at: Mapped[datetime | None]
+    # Extra columns of an imported answer (Delighted's Notes, Tags, properties), by column name.
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Suppression(Base):
+    """An address never to mail again, kept as the SHA-256 of the normalised address
+    (``records.email_digest``): enough to recognise it, not to read it (a redacted customer)."""
+
     __tablename__ = "suppressions"
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -26,7 +26,8 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 ORDER_COLUMNS = (
     "name", "customer_id", "email", "created_at", "updated_at", "cancelled_at", "fulfilled_at",
-    "delivered_at", "refunded", "returned", "total_price", "currency", "synced_at",
+    "delivered_at", "refunded", "returned", "total_price", "currency", "synced_at", "tracked",
+    "delivery_status",
 )  # fmt: skip
 
 
@@ -98,6 +99,8 @@ def _order_row(store: str, o: Order, now: datetime, redacted: bool) -> dict[str,
         "total_price": o.total_price,
         "currency": _cut(o.currency, 3),
         "synced_at": now,
+        "tracked": o.tracked,
+        "delivery_status": _cut(o.delivery_status, 32),
     }
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from nps_engine.records import SuppressionReason, normalise_email
+from nps_engine.records import SuppressionReason, email_digest, normalise_email
 from nps_engine.store import models
 from nps_engine.store.suppressions import suppress
 
@@ -163,7 +163,7 @@ def export_customer(
             session,
             models.Suppression,
             store,
-            models.Suppression.email == address if address else false(),
+            models.Suppression.email_hash == email_digest(address) if address else false(),
         ),
     }
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Addresses that must never get a survey again: unsubscribed, bounced, or redacted.
 
-Keyed by normalised address, so a suppression also covers a guest checkout or a second Shopify
-customer with the same email. The first reason recorded is kept (an unsubscribe is not turned
-into a bounce by a later attempt).
+Keyed by the hash of the normalised address (``records.email_digest``), so a suppression also
+covers a guest checkout or a second Shopify customer with the same email, and the list itself
+holds no address (after ``customers/redact`` nothing readable of the customer is left). The first
+reason recorded is kept (an unsubscribe is not turned into a bounce by a later attempt).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nps_engine.records import SuppressionReason, normalise_email
+from nps_engine.records import SuppressionReason, email_digest, normalise_email
 from nps_engine.store.database import upsert
 from nps_engine.store.models import Suppression
 
@@ -25,12 +26,11 @@ def suppress(
     now: datetime,
     detail: str | None = None,
 ) -> None:
-    address = normalise_email(email)
-    if address is None:
+    if normalise_email(email) is None:
         return
     row = {
         "store": store,
-        "email": address,
+        "email_hash": email_digest(email),
         "reason": reason.value,
         "detail": detail,
         "created_at": now,
@@ -39,13 +39,15 @@ def suppress(
 
 
 def suppressions(session: Session, store: str) -> dict[str, SuppressionReason]:
+    """Every suppression of the store, by ``email_digest`` of the address."""
     rows = session.execute(
-        select(Suppression.email, Suppression.reason).where(Suppression.store == store)
+        select(Suppression.email_hash, Suppression.reason).where(Suppression.store == store)
     )
-    return {email: SuppressionReason(reason) for email, reason in rows}
+    return {digest: SuppressionReason(reason) for digest, reason in rows}
 
 
 def is_suppressed(session: Session, store: str, email: str) -> SuppressionReason | None:
-    address = normalise_email(email)
-    row = session.get(Suppression, (store, address)) if address else None
+    if normalise_email(email) is None:
+        return None
+    row = session.get(Suppression, (store, email_digest(email)))
     return SuppressionReason(row.reason) if row is not None else None

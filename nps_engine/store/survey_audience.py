@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from nps_engine import records
@@ -20,13 +20,18 @@ from nps_engine.store.suppressions import suppressions
 def orders_in_window(
     session: Session, store: str, survey: SurveySettings, now: datetime
 ) -> list[records.Order]:
-    """Orders delivered (or, without a delivery date, fulfilled) within ``max_age_days``."""
+    """The survey window: orders delivered (or, without a delivery date, fulfilled) within
+    ``max_age_days``, and orders placed within ``max_age_days + fallback_days`` whatever became of
+    them (cancelled, not fulfilled, in transit, delivered too long ago), so that every order of
+    the window is counted under a reason in the dry run's "N due, skipped: ..." line."""
     since = now - timedelta(days=survey.max_age_days)
+    placed_since = since - timedelta(days=survey.fallback_days)
     query = select(models.Order).where(
         models.Order.store == store,
         or_(
             models.Order.delivered_at >= since,
             and_(models.Order.delivered_at.is_(None), models.Order.fulfilled_at >= since),
+            models.Order.created_at >= placed_since,
         ),
     )
     return [as_order(row) for row in session.scalars(query)]
@@ -45,7 +50,13 @@ def audience_for(
     order_list = list(orders)
     query = select(models.Customer).where(models.Customer.store == store)
     if every_customer:
-        query = query.where(models.Customer.orders_count >= 1)
+        # Shopify's order count includes cancelled orders: a relationship needs a real one.
+        kept_order = exists().where(
+            models.Order.store == store,
+            models.Order.customer_id == models.Customer.id,
+            models.Order.cancelled_at.is_(None),
+        )
+        query = query.where(models.Customer.orders_count >= 1, kept_order)
         rows = list(session.scalars(query))
     else:
         ids = sorted({o.customer_id for o in order_list if o.customer_id is not None})
@@ -93,4 +104,6 @@ def as_order(row: models.Order) -> records.Order:
         returned=row.returned,
         total_price=row.total_price,
         currency=row.currency,
+        tracked=row.tracked,
+        delivery_status=row.delivery_status,
     )

@@ -156,7 +156,7 @@ def test_database_without_tables_says_to_upgrade(config: Path, tmp_path: Path) -
     path = csv_file(tmp_path, GOOD_AND_BAD)
     for args in (("import", "responses", str(path)), ("status",)):
         result = nps(config, *args)
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         assert "run `nps db upgrade` first" in result.stderr
 
 

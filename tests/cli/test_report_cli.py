@@ -207,7 +207,7 @@ def test_unknown_format_is_a_usage_error(config: Path) -> None:
 
 def test_database_without_tables_asks_for_db_upgrade(tmp_path: Path) -> None:
     result = nps(write_config(tmp_path), "report")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "nps db upgrade" in result.stderr
 
 

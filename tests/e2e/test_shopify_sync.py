@@ -39,6 +39,13 @@ def stored_orders(database: Database, store: str) -> dict[int, models.Order]:
         return {row.id: row for row in rows}
 
 
+def assert_tracking(row: models.Order, order: Any) -> None:
+    """Tracked when a fulfilment has a tracking number; the latest fulfilment's status."""
+    assert row.tracked == any(f.tracking_number for f in order.fulfillments)
+    latest = max(order.fulfillments, key=lambda f: f.created_at, default=None)
+    assert row.delivery_status == (latest.display_status if latest else None)
+
+
 def expected_order_ids(world: World) -> set[int]:
     return {o.id for o in world.orders.values() if o.updated_at > WINDOW_START}
 
@@ -76,6 +83,8 @@ def test_a_first_sync_brings_every_order_and_customer_of_the_window(
         assert row.returned == any(r.status not in ("DECLINED", "CANCELED") for r in order.returns)
         assert row.refunded == bool(order.refunds)
         assert row.cancelled_at == seconds(order.cancelled_at)
+        assert_tracking(row, order)
+    assert any(row.delivery_status == "IN_TRANSIT" and row.tracked for row in orders.values())
     with sqlite_database.session() as session:
         customers = {c.id: c for c in session.scalars(select(models.Customer))}
     updated = {c.id for c in world.customers.values() if c.updated_at > WINDOW_START}
@@ -176,5 +185,7 @@ def test_a_full_sync_backfills_the_window_by_bulk_operation(
     for order in returned:
         live = any(r.status not in ("DECLINED", "CANCELED") for r in order.returns)
         assert orders[order.id].returned == live
+    for order_id in created_in_window:
+        assert_tracking(orders[order_id], world.orders[order_id])
     # The incremental pass after the backfill starts from the backfill's window end.
     assert summary.orders == 0

@@ -22,7 +22,7 @@ from connectors.email.compose import Letter
 from jobs.send_surveys import send_surveys
 from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.ports import SendResult, SurveyEmail
-from nps_engine.records import InviteState, SuppressionReason
+from nps_engine.records import InviteState, SuppressionReason, email_digest
 from nps_engine.store.database import Database
 from nps_engine.store.invites import UNKNOWN_OUTCOME, WITHDRAWN
 from nps_engine.store.models import Invite, Suppression
@@ -157,7 +157,7 @@ def test_refused_recipient_is_bounced_and_the_address_suppressed(
         "here@example.com": InviteState.SENT,
     }
     with database.session() as session:
-        suppression = session.get(Suppression, (store_id, "gone@example.com"))
+        suppression = session.get(Suppression, (store_id, email_digest("gone@example.com")))
         assert suppression is not None
         assert suppression.reason == SuppressionReason.BOUNCED
     # A later order of the same address is skipped as bounced, not attempted again.
@@ -241,6 +241,7 @@ def test_dry_run_sends_nothing_and_writes_nothing(
     assert summary.lines() == [
         "1 due, skipped: 1 no email",
         "would send #10 -> a***@example.com (fr)",
+        "would send 1 email(s): 1 post-delivery survey(s)",
     ]
     assert invites(database, store_id) == []
     assert sink.messages == []

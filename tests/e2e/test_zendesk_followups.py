@@ -186,3 +186,15 @@ def test_a_lost_answer_to_the_create_call_is_reconciled_next_run(
     assert sum(followups_in_zendesk(world).values()) == 5
     desk = ZendeskFollowupDesk(client)
     assert all(desk.find_followup(external_id(store_id, r)) for r in detractors)
+
+
+def test_settle_minutes_comes_from_the_config(
+    database: Database, store_id: str, world: World, client: ZendeskClient, detractors: list[int]
+) -> None:
+    """The answer one minute old waits with the default 10 minutes; with 0 it is opened now."""
+    desk = ZendeskFollowupDesk(client)
+    default = open_followups(database, store_id, desk, WORLD_NOW, SETTINGS)
+    assert default.stopped is None
+    eager = SETTINGS.model_copy(update={"settle_minutes": 0})
+    assert open_followups(database, store_id, desk, WORLD_NOW, eager).created == 1
+    assert sum(1 for s, _t in states(database, store_id).values() if s == "created") == 6

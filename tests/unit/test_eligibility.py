@@ -22,7 +22,7 @@ from nps_engine.eligibility import (
     in_quiet_hours,
     relationship_slot_start,
 )
-from nps_engine.records import Customer, Order, SuppressionReason, SurveyKind
+from nps_engine.records import Customer, Order, SuppressionReason, SurveyKind, email_digest
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -127,17 +127,17 @@ def test_order_rules(fields: dict[str, object], reason: SkipReason | None) -> No
         (customer(email="  "), {}, SkipReason.NO_EMAIL),
         (
             customer(),
-            {"suppressions": {"ann@example.com": SuppressionReason.UNSUBSCRIBED}},
+            {"suppressions": {email_digest("ann@example.com"): SuppressionReason.UNSUBSCRIBED}},
             SkipReason.UNSUBSCRIBED,
         ),
         (
             customer(email="ANN@Example.com "),
-            {"suppressions": {"ann@example.com": SuppressionReason.BOUNCED}},
+            {"suppressions": {email_digest("ann@example.com"): SuppressionReason.BOUNCED}},
             SkipReason.BOUNCED,
         ),
         (
             customer(),
-            {"suppressions": {"ann@example.com": SuppressionReason.REDACTED}},
+            {"suppressions": {email_digest("ann@example.com"): SuppressionReason.REDACTED}},
             SkipReason.REDACTED,
         ),
         (customer(), {"redacted_customers": frozenset({1})}, SkipReason.REDACTED),
@@ -355,7 +355,9 @@ def test_each_customer_gets_one_relationship_survey_per_period() -> None:
 def test_relationship_survey_skips_customers_without_orders_and_suppressed_ones() -> None:
     people = [customer(i, email=f"c{i}@example.com") for i in range(1, 200)]
     people.append(Customer(id=999, email="none@example.com", orders_count=0))
-    suppressed = {f"c{i}@example.com": SuppressionReason.UNSUBSCRIBED for i in range(1, 200)}
+    suppressed = {
+        email_digest(f"c{i}@example.com"): SuppressionReason.UNSUBSCRIBED for i in range(1, 200)
+    }
     seen: set[int] = set()
     for day in range(30):
         now = NOW + day * DAY
@@ -402,7 +404,7 @@ def test_reminders_are_off_by_default_and_respect_unsubscribes() -> None:
     invite = SentInvite(7, "ann@example.com", NOW - 5 * DAY, False, False)
     assert due_reminders([invite], {}, SURVEY, NOW) == ((), {})
     ids, skipped = due_reminders(
-        [invite], {"ann@example.com": SuppressionReason.UNSUBSCRIBED}, REMINDERS, NOW
+        [invite], {email_digest("ann@example.com"): SuppressionReason.UNSUBSCRIBED}, REMINDERS, NOW
     )
     assert ids == ()
     assert skipped == {SkipReason.UNSUBSCRIBED: 1}

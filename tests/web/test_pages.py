@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from survey_support import NOW, SECRET, make_invite, survey_settings
 
 from nps_engine.invite_tokens import Purpose, TokenSigner
+from nps_engine.records import email_digest
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response, Suppression
 from nps_engine.web.app import create_app
@@ -266,7 +267,7 @@ def test_unsubscribe_link_asks_first_and_a_get_changes_nothing(
     assert page.status_code == 200
     assert "Stop survey emails from Maison Verte to this address?" in page.text
     with database.session() as session:
-        assert session.get(Suppression, (store_id, "ann@example.com")) is None
+        assert session.get(Suppression, (store_id, email_digest("ann@example.com"))) is None
 
 
 def test_one_click_unsubscribe_post_suppresses_the_address(
@@ -283,7 +284,7 @@ def test_one_click_unsubscribe_post_suppresses_the_address(
     assert done.status_code == 200
     assert "You will not get survey emails from Maison Verte again." in done.text
     with database.session() as session:
-        suppression = session.get(Suppression, (store_id, "ann@example.com"))
+        suppression = session.get(Suppression, (store_id, email_digest("ann@example.com")))
         assert suppression is not None
         assert suppression.reason == "unsubscribed"
 

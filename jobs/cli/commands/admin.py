@@ -5,8 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from jobs.cli.console import database_url_for_humans, open_database, state_of, stdout
+from jobs.cli.console import (
+    database_url_for_humans,
+    fail_usage,
+    open_database,
+    state_of,
+    stdout,
+)
 from nps_engine.config import Settings
+from nps_engine.store.database import missing_driver
+from nps_engine.survey_texts import TextsError, load_catalog
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +31,13 @@ def check(
     """Validate the configuration and print a short summary of it."""
     stores = state_of(ctx).stores()
     for settings in stores:
+        driver = missing_driver(settings.database.url)
+        if driver is not None:
+            fail_usage(f"store {settings.store.id}: database.url: {driver}")
+        try:
+            load_catalog(settings)  # the survey texts, with their placeholders
+        except TextsError as error:
+            fail_usage(f"store {settings.store.id}: {error}")
         stdout.print(_summary(settings))
     if online:
         from jobs.cli.online_check import check_online  # imports the connectors only when asked

@@ -25,8 +25,9 @@ from connectors.shopify.queries import CUSTOMERS_UPDATED, ORDERS_UPDATED, tag_mu
     [
         # connection 2 + first x (customer 1 + email 1 + amountSpent 1 + address 1)
         (CUSTOMERS_UPDATED, 10, 2 + 10 * 4),
-        # order 1 + price 2 + customer 1 + 5 fulfilments + 1 refund (returnStatus is free)
-        (ORDERS_UPDATED, 10, 2 + 10 * 10),
+        # order 1 + price 2 + customer 1 + 5 fulfilments with 1 tracking info each + 1 refund
+        # (returnStatus is free)
+        (ORDERS_UPDATED, 10, 2 + 10 * 15),
         (ORDERS_UPDATED, 0, 2),
     ],
 )

@@ -332,3 +332,28 @@ def test_a_window_beyond_the_pagination_cap_restarts_below_the_last_update(
     ids = [o.id for page in source.order_pages(AFTER, BEFORE) for o in page]
     assert ids == [1, 2, 3]
     assert searches[2].startswith("updated_at:>'2026-10-07T07:59:59Z'")
+
+
+def test_tracking_and_display_status_say_whether_a_parcel_is_still_on_its_way(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi
+) -> None:
+    shipped = {"status": "SUCCESS", "createdAt": "2026-10-03T08:00:00Z", "deliveredAt": None}
+    nodes = [
+        order_node(
+            1,
+            fulfillments=[
+                {**shipped, "displayStatus": "IN_TRANSIT", "trackingInfo": [{"number": "1Z99"}]}
+            ],
+        ),
+        order_node(2, fulfillments=[{**shipped, "displayStatus": "FULFILLED", "trackingInfo": []}]),
+        order_node(3, fulfillments=[]),
+    ]
+
+    def asks_for_tracking(payload: dict[str, Any]) -> None:
+        assert "trackingInfo(first: 1) { number }" in payload["query"]
+
+    shopify_api.reply(ok(orders_page(nodes, None)), expect=asks_for_tracking)
+    in_transit, untracked, unfulfilled = next(source.order_pages(AFTER, BEFORE))
+    assert (in_transit.tracked, in_transit.delivery_status) == (True, "IN_TRANSIT")
+    assert (untracked.tracked, untracked.delivery_status) == (False, "FULFILLED")
+    assert (unfulfilled.tracked, unfulfilled.delivery_status) == (False, None)
