@@ -85,3 +85,14 @@ def test_every_problem_is_listed_with_its_key(tmp_path: Path) -> None:
     assert f"invalid configuration in {path}" in result.stderr
     assert "survey.delay_days: must be >= 0" in result.stderr
     assert "survey.max_per_runn: unknown key (did you mean 'max_per_run'?)" in result.stderr
+
+
+def test_check_names_unknown_placeholders_in_survey_texts(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "store: {id: shop, name: Maison}\n"
+        "survey:\n  texts:\n    fr: {subject: 'Votre avis compte, {prenom} {nom} !'}\n"
+    )
+    result = CliRunner().invoke(app, ["--config", str(path), "check"])
+    assert result.exit_code == 2, result.output
+    assert "survey.texts.fr.subject: unknown placeholders {nom}, {prenom}" in result.stderr

@@ -55,7 +55,7 @@ def _suppressions_by_hash() -> None:
         .all()
     )
     op.drop_table("suppressions")
-    table = op.create_table(
+    op.create_table(
         "suppressions",
         sa.Column("store", sa.String(length=64), nullable=False),
         sa.Column("email_hash", sa.String(length=64), nullable=False),
@@ -78,7 +78,14 @@ def _suppressions_by_hash() -> None:
             },
         )
     if kept:
-        op.bulk_insert(table, list(kept.values()))
+        # Raw values straight back: each backend reads and writes its own date format.
+        connection.execute(
+            sa.text(
+                'INSERT INTO suppressions (store, email_hash, reason, detail, created_at) '
+                'VALUES (:store, :email_hash, :reason, :detail, :created_at)'
+            ),
+            list(kept.values()),
+        )
 
 
 def downgrade() -> None:
