@@ -4,9 +4,10 @@ https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance:
 
 - ``customers/redact``: the customer's email and names are deleted everywhere we hold them
   (customer, orders, invites, answers, Zendesk users and tickets), their answers lose their
-  comments and keep only the score and date, which the statistics still count anonymously. The
-  normalised address is kept in ``suppressions`` (reason ``redacted``), the one fact needed to
-  never mail it again; ``customers.redacted_at`` stops a later sync from bringing the PII back.
+  comments and keep only the score and date, which the statistics still count anonymously. A
+  hash of the address is kept in ``suppressions`` (reason ``redacted``), the one fact needed to
+  never mail it again; ``customers.redacted_at`` stops a later Shopify sync, and the hash a later
+  Zendesk sync (``store.support``), from bringing the PII back.
 - ``shop/redact``: every row of the store, in every table, is deleted.
 - ``customers/data_request``: what we hold about the customer is written to a JSON file for the
   store owner to send on; the log names the file, never the address.

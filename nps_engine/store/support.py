@@ -2,6 +2,10 @@
 
 A ticket or Zendesk user belongs to the customer with the same normalised email. Whichever sync
 runs first, :func:`link_customers` fills the links the other one could not make yet.
+
+A customer redacted by Shopify (``customers/redact``) stays redacted: Zendesk still knows their
+address (their user, their tickets, our follow-up), so users and tickets whose address hashes to
+a ``redacted`` suppression are saved without address, name or subject, keeping their link.
 :class:`SupportDirectory` is what the Zendesk tag writer asks (``connectors.zendesk.tag_writer``).
 """
 
@@ -14,7 +18,13 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from nps_engine.ports import NO_ZENDESK_USER, TicketPage
-from nps_engine.records import Ticket, ZendeskUser, normalise_email
+from nps_engine.records import (
+    SuppressionReason,
+    Ticket,
+    ZendeskUser,
+    email_digest,
+    normalise_email,
+)
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
 
@@ -42,8 +52,10 @@ def customers_by_email(
 
 def save_users(session: Session, store: str, users: Sequence[ZendeskUser], now: datetime) -> None:
     links = customers_by_email(session, store, (u.email for u in users))
-    rows = [
-        {
+    redacted = _redacted(session, store)
+    rows, anonymous = [], []
+    for user in {u.id: u for u in users}.values():
+        row = {
             "store": store,
             "id": user.id,
             "email": user.email,
@@ -52,20 +64,27 @@ def save_users(session: Session, store: str, users: Sequence[ZendeskUser], now: 
             "customer_id": links.get(user.email) if user.email else None,
             "synced_at": now,
         }
-        for user in {u.id: u for u in users}.values()
-    ]
+        if user.email and email_digest(user.email) in redacted:
+            anonymous.append(row | {"email": None, "name": None, "customer_id": None})
+        else:
+            rows.append(row)
     upsert(session, models.ZendeskUser, rows)
+    # The link to the (redacted) customer, made before the redaction, is kept as it is.
+    upsert(session, models.ZendeskUser, anonymous, update=["email", "name", "tags", "synced_at"])
 
 
 def save_tickets(session: Session, store: str, tickets: Sequence[Ticket]) -> None:
     links = customers_by_email(session, store, (t.requester_email for t in tickets))
-    rows = [
-        {
+    redacted = _redacted(session, store)
+    rows, anonymous = [], []
+    for ticket in {t.id: t for t in tickets}.values():
+        email = normalise_email(ticket.requester_email)
+        row = {
             "store": store,
             "id": ticket.id,
             "requester_id": ticket.requester_id,
-            "requester_email": normalise_email(ticket.requester_email),
-            "customer_id": links.get(normalise_email(ticket.requester_email) or ""),
+            "requester_email": email,
+            "customer_id": links.get(email or ""),
             "status": ticket.status,
             "subject": ticket.subject,
             "channel": ticket.channel,
@@ -73,9 +92,25 @@ def save_tickets(session: Session, store: str, tickets: Sequence[Ticket]) -> Non
             "created_at": ticket.created_at,
             "updated_at": ticket.updated_at,
         }
-        for ticket in {t.id: t for t in tickets}.values()
-    ]
+        if email and email_digest(email) in redacted:
+            anonymous.append(row | {"requester_email": None, "subject": None, "customer_id": None})
+        else:
+            rows.append(row)
     upsert(session, models.Ticket, rows)
+    keep_link = [c.name for c in models.Ticket.__table__.columns if c.name != "customer_id"]
+    upsert(session, models.Ticket, anonymous, update=[c for c in keep_link if c not in _KEYS])
+
+
+_KEYS = ("store", "id")
+
+
+def _redacted(session: Session, store: str) -> set[str]:
+    """Hashes of the addresses of customers redacted by ``customers/redact``."""
+    query = select(models.Suppression.email_hash).where(
+        models.Suppression.store == store,
+        models.Suppression.reason == SuppressionReason.REDACTED.value,
+    )
+    return set(session.scalars(query))
 
 
 def save_ticket_page(session: Session, store: str, page: TicketPage, now: datetime) -> None:

@@ -225,3 +225,37 @@ def test_a_customer_skipped_for_having_no_zendesk_user_is_retried_once_linked(
             for row in session.query(models.TagState).filter_by(store=store_id)
         }
     assert errors == {1: f"permanent: {NO_ZENDESK_USER}", 2: None}
+
+
+def test_a_redacted_customer_stays_redacted_after_a_zendesk_sync(
+    database: Database, store_id: str
+) -> None:
+    """Zendesk still has the address (the user, their ticket, our follow-up): a sync after
+    ``customers/redact`` keeps their personal fields empty and their links."""
+    from nps_engine.store.shop_privacy import Subject, redact_customer
+
+    add_customer(database, store_id, 1, "jane@example.com")
+    jane = ZendeskUser(501, "jane@example.com", "Jane Doe")
+    with database.session() as session:
+        save_ticket_page(
+            session, store_id, page(ticket(10, 501, "jane@example.com"), users=(jane,)), NOW
+        )
+    with database.session() as session:
+        redact_customer(session, store_id, Subject(1, "jane@example.com"), NOW)
+    followup = ticket(11, 501, "Jane@Example.com")
+    with database.session() as session:
+        save_ticket_page(
+            session,
+            store_id,
+            page(ticket(10, 501, "jane@example.com"), followup, users=(jane,)),
+            NOW,
+        )
+    with database.session() as session:
+        user = session.get_one(models.ZendeskUser, (store_id, 501))
+        assert (user.email, user.name, user.customer_id) == (None, None, 1)
+        for ticket_id in (10, 11):
+            row = session.get_one(models.Ticket, (store_id, ticket_id))
+            assert (row.requester_email, row.subject) == (None, None)
+        assert session.get_one(models.Ticket, (store_id, 10)).customer_id == 1
+        stored = session.execute(select(models.Suppression.email_hash)).scalars().all()
+        assert stored and all("jane" not in value for value in stored)
