@@ -10,6 +10,10 @@ workers never both create.
 Only fresh answers get a ticket: imported history does not, nor answers older than
 ``zendesk.followup.max_age_days``; an answer is left ``zendesk.followup.settle_minutes`` to gain its
 comment (the score is recorded on click, the comment a minute later).
+
+When the customer changes a ticketed answer (a new score or comment), the ticket gets an
+internal note with the new answer once it has settled the same way; ``followup_noted_at`` is
+the answer's ``updated_at`` the ticket shows, so each change is noted once.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy import or_, select, update
 from connectors.errors import PermanentError, TransientError
 from nps_engine.config.settings import FollowUpSettings
 from nps_engine.ports import FollowupDesk, FollowupTicket
+from nps_engine.scoring import category_of
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.followup_facts import FollowupFacts, followup_facts
@@ -36,6 +41,7 @@ CREATING, CREATED, FAILED = "creating", "created", "failed"
 class FollowupSummary:
     created: int = 0
     recovered: int = 0  # found already created after an interrupted run
+    updated: int = 0  # notes added for answers changed after their ticket
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     stopped: str | None = None
@@ -44,6 +50,7 @@ class FollowupSummary:
         return {
             "followups_created": self.created,
             "followups_recovered": self.recovered,
+            "followups_updated": self.updated,
             "followups_failed": self.failed,
         }
 
@@ -71,6 +78,8 @@ def open_followups(
         for response_id in due_followups(database, store_id, now, settings):
             if run.claim(response_id):
                 run.create(response_id)
+        for response_id in changed_answers(database, store_id, now, settings):
+            run.add_note(response_id)
     except TransientError as error:
         # Rows left in ``creating`` are reconciled by the next run; nothing is created twice.
         run.summary.stopped = str(error)
@@ -91,6 +100,22 @@ def due_followups(
             .where(r.email.is_not(None), r.source != "import")
             .where(or_(r.followup_state.is_(None), r.followup_state == "pending"))
             .where(r.responded_at >= now - timedelta(days=settings.max_age_days))
+            .where(r.updated_at <= now - timedelta(minutes=settings.settle_minutes))
+            .order_by(r.id)
+        ).all()
+
+
+def changed_answers(
+    database: Database, store_id: str, now: datetime, settings: FollowUpSettings
+) -> Sequence[int]:
+    """Answers changed since their ticket showed them, and settled since."""
+    r = models.Response
+    with database.session() as session:
+        return session.scalars(
+            select(r.id)
+            .where(r.store == store_id, r.followup_state == CREATED)
+            .where(r.followup_ticket_id.is_not(None), r.followup_noted_at.is_not(None))
+            .where(r.updated_at > r.followup_noted_at)
             .where(r.updated_at <= now - timedelta(minutes=settings.settle_minutes))
             .order_by(r.id)
         ).all()
@@ -134,7 +159,7 @@ class _FollowupRun:
         self.summary.recovered += 1
 
     def create(self, response_id: int) -> None:
-        ticket = self.ticket_for(response_id)
+        ticket, shown = self.ticket_for(response_id)
         try:
             ticket_id = self.desk.create_followup(ticket)
         except PermanentError as error:
@@ -142,10 +167,32 @@ class _FollowupRun:
             self.summary.failed += 1
             self.summary.errors.append(f"response {response_id}: {error}")
             return
-        self.finish(response_id, CREATED, ticket_id)
+        self.finish(response_id, CREATED, ticket_id, shown)
         self.summary.created += 1
 
-    def ticket_for(self, response_id: int) -> FollowupTicket:
+    def add_note(self, response_id: int) -> None:
+        with self.database.session() as session:
+            facts = followup_facts(
+                session, self.store_id, response_id, self.window_days, self.settings.tags
+            )
+            ticket_id = session.get_one(models.Response, response_id).followup_ticket_id
+        assert ticket_id is not None
+        try:
+            self.desk.add_note(ticket_id, changed_answer_note(facts))
+        except PermanentError as error:  # the ticket was deleted or merged: stop trying
+            self.summary.errors.append(f"response {response_id}: {error}")
+        else:
+            self.summary.updated += 1
+        r = models.Response
+        with self.database.session() as session:
+            session.execute(
+                update(r)
+                .where(r.store == self.store_id, r.id == response_id)
+                .values(followup_noted_at=facts.updated_at)
+            )
+
+    def ticket_for(self, response_id: int) -> tuple[FollowupTicket, datetime]:
+        """The ticket, and the ``updated_at`` of the answer it shows."""
         with self.database.session() as session:
             facts = followup_facts(
                 session, self.store_id, response_id, self.window_days, self.settings.tags
@@ -158,15 +205,19 @@ class _FollowupRun:
         if requester is None:
             requester = self.desk.requester_id(facts.email)
         ext_id = external_id(self.store_id, response_id)
-        return followup_ticket(ext_id, facts, requester, self.settings)
+        return followup_ticket(ext_id, facts, requester, self.settings), facts.updated_at
 
-    def finish(self, response_id: int, state: str, ticket_id: int | None) -> None:
+    def finish(
+        self, response_id: int, state: str, ticket_id: int | None, shown: datetime | None = None
+    ) -> None:
         r = models.Response
+        values: dict[str, object] = {"followup_state": state, "followup_ticket_id": ticket_id}
+        if state == CREATED:
+            # A ticket found after a crash is taken to show the answer as it is now.
+            values["followup_noted_at"] = shown if shown is not None else r.updated_at
         with self.database.session() as session:
             session.execute(
-                update(r)
-                .where(r.store == self.store_id, r.id == response_id)
-                .values(followup_state=state, followup_ticket_id=ticket_id)
+                update(r).where(r.store == self.store_id, r.id == response_id).values(**values)
             )
 
 
@@ -195,6 +246,21 @@ def followup_subject(template: str, name: str, facts: FollowupFacts) -> str:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def changed_answer_note(facts: FollowupFacts) -> str:
+    """The internal note added when the customer changes the answer the ticket was opened for."""
+    comment = f'"{facts.comment.strip()}"' if facts.comment and facts.comment.strip() else "(none)"
+    category = category_of(facts.score).value
+    return "\n".join(
+        [
+            "The customer changed their NPS answer (internal note).",
+            "",
+            f"New score: {facts.score}/10 ({category})",
+            f"Changed: {facts.updated_at:%Y-%m-%d %H:%M} UTC",
+            f"Comment: {comment}",
+        ]
+    )
 
 
 def followup_note(facts: FollowupFacts) -> str:

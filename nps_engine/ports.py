@@ -148,6 +148,10 @@ class FollowupDesk(Protocol):
 
     def create_followup(self, ticket: FollowupTicket) -> int: ...
 
+    def add_note(self, ticket_id: int, note: str) -> None:
+        """An internal note on a follow-up ticket (the customer changed their answer)."""
+        ...
+
 
 class TicketTagger(Protocol):
     """Tags on one Zendesk ticket (the ``ticket.created`` webhook tags new tickets at once)."""

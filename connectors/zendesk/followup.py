@@ -57,6 +57,16 @@ class ZendeskFollowupDesk:
         return int(created["id"])
 
 
+    def add_note(self, ticket_id: int, note: str) -> None:
+        """``PUT /api/v2/tickets/{id}.json`` with an internal comment (``public: false``); safe to
+        retry: at worst the agent reads the same note twice."""
+        payload = {"ticket": {"comment": {"body": note, "public": False}}}
+        self._client.call(
+            "add a note to the follow-up ticket",
+            lambda _z: self._client.send("PUT", f"tickets/{ticket_id}.json", payload=payload),
+        )
+
+
 def ticket_payload(ticket: FollowupTicket) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "subject": ticket.subject,

@@ -18,6 +18,8 @@ class FollowupFacts:
     score: int
     comment: str | None
     responded_at: datetime
+    # When the answer last changed (a later score or comment on the same invite).
+    updated_at: datetime
     email: str
     customer_id: int | None
     customer_name: str | None
@@ -55,6 +57,7 @@ def followup_facts(
         score=response.score,
         comment=response.comment,
         responded_at=response.responded_at,
+        updated_at=response.updated_at,
         email=response.email,
         customer_id=response.customer_id,
         customer_name=_name(customer),

@@ -68,6 +68,7 @@ _ENDPOINTS: list[tuple[str, str, str, Endpoint]] = [
     ("PUT", rf"/api/v2/tickets/update_many{_J}", "/api/v2/tickets/update_many.json",
      tickets.update_many),
     ("GET", rf"/api/v2/tickets/{_ID}{_J}", "/api/v2/tickets/{id}.json", tickets.show),
+    ("PUT", rf"/api/v2/tickets/{_ID}{_J}", "/api/v2/tickets/{id}.json", tickets.update),
     *[
         (method, rf"/api/v2/tickets/{_ID}/tags{_J}", "/api/v2/tickets/{id}/tags.json", tickets.tags)
         for method in ("GET", "PUT", "POST", "DELETE")

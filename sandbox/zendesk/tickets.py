@@ -30,6 +30,36 @@ def show(account: Account, request: Request) -> Response:
     return Response.json(200, {"ticket": render(account, ticket, request)})
 
 
+def update(account: Account, request: Request) -> Response:
+    """``PUT /api/v2/tickets/{id}.json``: a new comment (internal when ``public: false``), tags,
+    status; the updated ticket and its audit."""
+    ticket = account.ticket(int(request.params["id"]))
+    if ticket is None:
+        return Response.json(404, NOT_FOUND)
+    fields = _ticket_object(request)
+    if fields is None:
+        return Response.json(400, error("InvalidValue", "ticket object is required"))
+    comment = fields.get("comment")
+    body = comment.get("body") if isinstance(comment, dict) else None
+    if comment is not None and (not isinstance(body, str) or not body.strip()):
+        return invalid("comment", "Comment: cannot be blank")
+    result = _update_one(account, {**fields, "id": ticket.id})
+    if result.get("status") == "Failed":
+        return invalid("ticket", str(result.get("details") or result.get("error")))
+    now = account.now()
+    with account.world.lock:
+        if isinstance(comment, dict) and isinstance(body, str):
+            public = comment.get("public", True) is not False
+            ticket.comments.append(
+                TicketComment(account.world.next_id("comment"), account.agent.id, body, public, now)
+            )
+        ticket.updated_at = now
+    rendered = render(account, ticket, request)
+    client = request.headers.get("user-agent", "")
+    audit = audit_json(ticket, account.agent.id, client, account.world.next_id("audit"))
+    return Response.json(200, {"ticket": rendered, "audit": audit})
+
+
 def list_tickets(account: Account, request: Request) -> Response:
     """``GET /api/v2/tickets.json``, offset-paginated by id; ``external_id`` filters (List Tickets,
     read from the database: a ticket created a second ago is there, unlike in search)."""

@@ -55,6 +55,9 @@ class CrashAfterCreate:
             raise Crash
         return ticket_id
 
+    def add_note(self, ticket_id: int, note: str) -> None:
+        self.desk.add_note(ticket_id, note)
+
 
 @pytest.fixture
 def detractors(database: Database, store_id: str, world: World, client: ZendeskClient) -> list[int]:
@@ -106,13 +109,18 @@ def followups_in_zendesk(world: World) -> Counter[int]:
     return Counter(t.requester_id for t in world.tickets.values() if "nps_followup" in t.tags)
 
 
-def settle(database: Database, store_id: str, client: ZendeskClient) -> tuple[int, int]:
+def settle(
+    database: Database,
+    store_id: str,
+    client: ZendeskClient,
+    settings: FollowUpSettings = SETTINGS,
+) -> tuple[int, int]:
     """Run the job until a run ends without a fault (random resets can hit a create); the
     created and recovered counts over all runs."""
     created = recovered = 0
     for _ in range(10):
         summary = open_followups(
-            database, store_id, ZendeskFollowupDesk(client), WORLD_NOW, SETTINGS
+            database, store_id, ZendeskFollowupDesk(client), WORLD_NOW, settings
         )
         created, recovered = created + summary.created, recovered + summary.recovered
         if summary.stopped is None:
@@ -192,9 +200,35 @@ def test_settle_minutes_comes_from_the_config(
     database: Database, store_id: str, world: World, client: ZendeskClient, detractors: list[int]
 ) -> None:
     """The answer one minute old waits with the default 10 minutes; with 0 it is opened now."""
-    desk = ZendeskFollowupDesk(client)
-    default = open_followups(database, store_id, desk, WORLD_NOW, SETTINGS)
-    assert default.stopped is None
+    assert sum(settle(database, store_id, client)) == 5
     eager = SETTINGS.model_copy(update={"settle_minutes": 0})
-    assert open_followups(database, store_id, desk, WORLD_NOW, eager).created == 1
+    assert sum(settle(database, store_id, client, eager)) == 1
     assert sum(1 for s, _t in states(database, store_id).values() if s == "created") == 6
+
+
+def test_a_changed_answer_adds_an_internal_note_to_its_ticket(
+    database: Database, store_id: str, world: World, client: ZendeskClient, detractors: list[int]
+) -> None:
+    """3 -> 1 with "encore pire": the agent reads the new score and comment on the ticket."""
+    settle(database, store_id, client)
+    changed_at = WORLD_NOW - timedelta(minutes=30)
+    with database.session() as session:
+        response = session.get_one(models.Response, detractors[0])
+        response.score, response.comment, response.updated_at = 1, "encore pire", changed_at
+    desk = ZendeskFollowupDesk(client)
+    updated = 0
+    for _ in range(10):  # random resets of the simulator may stop a run; the next one resumes
+        summary = open_followups(database, store_id, desk, WORLD_NOW, SETTINGS)
+        updated += summary.updated
+        if summary.stopped is None:
+            break
+    assert (summary.created, updated) == (0, 1)
+    ticket = world.tickets[states(database, store_id)[detractors[0]][1]]  # type: ignore[index]
+    note = ticket.comments[-1]
+    assert len(ticket.comments) == 2
+    assert not note.public
+    assert "New score: 1/10 (detractor)" in note.body
+    assert '"encore pire"' in note.body
+    # Noted once: a run with nothing new adds nothing.
+    assert open_followups(database, store_id, desk, WORLD_NOW, SETTINGS).updated == 0
+    assert len(ticket.comments) == 2

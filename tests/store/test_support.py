@@ -258,4 +258,5 @@ def test_a_redacted_customer_stays_redacted_after_a_zendesk_sync(
             assert (row.requester_email, row.subject) == (None, None)
         assert session.get_one(models.Ticket, (store_id, 10)).customer_id == 1
         stored = session.execute(select(models.Suppression.email_hash)).scalars().all()
-        assert stored and all("jane" not in value for value in stored)
+        assert stored
+        assert all("jane" not in value for value in stored)

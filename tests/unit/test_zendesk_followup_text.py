@@ -14,6 +14,7 @@ def facts(**changes: object) -> FollowupFacts:
     values: dict[str, object] = {
         "response_id": 7, "score": 3, "comment": "  Box was crushed ", "email": "j@example.com",
         "responded_at": datetime(2026, 10, 30, 14, 2, tzinfo=UTC), "customer_id": 1,
+        "updated_at": datetime(2026, 10, 30, 14, 2, tzinfo=UTC),
         "customer_name": "Jane Doe", "order_name": "#1042", "returned": True,
         "support_tickets": 2, "window_days": 90,
     }  # fmt: skip
