@@ -3,9 +3,11 @@
 For every customer with an answer: the desired state comes from their latest answer (category,
 score, churn risk), the previous state from ``tag_state`` (what we last pushed there), and
 :func:`nps_engine.tag_plan.plan` keeps only the customers whose tags or fields differ, so a second
-run with nothing new makes no write call at all. A customer never pushed before may still carry
-our tags in that system (a reinstall, an older tool with the same format): the tags synced from
-it count as the previous state, so stale ones are removed.
+run with nothing new makes no write call at all. A customer may also carry NPS-format tags we did
+not push (an older tool, a reinstall, an agent by hand: ``nps:detractor``, ``NPS-Score:2``): the
+tags synced from the system count as well, compared case-insensitively, whenever they were synced
+after our last push (before it, they may only show the state our push has since replaced), so
+stale ones are removed and a customer never ends as both promoter and detractor.
 
 The job knows no vendor: the ``TagWriter`` given (Shopify, Zendesk) does the writing. Each outcome
 is recorded as it arrives, committed in small batches; a failure is kept in ``tag_state.error``
@@ -33,10 +35,14 @@ from nps_engine.tag_plan import NpsState, PushedState, plan
 COMMIT_EVERY = 200
 PERMANENT = "permanent: "
 _NEVER = datetime.min.replace(tzinfo=UTC)
-# Where each system's current tags are synced to, by our customer id.
-SYNCED_TAGS: Mapping[str, tuple[Any, Any]] = {
-    "shopify": (models.Customer.tags, models.Customer.id),
-    "zendesk": (models.ZendeskUser.tags, models.ZendeskUser.customer_id),
+# Where each system's current tags are synced to, by our customer id, and when.
+SYNCED_TAGS: Mapping[str, tuple[Any, Any, Any]] = {
+    "shopify": (models.Customer.tags, models.Customer.id, models.Customer.synced_at),
+    "zendesk": (
+        models.ZendeskUser.tags,
+        models.ZendeskUser.customer_id,
+        models.ZendeskUser.synced_at,
+    ),
 }
 
 
@@ -112,28 +118,36 @@ def _state_of(facts: ResponseFacts, churn: ChurnRiskSegment, now: datetime) -> N
 def _previous_states(
     session: Session, store_id: str, system: str, tag_format: TagFormat
 ) -> dict[int, PushedState]:
-    """What we pushed last; for customers never pushed, the tags synced from the system."""
+    """What we pushed last, plus the tags synced from the system since (or ever, for customers
+    never pushed): every tag the customer may carry there."""
     rows = session.execute(
         select(models.TagState).where(
             models.TagState.store == store_id, models.TagState.system == system
         )
     ).scalars()
     states: dict[int, PushedState] = {}
+    pushed_at: dict[int, datetime] = {}
     for row in rows:
         if row.pushed_at is not None:
             states[row.customer_id] = PushedState(tuple(row.tags or ()), dict(row.fields or {}))
+            pushed_at[row.customer_id] = row.pushed_at
     if system in SYNCED_TAGS:
-        tags_column, id_column = SYNCED_TAGS[system]
+        tags_column, id_column, synced_column = SYNCED_TAGS[system]
         # Only customers who answered can get a change; a shop has many more who never did.
         answered = select(models.Response.customer_id).where(
             models.Response.store == store_id, models.Response.customer_id.is_not(None)
         )
-        query = select(id_column, tags_column).where(
+        query = select(id_column, tags_column, synced_column).where(
             tags_column.table.c.store == store_id, id_column.in_(answered)
         )
-        for customer_id, tags in session.execute(query):
-            if customer_id not in states and tags:
+        for customer_id, tags, synced_at in session.execute(query):
+            if not tags:
+                continue
+            before = states.get(customer_id)
+            if before is None:
                 states[customer_id] = PushedState(tuple(tags), {})
+            elif synced_at is not None and synced_at > pushed_at[customer_id]:
+                states[customer_id] = PushedState((*before.tags, *tags), before.fields)
     return states
 
 

@@ -93,3 +93,53 @@ def test_a_failure_is_recorded_and_the_others_are_still_pushed(
     later = FakeWriter()
     push_tags(database, store_id, "zendesk", later, ZENDESK, NOW + timedelta(hours=2))
     assert [c.customer_id for c in later.calls[0]] == [3]
+
+
+def _synced_customer(database: Database, store: str, tags: list[str], synced_at: datetime) -> None:
+    with database.session() as session:
+        session.merge(
+            models.Customer(
+                store=store, id=1, email="c@example.com", tags=tags, synced_at=synced_at
+            )
+        )
+
+
+def test_nps_tags_we_did_not_push_are_removed_whatever_their_case(
+    database: Database, store_id: str
+) -> None:
+    """A passive (8) we tagged; then someone adds ``nps:detractor`` and ``NPS-Score:2`` by hand;
+    the customer answers 10: the promoter ends with no detractor tag."""
+    shopify = TagSettings().shopify
+    answer(database, store_id, 1, 8, days_ago=3)
+    push_tags(database, store_id, "shopify", FakeWriter(), shopify, NOW)
+    by_hand = ["vip", "nps:passive", "nps-score:8", "nps:detractor", "NPS-Score:2"]
+    _synced_customer(database, store_id, by_hand, NOW + timedelta(hours=1))
+    answer(database, store_id, 1, 10, days_ago=-1 / 12)
+    writer = FakeWriter()
+    push_tags(database, store_id, "shopify", writer, shopify, NOW + timedelta(hours=3))
+    (change,) = writer.calls[0]
+    assert set(change.add) == {"nps:promoter", "nps-score:10"}
+    assert {tag.lower() for tag in change.remove} == {
+        "nps:passive", "nps-score:8", "nps:detractor", "nps-score:2"
+    }  # fmt: skip
+    assert "vip" not in change.remove
+    # Synced after that push, the tags show it: nothing more to write.
+    pushed = ["vip", "nps:promoter", "nps-score:10"]
+    _synced_customer(database, store_id, pushed, NOW + timedelta(hours=4))
+    again = FakeWriter()
+    assert (
+        push_tags(database, store_id, "shopify", again, shopify, NOW + timedelta(hours=5)).planned
+        == 0
+    )
+
+
+def test_tags_synced_before_our_last_push_do_not_undo_it(database: Database, store_id: str) -> None:
+    shopify = TagSettings().shopify
+    answer(database, store_id, 1, 2, days_ago=3)
+    _synced_customer(database, store_id, ["nps:promoter"], NOW - timedelta(hours=1))
+    push_tags(database, store_id, "shopify", FakeWriter(), shopify, NOW)
+    writer = FakeWriter()
+    assert (
+        push_tags(database, store_id, "shopify", writer, shopify, NOW + timedelta(hours=1)).planned
+        == 0
+    )
