@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from nps_engine.config.settings import ChurnRiskSegment, TagFormat
@@ -30,7 +30,7 @@ from nps_engine.segments import ResponseFacts, is_churn_risk
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
 from nps_engine.store.report_facts import latest_facts_per_customer
-from nps_engine.tag_plan import NpsState, PushedState, plan
+from nps_engine.tag_plan import NpsState, PushedState, desired_tags, plan, zendesk_fields
 
 COMMIT_EVERY = 200
 PERMANENT = "permanent: "
@@ -99,12 +99,60 @@ def push_tags(
         summary.changes = changes
         return summary
     by_customer = {c.customer_id: c for c in changes}
+    _confirm_unchanged(
+        database, store_id, system, states, by_customer, tag_format, now, with_fields=with_fields
+    )
     for batch in _chunks(writer.push(changes), COMMIT_EVERY):
         with database.session() as session:
             for outcome in batch:
                 _record(session, store_id, system, by_customer[outcome.customer_id], outcome, now)
                 _count(summary, outcome)
     return summary
+
+
+def _confirm_unchanged(
+    database: Database,
+    store_id: str,
+    system: str,
+    states: Sequence[NpsState],
+    changes: Mapping[int, TagChange],
+    tag_format: TagFormat,
+    now: datetime,
+    *,
+    with_fields: bool,
+) -> None:
+    """Record as pushed the customers whose answer changed without changing their tags (a new
+    comment, 8 -> 7): the system already shows them right, and ``nps status`` must not call
+    them pending forever. Only those newer than their record are written."""
+    unchanged = {s.customer_id: s for s in states if s.customer_id not in changes}
+    if not unchanged:
+        return
+    r, t = models.Response, models.TagState
+    latest = (
+        select(r.customer_id, func.max(r.updated_at).label("latest"))
+        .where(r.store == store_id, r.customer_id.is_not(None), r.kind == "transactional")
+        .group_by(r.customer_id)
+        .subquery()
+    )
+    stale = (
+        select(latest.c.customer_id)
+        .outerjoin(
+            t, and_(t.store == store_id, t.system == system, t.customer_id == latest.c.customer_id)
+        )
+        .where(or_(t.pushed_at.is_(None), t.pushed_at < latest.c.latest))
+        .where(or_(t.error.is_(None), t.customer_id.is_(None)))
+    )
+    with database.session() as session:
+        ids = [i for i in session.scalars(stale) if i in unchanged]
+        rows = [
+            {"store": store_id, "system": system, "customer_id": i,
+             "tags": list(desired_tags(unchanged[i], tag_format)),
+             "fields": zendesk_fields(unchanged[i]) if with_fields else {},
+             "pushed_at": now, "error": None, "error_at": None}
+            for i in ids
+        ]  # fmt: skip
+        for start in range(0, len(rows), 500):
+            upsert(session, models.TagState, rows[start : start + 500])
 
 
 def _state_of(facts: ResponseFacts, churn: ChurnRiskSegment, now: datetime) -> NpsState:

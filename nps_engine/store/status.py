@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from nps_engine.records import InviteState
+from nps_engine.ports import NO_ZENDESK_USER
+from nps_engine.records import InviteState, SurveyKind
 from nps_engine.store.models import (
     Base,
     Cursor,
@@ -59,12 +60,15 @@ class StoreStatus:
     invites: dict[str, int]
     responses: int
     tag_pushes_pending_by_system: dict[str, int]
+    # Customers whose tags no push can write: no Zendesk user has their email (yet).
+    tag_pushes_without_zendesk_user: int = 0
     last_runs: dict[str, LastRun] = field(default_factory=dict)
     cursors: dict[str, CursorPosition] = field(default_factory=dict)
 
     @property
     def tag_pushes_pending(self) -> int:
-        """Customer-and-system pairs whose latest answer has not been written back yet."""
+        """Customer-and-system pairs whose latest post-delivery answer has not been written back
+        yet and that the next push will write (not those without a Zendesk user)."""
         return sum(self.tag_pushes_pending_by_system.values())
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
@@ -80,6 +84,7 @@ class StoreStatus:
             "responses": self.responses,
             "tag_pushes_pending": self.tag_pushes_pending,
             "tag_pushes_pending_by_system": dict(self.tag_pushes_pending_by_system),
+            "tag_pushes_without_zendesk_user": self.tag_pushes_without_zendesk_user,
             "last_runs": {
                 job: {
                     "status": run.status,
@@ -123,6 +128,11 @@ def read_status(
         tag_pushes_pending_by_system={
             system: _pending_tag_pushes(session, store, system) for system in tag_systems
         },
+        tag_pushes_without_zendesk_user=(
+            _pending_tag_pushes(session, store, "zendesk", without_user=True)
+            if "zendesk" in tag_systems
+            else 0
+        ),
         last_runs=_last_runs(session, store),
         cursors=_cursors(session, store),
     )
@@ -143,15 +153,25 @@ def _invites_by_state(session: Session, store: str) -> dict[str, int]:
     return counts
 
 
-def _pending_tag_pushes(session: Session, store: str, system: str) -> int:
-    """Customers whose latest answer (by ``updated_at``: a re-submitted answer counts as new) is
-    newer than their last successful push to ``system``, or who were never pushed."""
+def _pending_tag_pushes(
+    session: Session, store: str, system: str, *, without_user: bool = False
+) -> int:
+    """Customers whose latest post-delivery answer (by ``updated_at``: a re-submitted answer
+    counts as new) is newer than their last successful push to ``system``, or who were never
+    pushed. Relationship answers are not tagged (README, Zendesk): they are not counted. With
+    ``without_user``, the Zendesk customers the push skipped for having no Zendesk user, which
+    only their first ticket (a sync) can change; otherwise every other pending customer."""
     latest = (
         select(Response.customer_id, func.max(Response.updated_at).label("latest"))
-        .where(Response.store == store, Response.customer_id.is_not(None))
+        .where(
+            Response.store == store,
+            Response.customer_id.is_not(None),
+            Response.kind == SurveyKind.TRANSACTIONAL.value,
+        )
         .group_by(Response.customer_id)
         .subquery()
     )
+    no_user = and_(TagState.error.is_not(None), TagState.error.contains(NO_ZENDESK_USER))
     pushed = and_(
         TagState.store == store,
         TagState.system == system,
@@ -162,6 +182,7 @@ def _pending_tag_pushes(session: Session, store: str, system: str) -> int:
         .select_from(latest)
         .outerjoin(TagState, pushed)
         .where(or_(TagState.pushed_at.is_(None), TagState.pushed_at < latest.c.latest))
+        .where(no_user if without_user else or_(TagState.error.is_(None), ~no_user))
     )
     return session.scalar(statement) or 0
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from jobs.push_tags import push_tags
 from nps_engine.config.settings import TagSettings
-from nps_engine.ports import PushOutcome, TagChange
+from nps_engine.ports import NO_ZENDESK_USER, PushOutcome, TagChange
 from nps_engine.store import models
 from nps_engine.store.database import Database
 
@@ -143,3 +143,53 @@ def test_tags_synced_before_our_last_push_do_not_undo_it(database: Database, sto
         push_tags(database, store_id, "shopify", writer, shopify, NOW + timedelta(hours=1)).planned
         == 0
     )
+
+
+class NoUserWriter(FakeWriter):
+    """Zendesk has no user with the email of the customers listed."""
+
+    def __init__(self, without_user: Iterable[int]) -> None:
+        super().__init__()
+        self.without_user = set(without_user)
+
+    def push(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
+        self.calls.append(list(changes))
+        for change in changes:
+            if change.customer_id in self.without_user:
+                yield PushOutcome(
+                    change.customer_id, False, NO_ZENDESK_USER, retryable=False, skipped=True
+                )
+            else:
+                yield PushOutcome(change.customer_id, True)
+
+
+def test_status_pending_counts_only_what_a_push_will_do(database: Database, store_id: str) -> None:
+    from nps_engine.store.status import read_status
+
+    answer(database, store_id, 1, 9, days_ago=3)
+    answer(database, store_id, 3, 4, days_ago=3)  # no Zendesk user has their email
+    answer(database, store_id, 4, 8, days_ago=3)
+    with database.session() as session:  # relationship answers are not tagged
+        session.add(
+            models.Response(
+                store=store_id, source="survey", kind="relationship", customer_id=2, score=3,
+                responded_at=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=1),
+            )
+        )  # fmt: skip
+    push_tags(database, store_id, "zendesk", NoUserWriter({3}), ZENDESK, NOW, with_fields=True)
+    # Customer 4 adds a comment to the same score: tags and fields stay as they are.
+    with database.session() as session:
+        row = session.scalars(select(models.Response).where(models.Response.customer_id == 4)).one()
+        row.comment, row.updated_at = "fine", NOW + timedelta(minutes=5)
+    with database.session() as session:
+        before = read_status(session, store_id, tag_systems=("zendesk",))
+    assert before.tag_pushes_pending_by_system == {"zendesk": 1}  # customer 4's new comment
+    writer = NoUserWriter({3})
+    later = NOW + timedelta(minutes=10)
+    push_tags(database, store_id, "zendesk", writer, ZENDESK, later, with_fields=True)
+    assert writer.calls == [[]]  # nothing to write: the comment changes no tag
+    with database.session() as session:
+        status = read_status(session, store_id, tag_systems=("zendesk",))
+    assert status.tag_pushes_pending == 0
+    assert status.tag_pushes_without_zendesk_user == 1
+    assert status.as_json()["tag_pushes_without_zendesk_user"] == 1

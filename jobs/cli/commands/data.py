@@ -176,6 +176,7 @@ def _status_table(status: StoreStatus) -> Table:
         ("responses", status.responses),
         ("tag pushes pending", status.tag_pushes_pending),
         *((f"  {system}", n) for system, n in status.tag_pushes_pending_by_system.items()),
+        ("cannot push: no Zendesk user", status.tag_pushes_without_zendesk_user),
     ]
     for job, run in status.last_runs.items():
         finished = f", finished {run.finished_at:%Y-%m-%d %H:%M}" if run.finished_at else ""
