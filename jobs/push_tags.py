@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from nps_engine.config.settings import ChurnRiskSegment, TagFormat
-from nps_engine.ports import PushOutcome, TagChange, TagWriter
+from nps_engine.ports import PushOutcome, TagChange, TagPreview, TagWriter
 from nps_engine.segments import ResponseFacts, is_churn_risk
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
@@ -56,6 +56,8 @@ class PushSummary:
     skipped: int = 0  # nothing to write to (no Zendesk user yet): not an error
     dry_run: bool = False
     changes: list[TagChange] = field(default_factory=list)
+    # Dry run: the changes the push would not write, and why (no Zendesk user).
+    unwritable: list[tuple[TagChange, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -96,7 +98,7 @@ def push_tags(
     changes = plan(states, pushed, tag_format, with_fields=with_fields)
     summary.planned = len(changes)
     if dry_run:
-        summary.changes = changes
+        _preview(summary, writer, changes)
         return summary
     by_customer = {c.customer_id: c for c in changes}
     _confirm_unchanged(
@@ -108,6 +110,21 @@ def push_tags(
                 _record(session, store_id, system, by_customer[outcome.customer_id], outcome, now)
                 _count(summary, outcome)
     return summary
+
+
+def _preview(summary: PushSummary, writer: TagWriter, changes: list[TagChange]) -> None:
+    if not isinstance(writer, TagPreview):
+        summary.changes = changes
+        return
+    outcomes = {outcome.customer_id: outcome for outcome in writer.preview(changes)}
+    for change in changes:
+        outcome = outcomes.get(change.customer_id)
+        if outcome is None or outcome.ok:
+            summary.changes.append(change)
+        else:
+            summary.unwritable.append((change, outcome.error or "cannot write"))
+            summary.skipped += 1
+    summary.planned = len(summary.changes)
 
 
 def _confirm_unchanged(

@@ -130,7 +130,8 @@ def push_step(
     now: datetime,
     *,
     dry_run: bool = False,
-    on_plan: Callable[[str, Sequence[TagChange]], None] | None = None,
+    on_plan: Callable[[str, Sequence[TagChange], Sequence[tuple[TagChange, str]]], None]
+    | None = None,
 ) -> Work:
     """``on_plan(system, changes)`` sees what a dry run would write (`nps tags push --dry-run`)."""
     store = settings.store.id
@@ -148,7 +149,7 @@ def push_step(
         )  # fmt: skip
         context.add_counts({f"shopify_{k}": v for k, v in summary.counts().items()})
         if on_plan is not None:
-            on_plan("shopify", summary.changes)
+            on_plan("shopify", summary.changes, summary.unwritable)
         for error in summary.errors:
             context.error(f"shopify: {error}")
 
@@ -160,7 +161,7 @@ def push_step(
         )  # fmt: skip
         context.add_counts({f"zendesk_{k}": v for k, v in summary.counts().items()})
         if on_plan is not None:
-            on_plan("zendesk", summary.changes)
+            on_plan("zendesk", summary.changes, summary.unwritable)
         for error in summary.errors:
             context.error(f"zendesk: {error}")
 

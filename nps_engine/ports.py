@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
 from nps_engine.shop_events import Intent
@@ -83,6 +83,14 @@ class TagWriter(Protocol):
     def push(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
         """Apply the changes, additively; one outcome per change, in any order."""
         ...
+
+
+@runtime_checkable
+class TagPreview(Protocol):
+    """A ``TagWriter`` that can tell, reading only, which changes a push would skip (Zendesk:
+    customers no user has the email of), so a dry run says what will really happen."""
+
+    def preview(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,21 @@ class ZendeskTagWriter:
                 return
             yield from outcomes
 
+    def preview(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
+        """What ``push`` would do with each change, reading only: the users already known, else
+        one search by email each (as ``push`` would), remembering nothing and writing nothing."""
+        known = self._directory.known_users([c.customer_id for c in changes])
+        for change in changes:
+            cid = change.customer_id
+            if cid in known:
+                yield PushOutcome(cid, ok=True)
+            elif not change.email:
+                yield PushOutcome(cid, False, "customer has no email", retryable=False)
+            elif find_user_by_email(self._client, change.email) is None:
+                yield PushOutcome(cid, False, NO_ZENDESK_USER, retryable=False, skipped=True)
+            else:
+                yield PushOutcome(cid, ok=True)
+
     def _push_chunk(self, chunk: Sequence[TagChange]) -> Iterator[PushOutcome]:
         failed: dict[int, PushOutcome] = {}
         users = self._users_for(chunk, failed)

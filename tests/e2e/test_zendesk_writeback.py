@@ -136,3 +136,27 @@ def test_a_new_answer_replaces_the_old_tags_on_user_and_open_tickets(
         if ticket.requester_id == user_id and ticket.status not in ("solved", "closed"):
             assert "nps_detractor" not in ticket.tags
             assert "nps_promoter" in ticket.tags
+
+
+def test_dry_run_says_which_customers_the_push_will_skip(
+    database: Database, store_id: str, world: World, client: ZendeskClient, answered: dict[int, int]
+) -> None:
+    """A customer no Zendesk user has the email of: the dry run says "skip", as the push does."""
+    zendesk_emails = {normalise_email(u.email) for u in world.zendesk_users.values()}
+    stranger = next(
+        c
+        for c in world.customers.values()
+        if c.email and normalise_email(c.email) not in zendesk_emails and c.id not in answered
+    )
+    answer(database, store_id, stranger.id, normalise_email(stranger.email) or "", 2, 1)
+    writer = ZendeskTagWriter(
+        client, SupportDirectory(database, store_id, WORLD_NOW), sleep=lambda _s: None
+    )
+    dry = push_tags(
+        database, store_id, "zendesk", writer, ZENDESK_TAGS, WORLD_NOW,
+        with_fields=True, dry_run=True,
+    )  # fmt: skip
+    assert [change.customer_id for change, _why in dry.unwritable] == [stranger.id]
+    assert stranger.id not in {change.customer_id for change in dry.changes}
+    real = push(database, store_id, client)
+    assert (real.pushed, real.skipped) == (len(dry.changes), len(dry.unwritable))

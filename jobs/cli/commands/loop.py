@@ -66,11 +66,19 @@ def push_command(
     follow-up tickets for detractors."""
     from jobs.steps import push_step
 
-    def show(system: str, changes: Sequence[TagChange]) -> None:
+    def show(
+        system: str, changes: Sequence[TagChange], unwritable: Sequence[tuple[TagChange, str]]
+    ) -> None:
         for change in changes[:DRY_RUN_SHOWN]:
             stdout.print(f"{system}: would write {describe_change(change)}", markup=False)
         if len(changes) > DRY_RUN_SHOWN:
             stdout.print(f"{system}: ... and {len(changes) - DRY_RUN_SHOWN} more", markup=False)
+        for change, why in unwritable[:DRY_RUN_SHOWN]:
+            who = describe_change(change).split(":")[0]
+            stdout.print(f"{system}: would skip {who}: {why}", markup=False)
+        if len(unwritable) > DRY_RUN_SHOWN:
+            more = len(unwritable) - DRY_RUN_SHOWN
+            stdout.print(f"{system}: ... and {more} more skipped", markup=False)
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
