@@ -56,7 +56,6 @@ class ZendeskFollowupDesk:
             raise ZendeskRequestRejected("create follow-up ticket: the answer has no ticket id")
         return int(created["id"])
 
-
     def add_note(self, ticket_id: int, note: str) -> None:
         """``PUT /api/v2/tickets/{id}.json`` with an internal comment (``public: false``); safe to
         retry: at worst the agent reads the same note twice."""
