@@ -10,6 +10,16 @@ store's time zone), optional ``comment`` and ``order`` (an order name such as ``
 order id). Delighted's export is recognised by its ``Response ID`` column; it names the others
 ``Score``, ``Comment``, ``Email`` or ``Person Email``, ``Created At`` or ``Response Timestamp``.
 Header names match whatever their case, spacing or underscores.
+
+Spreadsheet formats: dates also as ``14/07/2025 09:30`` (slashes or dashes) and ``14.07.2025``
+(dots are always day first), scores as ``10.0`` or ``10,0``. Whether ``03/04/2025`` is the 3rd
+of April or March 4th is decided once per file: by ``date_order`` when given (``day-first`` or
+``month-first``), else by the first date of the file that can only be read one way (a day over
+12); a file where every date could be both refuses them, asking for ``--date-format``.
+
+Every other column with a value (Delighted's ``Notes``, ``Tags`` and its property columns) is
+kept with the answer as ``properties``, by header name, for custom segments; names and person
+ids are personal or meaningless here and are not kept.
 """
 
 from __future__ import annotations
@@ -18,8 +28,8 @@ import csv
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -37,10 +47,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "order": ("order", "order name", "order id", "order number"),
 }
 REQUIRED = ("email", "score", "responded_at")
+# Columns never kept as properties (after _header_key()): personal or internal to Delighted.
+NOT_PROPERTIES = frozenset({"name", "person name", "person id", "updated at", "first name",
+                            "last name"})  # fmt: skip
+DATE_ORDERS = ("auto", "day-first", "month-first")
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EPOCH = re.compile(r"\d{9,13}(\.\d+)?")
 _DELIMITERS = (",", ";", "\t")
+_ZERO_FRACTION = re.compile(r"(\d+)[.,]0+")
+# 14/07/2025, 14-07-2025 or 14.07.2025, then an optional time 09:30 or 09:30:15.
+_SPREADSHEET_DATE = re.compile(
+    r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
 
 
 class ImportFileError(ValueError):
@@ -58,6 +77,8 @@ class ImportedResponse:
     responded_at: datetime
     comment: str | None = None
     order: str | None = None
+    # The file's other columns with a value (Notes, Tags, Delighted properties), by header.
+    properties: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +106,26 @@ class ResponseCsv:
     :meth:`rows` then streams the answers.
     """
 
-    def __init__(self, stream: TextIO, *, timezone: ZoneInfo, now: datetime) -> None:
+    def __init__(
+        self, stream: TextIO, *, timezone: ZoneInfo, now: datetime, date_order: str = "auto"
+    ) -> None:
+        if date_order not in DATE_ORDERS:
+            raise ImportFileError(
+                f"unknown date format '{date_order}': use day-first or month-first"
+            )
         self.timezone = timezone
         self.now = now
+        # "day-first" / "month-first" once known; how it was decided, for the summary.
+        self.date_order: str | None = None if date_order == "auto" else date_order
+        self.date_order_reason = "as asked (--date-format)" if self.date_order else ""
+        start = stream.tell() if stream.seekable() else None
+        self._read_header(stream)
+        if self.date_order is None and start is not None:
+            self._detect_date_order()
+            stream.seek(start)
+            self._read_header(stream)
+
+    def _read_header(self, stream: TextIO) -> None:
         first = stream.readline()
         if not first.strip():
             raise ImportFileError("the file is empty: expected a header row such as email,score,…")
@@ -98,6 +136,28 @@ class ResponseCsv:
         self.columns = _map_columns(header)
         self.headers = {name: header[index].strip() for name, index in self.columns.items()}
         self.is_delighted = "response_id" in self.columns
+        mapped = set(self.columns.values())
+        self.extra_columns = {
+            index: name.strip()
+            for index, name in enumerate(header)
+            if index not in mapped and name.strip() and _header_key(name) not in NOT_PROPERTIES
+        }
+
+    def _detect_date_order(self) -> None:
+        """The first date that can only be read one way decides for the whole file."""
+        index = self.columns["responded_at"]
+        try:
+            for cells in self._reader:
+                raw = cells[index].strip() if index < len(cells) else ""
+                order = _unambiguous_order(raw)
+                if order is not None:
+                    self.date_order = order
+                    self.date_order_reason = (
+                        f"detected from '{raw}' on line {self._reader.line_num}"
+                    )
+                    return
+        except csv.Error:
+            return  # the rows themselves report it
 
     def rows(self) -> Iterator[ImportedResponse | RowError]:
         """Each data row in file order: an answer, or the reason it was skipped."""
@@ -131,7 +191,9 @@ class ResponseCsv:
                 line, self.headers["email"], f"not a valid email address ('{mask_email(email)}')"
             )
         try:
-            score = parse_score(raw_score)
+            # Spreadsheets write whole numbers as 10.0 (or 10,0 in Europe).
+            whole = _ZERO_FRACTION.fullmatch(raw_score)
+            score = parse_score(whole.group(1) if whole else raw_score)
         except InvalidScore:
             return RowError(
                 line, self.headers["score"], f"must be an integer from 0 to 10, got '{raw_score}'"
@@ -148,31 +210,50 @@ class ResponseCsv:
             if response_id
             else generic_key(email, responded_at, score, order)
         )
-        return ImportedResponse(line, key, email, score, responded_at, comment, order)
+        properties = {
+            name: cells[index].strip().replace("\x00", "")
+            for index, name in self.extra_columns.items()
+            if index < len(cells) and cells[index].strip()
+        }
+        return ImportedResponse(line, key, email, score, responded_at, comment, order, properties)
 
     def _timestamp(self, line: int, raw: str) -> datetime | RowError:
         column = self.headers["responded_at"]
         if not raw:
             return RowError(line, column, "missing date")
-        value = parse_timestamp(raw, self.timezone)
+        if self.date_order is None and _is_ambiguous(raw):
+            return RowError(
+                line,
+                column,
+                f"'{raw}' may be day or month first and no date of the file says which: "
+                "import again with --date-format day-first (or month-first)",
+            )
+        order = self.date_order or _unambiguous_order(raw) or "day-first"
+        value = parse_timestamp(raw, self.timezone, order)
         if value is None:
             return RowError(
                 line,
                 column,
-                f"not a date, got '{raw}' (use ISO 8601 such as 2025-03-14T09:30:00+01:00)",
+                f"not a date, got '{raw}' (use ISO 8601 such as 2025-03-14T09:30:00+01:00, "
+                "or 14/03/2025 09:30)",
             )
         if value > self.now:
             return RowError(line, column, f"is in the future ({value.isoformat()})")
         return value
 
 
-def parse_timestamp(raw: str, timezone: ZoneInfo) -> datetime | None:
-    """A UTC datetime from ISO 8601, ``YYYY-MM-DD HH:MM:SS`` or unix epoch seconds; else None.
+def parse_timestamp(raw: str, timezone: ZoneInfo, date_order: str = "day-first") -> datetime | None:
+    """A UTC datetime from ISO 8601, ``YYYY-MM-DD HH:MM:SS``, a spreadsheet date
+    (``14/07/2025 09:30``, ``14.07.2025``; ``date_order`` decides ``03/04/2025``) or unix epoch
+    seconds; else None.
 
     Delighted's API and some of its exports give ``created_at`` as epoch seconds; its CSV exports
     otherwise write a local date-time without offset, which we read in the store's time zone.
     """
     text = raw.strip()
+    spreadsheet = _SPREADSHEET_DATE.fullmatch(text)
+    if spreadsheet is not None:
+        return _spreadsheet_timestamp(spreadsheet, timezone, date_order)
     if _EPOCH.fullmatch(text):
         seconds = float(text)
         if seconds > 1e11:  # 13 digits: milliseconds, as JavaScript tools write them
@@ -187,6 +268,46 @@ def parse_timestamp(raw: str, timezone: ZoneInfo) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone)
     return value.astimezone(UTC)
+
+
+def _spreadsheet_timestamp(
+    match: re.Match[str], timezone: ZoneInfo, date_order: str
+) -> datetime | None:
+    first, separator, second, year, hour, minute, second_of_minute = match.groups()
+    day_first = separator == "." or date_order != "month-first"
+    day, month = (first, second) if day_first else (second, first)
+    try:
+        value = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+            int(second_of_minute or 0), tzinfo=timezone,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return value.astimezone(UTC)
+
+
+def _unambiguous_order(raw: str) -> str | None:
+    """``day-first`` for 14/07/2025, ``month-first`` for 07/14/2025, None when both would do."""
+    match = _SPREADSHEET_DATE.fullmatch(raw.strip())
+    if match is None or match.group(2) == ".":
+        return None
+    first, second = int(match.group(1)), int(match.group(3))
+    if first > 12 >= second:
+        return "day-first"
+    if second > 12 >= first:
+        return "month-first"
+    return None
+
+
+def _is_ambiguous(raw: str) -> bool:
+    match = _SPREADSHEET_DATE.fullmatch(raw.strip())
+    return (
+        match is not None
+        and match.group(2) != "."
+        and match.group(1) != match.group(3)
+        and int(match.group(1)) <= 12
+        and int(match.group(3)) <= 12
+    )
 
 
 def generic_key(email: str, responded_at: datetime, score: int, order: str | None) -> str:

@@ -210,7 +210,7 @@ class Response(Base):
     # or comment adds an internal note to the ticket.
     followup_noted_at: Mapped[datetime | None]
     # Extra columns of an imported answer (Delighted's Notes, Tags, properties), by column name.
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Suppression(Base):

@@ -93,6 +93,7 @@ def _import_batch(
                 "order_id": order_id,
                 "score": row.score,
                 "comment": row.comment,
+                "properties": dict(row.properties) or None,
                 "responded_at": row.responded_at,
                 "updated_at": now,
             }

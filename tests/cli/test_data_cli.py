@@ -247,3 +247,41 @@ def test_delighted_example_is_reproduced_by_its_script(tmp_path: Path) -> None:
     module.OUTPUT = tmp_path / "export.csv"
     module.main()
     assert module.OUTPUT.read_bytes() == (EXAMPLES / "delighted-export.csv").read_bytes()
+
+
+def test_a_european_excel_export_imports_and_says_how_dates_were_read(
+    ready: Path, tmp_path: Path
+) -> None:
+    path = csv_file(
+        tmp_path,
+        "Response ID;Email;Score;Comment;Created At;Notes;Tags;Plan\n"
+        "r1;ann@example.com;10,0;Super;03/04/2025 09:30;rappelée;vip;Pro\n"
+        "r2;bob@example.com;7.0;;14/07/2025 09:30;;;Basic\n"
+        "r3;carl@example.com;3;Lent;14.07.2025 10:00;;;\n",
+    )
+    result = nps(ready, "import", "responses", str(path))
+    assert result.exit_code == 0, result.output
+    assert summary(result.stdout)["imported"] == 3
+    assert "dates read day-first (14/07/2025), detected from '14/07/2025 09:30'" in result.stdout
+    assert "also kept with each answer (for custom segments): Notes, Tags, Plan" in result.stdout
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'nps.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("select email, score, responded_at, properties from responses order by email")
+        ).all()
+    engine.dispose()
+    ann = rows[0]
+    assert (ann.score, str(ann.responded_at)[:16]) == (10, "2025-04-03 09:30")  # 3 April
+    assert json.loads(ann.properties) == {"Notes": "rappelée", "Tags": "vip", "Plan": "Pro"}
+    assert rows[2].properties is None
+
+
+def test_date_format_option_reads_ambiguous_dates_month_first(ready: Path, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "email,score,responded_at\nann@example.com,9,03/04/2025 09:30\n")
+    refused = nps(ready, "import", "responses", "--dry-run", str(path))
+    assert "--date-format day-first" in refused.stdout
+    result = nps(ready, "import", "responses", "--date-format", "month-first", str(path))
+    assert result.exit_code == 0, result.output
+    assert "dates read month-first (07/14/2025), as asked (--date-format)" in result.stdout

@@ -117,7 +117,7 @@ def test_delighted_epoch_seconds_and_response_timestamp_header() -> None:
         ("2025-01-15T10:00:00.250Z", datetime(2025, 1, 15, 10, 0, 0, 250000, tzinfo=UTC)),
         ("1736935200", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
         ("1736935200000", datetime(2025, 1, 15, 10, 0, tzinfo=UTC)),
-        ("15/01/2025", None),
+        ("15/01/2025", datetime(2025, 1, 14, 23, 0, tzinfo=UTC)),
         ("yesterday", None),
         ("2025-13-01", None),
     ],
@@ -263,3 +263,53 @@ def test_every_data_row_is_either_kept_or_reported_at_its_own_line(kinds: list[s
             expected.append((start, kind == "bad"))
     rows = read("\n".join(lines) + "\n")
     assert [(row.line, isinstance(row, RowError)) for row in rows] == expected
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["14/07/2025 09:30", "14.07.2025 09:30", "14-07-2025 09:30", "14/07/2025 09:30:00"],
+)
+def test_european_spreadsheet_dates_are_read_day_first(cell: str) -> None:
+    (row,) = good(f"email,score,responded_at\na@example.com,9,{cell}\n")
+    assert row.responded_at == datetime(2025, 7, 14, 7, 30, tzinfo=UTC)  # Paris summer
+
+
+def test_the_first_unambiguous_date_decides_the_order_of_the_whole_file() -> None:
+    text = "email,score,responded_at\na@example.com,9,03/04/2025\nb@example.com,9,07/14/2025\n"
+    reader = ResponseCsv(io.StringIO(text), timezone=PARIS, now=NOW)
+    first, second = reader.rows()
+    assert reader.date_order == "month-first"
+    assert "07/14/2025" in reader.date_order_reason
+    assert isinstance(first, ImportedResponse)
+    assert first.responded_at.date() == datetime(2025, 3, 3, tzinfo=UTC).date()  # March 4, Paris
+    assert isinstance(second, ImportedResponse)
+
+
+def test_a_file_of_ambiguous_dates_asks_for_the_date_format() -> None:
+    text = "email,score,responded_at\na@example.com,9,03/04/2025\n"
+    (error,) = errors(text)
+    assert "--date-format day-first" in str(error)
+    reader = ResponseCsv(io.StringIO(text), timezone=PARIS, now=NOW, date_order="day-first")
+    (row,) = reader.rows()
+    assert isinstance(row, ImportedResponse)
+    assert row.responded_at == datetime(2025, 4, 2, 22, 0, tzinfo=UTC)  # 3 April, Paris
+
+
+@pytest.mark.parametrize(("cell", "score"), [("10.0", 10), ("10,0", 10), ("7.00", 7)])
+def test_spreadsheet_whole_number_scores(cell: str, score: int) -> None:
+    (row,) = good(f'email;score;responded_at\na@example.com;"{cell}";2025-01-01\n')
+    assert row.score == score
+
+
+def test_a_fractional_score_is_still_refused() -> None:
+    (error,) = errors("email;score;responded_at\na@example.com;7,5;2025-01-01\n")
+    assert "must be an integer from 0 to 10, got '7,5'" in str(error)
+
+
+def test_delighted_notes_tags_and_properties_are_kept_names_are_not() -> None:
+    text = (
+        "Response ID,Person ID,Name,Email,Score,Comment,Created At,Notes,Tags,Plan\n"
+        "r1,p1,Jane Doe,jane@example.com,9,Great,2025-01-01 10:00:00,called back,vip,Pro\n"
+    )
+    (row,) = good(text)
+    assert row.properties == {"Notes": "called back", "Tags": "vip", "Plan": "Pro"}

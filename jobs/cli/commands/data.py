@@ -32,6 +32,12 @@ class StatusFormat(enum.StrEnum):
     JSON = "json"
 
 
+class DateFormat(enum.StrEnum):
+    AUTO = "auto"
+    DAY_FIRST = "day-first"
+    MONTH_FIRST = "month-first"
+
+
 def register(app: typer.Typer) -> None:
     imports = typer.Typer(help="Bring data from other tools in.", no_args_is_help=True)
     imports.command("responses")(import_responses_command)
@@ -49,6 +55,11 @@ def import_responses_command(
     store: str | None = typer.Option(
         None, "--store", help="Store id, when the config has several."
     ),
+    date_format: DateFormat = typer.Option(
+        DateFormat.AUTO,
+        "--date-format",
+        help="How to read dates like 03/04/2025: day-first, month-first, or auto (detected).",
+    ),
 ) -> None:
     """Import earlier NPS answers (columns email, score, responded_at[, comment, order])."""
     settings = _one_store(state_of(ctx).stores(), store)
@@ -59,7 +70,9 @@ def import_responses_command(
     bad = _BadRows()
     try:
         with open(file, encoding="utf-8-sig", newline="") as stream:
-            reader = ResponseCsv(stream, timezone=settings.store.tz, now=now)
+            reader = ResponseCsv(
+                stream, timezone=settings.store.tz, now=now, date_order=date_format.value
+            )
             counts = import_responses(
                 database,
                 settings.store.id,
@@ -154,6 +167,15 @@ def _print_import_summary(
     ]
     for label, value in lines:
         stdout.print(f"  {label:<44}{value:>9}", markup=False)
+    if reader.date_order is not None:
+        example = "14/07/2025" if reader.date_order == "day-first" else "07/14/2025"
+        stdout.print(
+            f"  dates read {reader.date_order} ({example}), {reader.date_order_reason}",
+            markup=False,
+        )
+    if reader.extra_columns:
+        kept = ", ".join(reader.extra_columns.values())
+        stdout.print(f"  also kept with each answer (for custom segments): {kept}", markup=False)
     for error in bad.shown:
         stdout.print(f"  {error}", markup=False)
     if bad.count > len(bad.shown):
