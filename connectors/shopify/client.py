@@ -25,7 +25,7 @@ from typing import Any
 import requests
 import shopify
 
-from connectors.http import make_session, request_id
+from connectors.http import make_session, no_answer, request_id
 from connectors.retry import call_with_retries
 from connectors.shopify.cost import CostBucket, estimated_cost
 from connectors.shopify.errors import SYSTEM, ShopifyRateLimited, ShopifyTransientError
@@ -154,7 +154,7 @@ class ShopifyClient:
             response = self.http.post(self.endpoint, json=payload, headers=headers)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ShopifyTransientError(
-                f"no answer from Shopify: {type(exc).__name__}", system=SYSTEM
+                f"no answer from Shopify: {no_answer(exc)}", system=SYSTEM
             ) from exc
         raise_for_http_status(response)
         body = json_body(response)

@@ -41,7 +41,7 @@ from zenpy.lib.api import BaseApi
 from zenpy.lib.endpoint import Url
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
-from connectors.http import make_session, request_id
+from connectors.http import make_session, no_answer, request_id
 from connectors.retry import MAX_ATTEMPTS, call_with_retries
 from connectors.zendesk.errors import (
     ZendeskAuthenticationError,
@@ -209,7 +209,7 @@ def translate(error: BaseException, what: str) -> ZendeskError | None:
     if isinstance(error, requests.exceptions.RetryError):
         return ZendeskTransientError(f"{what}: the server kept failing")
     if isinstance(error, requests.ConnectionError | requests.Timeout):
-        return ZendeskTransientError(f"{what}: {type(error).__name__}")
+        return ZendeskTransientError(f"{what}: no answer from {no_answer(error)}")
     if isinstance(error, ValueError) and "invalid literal for int()" in str(error):
         # zenpy's int(Retry-After); our hook makes this unreachable, but never crash on it.
         return ZendeskRateLimited(f"{what}: rate limited", retry_after=DEFAULT_RETRY_AFTER)

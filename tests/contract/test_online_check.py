@@ -45,3 +45,25 @@ def test_a_refused_shopify_token_fails_the_check_without_printing_it(
     assert "shopify: FAILED" in result.output
     assert "shpat_wrong_token_123" not in result.output
     assert "zendesk: ok" in result.output  # the other systems are still checked
+
+
+def test_unreachable_shopify_and_zendesk_name_the_host_and_the_cause(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = _config(
+        tmp_path,
+        sandbox,
+        shopify={"api_base_url": f"http://127.0.0.1:{port}"},
+        zendesk={"base_url": f"http://127.0.0.1:{port}"},
+    )
+    result = CliRunner().invoke(app, ["--config", str(config), "check", "--online"])
+    assert result.exit_code == 1
+    for system in ("shopify", "zendesk"):
+        [line] = [x for x in result.output.splitlines() if f"{system}: FAILED" in x]
+        assert f"127.0.0.1:{port}: Connection refused" in line, line
+    assert "smtp: ok" in result.output
