@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,8 @@ class SandboxOptions:
     zendesk: ZendeskOptions = field(default_factory=ZendeskOptions)
     faults: FaultPlan | None = None
     shopify: bool = True  # False runs Zendesk and SMTP only
+    # Where the SMTP sink also writes each message as an .eml file (None: memory only).
+    mail_dir: Path | None = None
     # The Shopify cost bucket (points, points restored per second); a standard plan's by default.
     shopify_bucket: tuple[float, float] = (2000.0, 100.0)
 
@@ -116,7 +119,9 @@ class Sandbox:
             port=self.options.zendesk_port,
             **timing,
         )
-        self.smtp = SmtpSink(self.options.smtp_port, traffic=self._traffic(2))
+        self.smtp = SmtpSink(
+            self.options.smtp_port, traffic=self._traffic(2), mail_dir=self.options.mail_dir
+        )
         self.shopify: ShopifySimulator | None = None
         self.problems: list[str] = []  # what could not start (the rest still runs)
 

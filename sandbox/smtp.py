@@ -12,7 +12,9 @@ Bounces the way real servers give them: at RCPT time, so ``smtplib.sendmail`` ra
 ``SMTPRecipientsRefused`` (every recipient refused) with the code per address. Faults from the
 shared :class:`sandbox.traffic.Traffic` apply per message (route ``SMTP DATA``): a RESPOND fault
 answers DATA with its code (HTTP gateway statuses become ``451``), a DELAY slows the answer.
-Any AUTH succeeds (without TLS): the sink checks nothing, it only records.
+Any AUTH succeeds (without TLS): the sink checks nothing, it only records. With ``mail_dir``,
+each message is also written there as ``0001-to-ann@example.com.eml``, which any mail program
+opens (``nps sandbox`` prints the folder, so a walk-through can click the survey links).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import re
 import socket
 import threading
 import time
@@ -27,6 +30,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -112,9 +116,12 @@ class _Controller(Controller):
 
 
 class SmtpSink:
-    def __init__(self, port: int = 0, *, traffic: Traffic | None = None) -> None:
+    def __init__(
+        self, port: int = 0, *, traffic: Traffic | None = None, mail_dir: Path | None = None
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = port  # the real port once started
+        self.mail_dir = mail_dir
         self.traffic = traffic or Traffic()
         self._messages: list[ReceivedMessage] = []
         self._rejected: dict[str, str] = {}
@@ -209,4 +216,9 @@ class SmtpSink:
         received = ReceivedMessage(mail_from, tuple(rcpt_tos), raw, parsed, datetime.now(UTC))
         with self._changed:
             self._messages.append(received)
+            if self.mail_dir is not None:
+                self.mail_dir.mkdir(parents=True, exist_ok=True)
+                recipient = re.sub(r"[^\w@.+-]", "_", rcpt_tos[0] if rcpt_tos else "nobody")
+                name = f"{len(self._messages):04d}-to-{recipient}.eml"
+                (self.mail_dir / name).write_bytes(raw)
             self._changed.notify_all()

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 import requests
@@ -152,3 +153,28 @@ def test_a_manual_clock_drives_every_simulator() -> None:
 def test_the_config_can_point_survey_links_at_another_web_address(running: Sandbox) -> None:
     config = running.config(public_url="http://127.0.0.1:9123")
     assert config["web"]["public_url"] == "http://127.0.0.1:9123"
+
+
+def test_emails_the_sandbox_receives_are_written_to_its_mail_folder(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    options = SandboxOptions(customers=5, seed=5, now=SANDBOX_NOW, shopify=False, mail_dir=tmp_path)
+    with Sandbox(options) as sandbox:
+        message = EmailMessage()
+        message["From"], message["To"] = "shop@example.com", "Ann@Example.com"
+        message["Subject"] = "How did we do?"
+        message.set_content("https://nps.example/s/token/9")
+        with smtplib.SMTP(sandbox.smtp.host, sandbox.smtp.port, timeout=5) as client:
+            client.send_message(message)
+        sandbox.smtp.wait_for(1)
+    [written] = list(tmp_path.iterdir())
+    assert written.name == "0001-to-Ann@Example.com.eml"
+    assert b"https://nps.example/s/token/9" in written.read_bytes()
+
+
+def test_nps_sandbox_prints_the_folder_of_the_emails(tmp_path: Path) -> None:
+    mail = tmp_path / "mail"
+    args = ["sandbox", "--customers", "5", "--mail-dir", str(mail), "--seconds", "0.1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Emails   {mail}" in result.output

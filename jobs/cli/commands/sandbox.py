@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -40,6 +42,12 @@ def sandbox(
     slow_seconds: float = typer.Option(
         2.0, "--slow-seconds", min=0.0, help="Delay of a slow call."
     ),
+    mail_dir: Path | None = typer.Option(
+        None,
+        "--mail-dir",
+        help="Folder for the emails sent to the SMTP simulator (.eml files); default: a new "
+        "temporary folder.",
+    ),
     seconds: float | None = typer.Option(None, "--seconds", hidden=True),
 ) -> None:
     """Run the simulators on 127.0.0.1, print their URLs and a config to use them."""
@@ -64,6 +72,7 @@ def sandbox(
         smtp_port=smtp_port,
         zendesk=ZendeskOptions(webhook_url=zendesk_webhook_url),
         faults=faults,
+        mail_dir=mail_dir or Path(tempfile.mkdtemp(prefix="nps-sandbox-mail-")),
     )
     try:
         running = Sandbox(options).start()
@@ -90,6 +99,11 @@ def _describe(running: Sandbox) -> None:
     stdout.print(f"  Shopify  {ends.shopify_url or 'not running'}")
     stdout.print(f"  Zendesk  {ends.zendesk_url}")
     stdout.print(f"  SMTP     {ends.smtp_host}:{ends.smtp_port}")
+    stdout.print(
+        f"  Emails   {running.options.mail_dir}  (each email the SMTP simulator receives, as an "
+        ".eml file: open it with a mail program, or read the survey links in it)",
+        markup=False,
+    )
     if running.options.faults is not None:
         plan = running.options.faults
         stdout.print(
