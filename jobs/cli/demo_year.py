@@ -29,6 +29,7 @@ from pathlib import Path
 from rich.console import Console
 
 from jobs import bootstrap
+from jobs.cli.counter_words import describe_counts
 from jobs.cli.report_output import RENDERERS
 from jobs.report_job import report_period, store_report
 from jobs.runtime.runner import JobOutcome, run_job
@@ -79,7 +80,22 @@ class DemoClock:
         return self.current
 
 
-def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
+@dataclass(frozen=True, slots=True)
+class WeekDone:
+    """Where the replay is: after ``week`` of ``weeks``, emails sent and answers so far."""
+
+    week: int
+    weeks: int
+    emails: int
+    answers: int
+
+
+WeekProgress = Callable[[WeekDone], None]
+
+
+def run_demo(
+    options: DemoOptions, say: Callable[[str], None], progress: WeekProgress | None = None
+) -> DemoResult:
     now = datetime.now(UTC).replace(microsecond=0)
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="nps-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +118,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
         app = bootstrap.web_app(settings, database, clock=clock.now)
         try:
             with BackgroundServer(app, port=port):
-                result = _loop(settings, database, sandbox, clock, now, options, say)
+                result = _loop(settings, database, sandbox, clock, now, options, say, progress)
         finally:
             database.dispose()
         result.workdir = workdir
@@ -129,10 +145,13 @@ def _loop(
     now: datetime,
     options: DemoOptions,
     say: Callable[[str], None],
+    progress: WeekProgress | None,
 ) -> DemoResult:
     store = settings.store.id
+    say("reading the shop from the Shopify and Zendesk simulators...")
     outcomes = [run_job(database, store, "sync", sync_step(settings, database, now, full=True))]
     say(f"synced: {_counts(outcomes[-1])}")
+    weeks = len(range(int((now - clock.current) / timedelta(weeks=1)) + 1))
     responder = Responder(sandbox.world, sandbox.smtp, share=options.answer_share,
                           seed=options.seed)  # fmt: skip
     answers = ResponderStats()
@@ -149,10 +168,13 @@ def _loop(
         outcomes.append(run_job(database, store, "tags push", push, clock.now))
         pushed.update(outcomes[-1].counters)
         clock.current = week + timedelta(weeks=1)
+        if progress is not None:
+            done = int((week - (now - timedelta(weeks=options.weeks))) / timedelta(weeks=1)) + 1
+            progress(WeekDone(done, weeks, len(sandbox.smtp.messages), answers.answered))
     say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.current = now
-    say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
+    say("tags pushed: " + (describe_counts(pushed) or "nothing to write"))
     report = store_report(settings, database, now, report_period(settings, now))
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
@@ -168,7 +190,7 @@ def _add(total: ResponderStats, more: ResponderStats) -> None:
 
 
 def _counts(outcome: JobOutcome) -> str:
-    done = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counters.items()) if n)
+    done = describe_counts(outcome.counters)
     problems = f" ({len(outcome.errors)} problems: {outcome.errors[0]})" if outcome.errors else ""
     return (done or "nothing to do") + problems
 

@@ -24,6 +24,15 @@ def test_demo_prints_the_nps_table_what_it_wrote_back_and_the_html_report(
     output = result.output
     assert re.search(r"world: 120 customers, \d+ orders", output)
     assert re.search(r"surveys: [1-9]\d* emails sent over 8 weeks, [1-9]\d* answered", output)
+    # Progress while the weeks are replayed (a line every 4 weeks without a terminal), and the
+    # counters in a store owner's words.
+    progress = re.findall(r"^week (\d+)/9: (\d+) survey emails sent, (\d+) answered$", output, re.M)
+    assert [int(week) for week, _e, _a in progress] == [4, 8, 9]
+    assert int(progress[-1][1]) >= int(progress[0][1])
+    assert re.search(r"synced: .*orders read from Shopify \(first full read\) \d+", output)
+    assert re.search(r"tags pushed: .*Shopify customers tagged \d+", output)
+    for engineer_word in ("backfilled_orders", "zendesk_skipped", "pages 1", "shopify_pushed"):
+        assert engineer_word not in output
     assert "NPS" in output
     assert "Month by month" in output
     written = re.search(

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.cli.counter_words import describe_counts
 from jobs.runtime.logs import mask_emails
 from jobs.runtime.progress import ProgressFn, progress_reporter
 from jobs.runtime.runner import JobOutcome, run_job, utc_now
@@ -148,7 +149,7 @@ def print_outcomes(outcomes: Sequence[JobOutcome]) -> None:
         table.add_column(column)
     styles = {"succeeded": "green", "partial": "yellow", "failed": "red", "locked": "yellow"}
     for outcome in outcomes:
-        done = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counters.items()) if n)
+        done = describe_counts(outcome.counters)
         problems = "; ".join(outcome.errors[:3])
         if len(outcome.errors) > 3:
             problems += f"; and {len(outcome.errors) - 3} more (see `nps status`)"
