@@ -61,7 +61,10 @@ def missing_driver(url: str) -> str | None:
     try:
         import psycopg  # noqa: F401 (only to learn whether it is installed)
     except ImportError:
-        return "PostgreSQL needs its driver: pip install 'nps-loop[postgres]' (or psycopg[binary])"
+        return (
+            "PostgreSQL needs nps-loop's postgres extra: pip install '.[postgres]' in the "
+            "nps-loop folder (or pip install 'psycopg[binary]')"
+        )
     return None
 
 

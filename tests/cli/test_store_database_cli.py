@@ -81,7 +81,7 @@ def test_postgresql_without_the_postgres_extra_says_what_to_install(
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "database.url" in result.stderr
-    assert "pip install 'nps-loop[postgres]'" in result.stderr
+    assert "postgres extra: pip install '.[postgres]'" in result.stderr
 
 
 def test_version_prints_the_installed_version() -> None:

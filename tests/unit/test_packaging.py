@@ -2,6 +2,7 @@
 or the installed `nps demo` fails where the source checkout works."""
 
 import fnmatch
+import re
 import tomllib
 from pathlib import Path
 
@@ -22,3 +23,17 @@ def test_every_data_file_in_the_packages_is_shipped() -> None:
         and not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
     ]
     assert left_out == []
+
+
+def test_readme_installs_from_the_repository_until_nps_loop_is_on_pypi() -> None:
+    """`pip install 'nps-loop[postgres]'` fails on a fresh machine: every install command of the
+    README installs the checkout (`.`) or a wheel built from it."""
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"pip install ([^`\n]+)", readme)
+    assert commands
+    for arguments in commands:
+        words = arguments.split("#")[0].split("&&")[0].split()
+        targets = [a.strip("'\"") for a in words if not a.startswith("-")]
+        assert targets, arguments
+        for target in targets:
+            assert target.startswith((".", "dist/")) or target.startswith("psycopg"), arguments
