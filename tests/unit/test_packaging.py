@@ -36,4 +36,4 @@ def test_readme_installs_from_the_repository_until_nps_loop_is_on_pypi() -> None
         targets = [a.strip("'\"") for a in words if not a.startswith("-")]
         assert targets, arguments
         for target in targets:
-            assert target.startswith((".", "dist/")) or target.startswith("psycopg"), arguments
+            assert target.startswith((".", "dist/", "psycopg")), arguments
