@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Period, Report, build_report, default_period
-from nps_engine.segments import enabled_segments
+from nps_engine.segments import enabled_segments, uses_properties
 from nps_engine.store.database import Database
 from nps_engine.store.report_facts import load_report_inputs
 
@@ -42,6 +42,7 @@ def store_report(
         basis=chosen,
         now=now,
         support_window_days=settings.segments.support_contacted.window_days,
+        with_properties=uses_properties(settings.segments),
     )
     return build_report(
         inputs.facts,

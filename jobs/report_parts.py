@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Period, Report, Tallies, report_from_tallies, tally_answers
-from nps_engine.segments import enabled_segments
+from nps_engine.segments import enabled_segments, uses_properties
 from nps_engine.statistics import Tally
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
@@ -118,6 +118,7 @@ def _count(share: _Share, database: Database) -> tuple[Tallies, dict[str, Tally]
         basis=share.basis,
         now=share.now,
         support_window_days=settings.segments.support_contacted.window_days,
+        with_properties=uses_properties(settings.segments),
         part=share.part,
     )
     tallies = tally_answers(

@@ -8,8 +8,11 @@ such rules::
     vip_or_repeat:     {any: [{tag: vip}, {orders_count: {gt: 3}}]}
 
 A bare value means ``eq`` (``{category: detractor}``); ``tag`` tests whether the customer carries
-that tag (case-insensitive, as Shopify compares tags). Unknown features, operators a feature does
-not support and values of the wrong type are refused with the path of the offending key.
+that tag (case-insensitive, as Shopify compares tags). ``property`` tests the properties an
+imported answer came with (Delighted's ``Notes``, ``Tags`` and property columns), by name, as
+text, case-insensitively: ``{property: {plan: {in: [pro, plus]}}}``. Unknown features,
+operators a feature does not support and values of the wrong type are refused with the path of
+the offending key.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class Features(Protocol):
     def tags(self) -> frozenset[str]: ...
     @property
     def country(self) -> str | None: ...
+    @property
+    def properties(self) -> Mapping[str, str]:
+        """An imported answer's properties, names and values lowercase."""
+        ...
 
 
 _NUMBER_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in"})
@@ -75,6 +82,7 @@ FEATURES: Mapping[str, tuple[str, frozenset[str]]] = {
     "days_since_last_order": ("int", _NUMBER_OPS),
     "tag": ("tag", frozenset({"eq", "ne", "in", "not_in"})),
     "country": ("country", _TEXT_OPS),
+    "property": ("property", _TEXT_OPS),
 }
 
 Predicate = Callable[[Features], bool]
@@ -113,6 +121,8 @@ def _parse_entry(key: str, value: object, path: str) -> Predicate:
     if key not in FEATURES:
         known = ", ".join(sorted([*FEATURES, "all", "any"]))
         raise RuleError(path, f"unknown feature '{key}' (known: {known})")
+    if key == "property":
+        return _parse_properties(value, path)
     conditions = value if isinstance(value, Mapping) else {"eq": value}
     if not conditions:
         raise RuleError(path, "empty condition")
@@ -145,6 +155,35 @@ def _parse_condition(feature: str, op: str, operand: object, path: str) -> Predi
     if kind == "tag":
         return _tag_set_check(frozenset({value}), negate=op == "ne")
     return _compare(_getter(feature), op, value)
+
+
+def _parse_properties(value: object, path: str) -> Predicate:
+    """``{plan: pro}`` or ``{plan: {in: [pro, plus]}}``: each named property must match."""
+    if not isinstance(value, Mapping) or not value:
+        raise RuleError(path, "expected property names with their condition, e.g. {plan: pro}")
+    checks = []
+    for name, condition in value.items():
+        key = str(name).strip().lower()
+        where = _join(path, str(name))
+        conditions = condition if isinstance(condition, Mapping) else {"eq": condition}
+        if not conditions:
+            raise RuleError(where, "empty condition")
+        for op, operand in conditions.items():
+            check = _parse_condition("property", str(op), operand, _join(where, str(op)))
+            checks.append(_on_property(key, check))
+    return lambda features: all(check(features) for check in checks)
+
+
+def _on_property(name: str, check: Predicate) -> Predicate:
+    """``check`` (written against the ``property`` feature) applied to one named property; an
+    answer without it has the value None (so ``ne`` and ``not_in`` hold, ``eq`` and ``in`` do
+    not)."""
+
+    class _One:
+        def __init__(self, value: str | None) -> None:
+            self.property = value
+
+    return lambda features: check(_One(features.properties.get(name)))  # type: ignore[arg-type]
 
 
 def _tag_set_check(tags: frozenset[Any], *, negate: bool) -> Predicate:
@@ -203,11 +242,13 @@ def _coerce(kind: str, value: object, path: str) -> Any:
             return Decimal(str(value))
         except InvalidOperation:
             raise RuleError(path, f"expected an amount, got {value!r}") from None
+    if kind == "property" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # a spreadsheet column of numbers, compared as written
     if not isinstance(value, str) or not value.strip():
         raise RuleError(path, f"expected text, got {value!r}")
     if kind == "country":
         return value.strip().upper()
-    return value.strip().lower()  # tag
+    return value.strip().lower()  # tag, property
 
 
 def _join(path: str, key: str) -> str:

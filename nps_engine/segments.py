@@ -9,13 +9,16 @@ as an argument (:func:`enabled_segments` passes the same value). Nothing here re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 
 from nps_engine.config.settings import ChurnRiskSegment, CustomSegment, SegmentSettings
 from nps_engine.records import Category, SurveyKind, normalise_email
+
+NO_PROPERTIES: Mapping[str, str] = MappingProxyType({})
 
 _CATEGORY_OF_SCORE = (Category.DETRACTOR,) * 7 + (Category.PASSIVE,) * 2 + (Category.PROMOTER,) * 2
 
@@ -61,6 +64,10 @@ class ResponseFacts:
     country: str | None = None
     # The stored answer's id: breaks ties between two answers of one customer at the same instant.
     response_id: int = 0
+    # An imported answer's properties (Notes, Tags, Delighted properties), lowercase.
+    properties: Mapping[str, str] = field(
+        default_factory=lambda: NO_PROPERTIES, hash=False, compare=False
+    )
 
     @property
     def category(self) -> Category:
@@ -142,6 +149,19 @@ def enabled_segments(settings: SegmentSettings, now: datetime) -> tuple[Segment,
         segments.append(_built_in("churn_risk", lambda facts: is_churn_risk(facts, rules, now)))
     segments.extend(custom_segment(custom) for custom in settings.custom)
     return tuple(segments)
+
+
+def uses_properties(settings: SegmentSettings) -> bool:
+    """Whether a custom segment looks at answers' imported properties (worth reading them)."""
+    return any(_mentions_property(custom.rule) for custom in settings.custom)
+
+
+def _mentions_property(rule: object) -> bool:
+    if isinstance(rule, Mapping):
+        return "property" in rule or any(_mentions_property(v) for v in rule.values())
+    if isinstance(rule, list):
+        return any(_mentions_property(item) for item in rule)
+    return False
 
 
 def custom_segment(custom: CustomSegment) -> Segment:

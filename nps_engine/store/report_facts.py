@@ -15,7 +15,7 @@ people who never became Shopify customers), else the answer alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,8 +42,9 @@ from sqlalchemy.sql import Subquery
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
-from nps_engine.segments import ResponseFacts, customer_key
+from nps_engine.segments import NO_PROPERTIES, ResponseFacts, customer_key
 from nps_engine.statistics import Tally
+from nps_engine.store.answer_properties import answer_properties
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Order, Response, Ticket
 from nps_engine.store.types import UtcDateTime
@@ -77,6 +78,7 @@ def load_report_inputs(
     now: datetime,
     support_window_days: int,
     part: tuple[int, int] = (0, 1),
+    with_properties: bool = False,
 ) -> ReportInputs:
     """Answers of ``kind`` from the first month's start to the last month's end.
 
@@ -90,6 +92,10 @@ def load_report_inputs(
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
     query = _with_facts(store, kind, period).where(wanted)
     reader = _FactsReader(kind, now, support_window_days)
+    if with_properties:
+        reader.properties = answer_properties(
+            database, store, kind, months[0].start, months[-1].end
+        )
     trend = {month.label: [0, 0, 0] for month in months}
     facts = []
     with database.engine.connect() as connection:
@@ -358,6 +364,7 @@ class _FactsReader:
     def __init__(self, kind: SurveyKind, now: datetime, support_window_days: int) -> None:
         self.kind, self.now, self.window = kind, now, support_window_days
         self._tag_sets: dict[object, frozenset[str]] = {}
+        self.properties: Mapping[int, Mapping[str, str]] = {}
 
     def facts(self, row: Sequence[Any]) -> ResponseFacts:
         (_month, _month_latest, _chosen, score, answer_id, customer_id, email, responded_at,
@@ -386,6 +393,7 @@ class _FactsReader:
             self._tags(tags),
             country.upper() if country else None,
             answer_id,
+            self.properties.get(answer_id, NO_PROPERTIES),
         )
 
     def _tags(self, raw: object) -> frozenset[str]:

@@ -250,3 +250,44 @@ def test_table_can_be_written_to_a_file_as_plain_text(config: Path, tmp_path: Pa
     assert "NPS 50" in text
     assert "Customers who contacted support: NPS -100" in text
     assert "\x1b[" not in text  # no terminal colour codes in a file
+
+
+def test_a_custom_segment_on_imported_delighted_properties(tmp_path: Path) -> None:
+    """Delighted's property columns, kept at import, make segments: Pro plan vs the rest."""
+    config = write_config(
+        tmp_path,
+        "store: {id: shop, timezone: Europe/Paris}\n"
+        "segments:\n  custom:\n"
+        "    - {name: pro_plan, rule: {property: {plan: pro}}}\n"
+        "    - {name: called_back, rule: {property: {notes: RAPPEL, tags: {in: [VIP, gold]}}}}\n",
+    )
+    assert nps(config, "db", "upgrade").exit_code == 0
+    rows = ["Response ID,Email,Score,Created At,Plan,Notes,Tags"]
+    for n in range(12):
+        plan, score = ("Pro", 10) if n < 4 else ("Basic", 3)
+        notes, tags = ("rappel", "vip") if n == 0 else ("", "")
+        rows.append(
+            f"r{n},c{n}@example.com,{score},2026-03-{n + 1:02d} 10:00:00,{plan},{notes},{tags}"
+        )
+    path = tmp_path / "delighted.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert nps(config, "import", "responses", str(path)).exit_code == 0
+    result = nps(
+        config, "report", "--format", "json", "--since", "2026-03-01", "--until", "2026-03-31"
+    )
+    assert result.exit_code == 0, result.output
+    segments = {s["name"]: s for s in json.loads(result.stdout)["segments"]}
+    assert (segments["pro_plan"]["n"], segments["pro_plan"]["nps"]) == (4, 100)
+    assert segments["pro_plan"]["rest"]["n"] == 8
+    assert segments["called_back"]["n"] == 1
+
+
+def test_a_property_rule_without_names_is_refused_naming_the_key(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "store: {id: shop}\nsegments:\n  custom:\n    - {name: bad, rule: {property: pro}}\n",
+    )
+    result = nps(config, "check")
+    assert result.exit_code == 2
+    assert "segments.custom" in result.stderr
+    assert "property" in result.stderr
