@@ -73,6 +73,8 @@ class Order(Base):
         Index(None, "store", "customer_id", "created_at", "cancelled_at"),
         Index(None, "store", "delivered_at"),
         Index(None, "store", "fulfilled_at"),
+        # The survey window also counts orders placed recently (cancelled, not fulfilled yet).
+        Index(None, "store", "created_at"),
     )
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)

@@ -1,4 +1,4 @@
-"""surveys: fulfilment tracking on orders, answer metadata and follow-up updates on responses,
+"""surveys: fulfilment tracking on orders (and an index on when they were placed), answer metadata and follow-up updates on responses,
 suppressions keyed by a hash of the address instead of the address itself
 
 Revision ID: 0008
@@ -28,6 +28,9 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tracked", sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column("delivery_status", sa.String(length=32), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_orders_store_created_at"), ["store", "created_at"], unique=False
+        )
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("properties", sa.JSON(), nullable=True))
         batch_op.add_column(
@@ -96,5 +99,6 @@ def downgrade() -> None:
         batch_op.drop_column("followup_noted_at")
         batch_op.drop_column("properties")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_store_created_at"))
         batch_op.drop_column("delivery_status")
         batch_op.drop_column("tracked")
