@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from nps_engine.records import SurveyKind
@@ -33,6 +33,7 @@ from nps_engine.store.models import Customer, Order, Response
 
 BATCH_SIZE = 2000  # rows per look-up; the IN lists stay far below SQLite's 32766 parameters
 COMMIT_ROWS = 50_000  # rows per transaction: an interrupted import redoes at most this many
+STAGING = "nps_import_staging"  # PostgreSQL: a temporary table, dropped at each commit
 LOAD_CACHE_KIB = 131_072  # SQLite page cache while importing (128 MiB), back to the default after
 
 
@@ -162,12 +163,43 @@ def _insert_new(session: Session, values: list[dict[str, Any]]) -> set[str]:
     for value in values:
         if value["import_key"] not in existing:
             new.setdefault(value["import_key"], value)  # a key repeated in the batch: the first
-    if new:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(table).on_conflict_do_nothing(index_elements=["store", "import_key"])
+    if not new:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_in(session, list(new.values()))
+    else:
+        statement = sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=["store", "import_key"]
+        )
         session.connection().execute(statement, list(new.values()))
     return set(new)
+
+
+def _copy_in(session: Session, values: list[dict[str, Any]]) -> None:
+    """PostgreSQL: COPY the rows into a session-local staging table, then move them over with
+    ``ON CONFLICT DO NOTHING`` (COPY itself cannot skip a conflicting row). COPY streams the rows
+    without a statement per row, several times faster than an INSERT executemany."""
+    from psycopg.types.json import Jsonb  # only PostgreSQL stores need the driver
+
+    columns = list(values[0])
+    names = ", ".join(columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None  # a live session always holds a driver connection
+    with raw.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} ON COMMIT DROP AS "  # noqa: S608 - names are ours
+            f"SELECT {names} FROM responses WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(
+                    [Jsonb(v) if isinstance(v, dict | list) else v for v in value.values()]
+                )
+        cursor.execute(
+            f"INSERT INTO responses ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
+            "ON CONFLICT (store, import_key) DO NOTHING"
+        )
+        cursor.execute(f"TRUNCATE {STAGING}")
 
 
 def _customers_by_email(session: Session, store: str, emails: set[str]) -> dict[str, int]:
