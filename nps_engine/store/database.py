@@ -50,24 +50,6 @@ class Database:
         self.engine.dispose()
 
 
-def missing_driver(url: str) -> str | None:
-    """What to install when ``url`` needs a database driver that is not installed, else None.
-
-    PostgreSQL's driver is the optional ``postgres`` extra; without it SQLAlchemy fails deep in
-    ``create_engine`` with a traceback that never says which package to install.
-    """
-    if not url.startswith("postgresql"):
-        return None
-    try:
-        import psycopg  # noqa: F401 (only to learn whether it is installed)
-    except ImportError:
-        return (
-            "PostgreSQL needs nps-loop's postgres extra: pip install '.[postgres]' in the "
-            "nps-loop folder (or pip install 'psycopg[binary]')"
-        )
-    return None
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         # Plain postgresql:// would pick psycopg2, which we do not install.

@@ -13,8 +13,7 @@ from jobs.cli.console import (
     stdout,
 )
 from nps_engine.config import Settings
-from nps_engine.store.database import missing_driver
-from nps_engine.survey_texts import TextsError, load_catalog
+from nps_engine.store.drivers import missing_driver
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +28,8 @@ def check(
     online: bool = typer.Option(False, "--online", help="Also reach Shopify, Zendesk and SMTP."),
 ) -> None:
     """Validate the configuration and print a short summary of it."""
+    from nps_engine.survey_texts import TextsError, load_catalog  # check only
+
     stores = state_of(ctx).stores()
     for settings in stores:
         driver = missing_driver(settings.database.url)
