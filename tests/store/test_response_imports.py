@@ -140,3 +140,22 @@ def test_stores_do_not_see_each_others_customers(database: Database, store_id: s
     assert (counts.imported, counts.matched) == (3, 0)
     # the same file in another store is not a duplicate of this one
     assert import_responses(database, store_id, rows(), now=NOW).imported == 3
+
+
+def test_delighted_properties_are_stored_with_the_answer(database: Database, store_id: str) -> None:
+    text = (
+        "Response ID,Email,Score,Created At,Notes,Tags,Plan\n"
+        "r1,ann@example.com,9,2025-03-01T10:00:00Z,rappelée,vip,Pro\n"
+        "r2,bob@example.com,4,2025-03-02T10:00:00Z,,,\n"
+    )
+    import_responses(database, store_id, rows(text), now=NOW)
+    with database.session() as session:
+        stored = dict(
+            session.execute(
+                select(Response.email, Response.properties).where(Response.store == store_id)
+            ).all()
+        )
+    assert stored == {
+        "ann@example.com": {"Notes": "rappelée", "Tags": "vip", "Plan": "Pro"},
+        "bob@example.com": None,
+    }
