@@ -133,8 +133,16 @@ def _parse_entry(key: str, value: object, path: str) -> Predicate:
     return lambda features: all(check(features) for check in checks)
 
 
-def _parse_condition(feature: str, op: str, operand: object, path: str) -> Predicate:
+def _parse_condition(
+    feature: str,
+    op: str,
+    operand: object,
+    path: str,
+    get: Callable[[Features], Any] | None = None,
+) -> Predicate:
+    """One ``op: operand`` on ``feature``, read by ``get`` (by default the feature's attribute)."""
     kind, allowed = FEATURES[feature]
+    get = get or _getter(feature)
     if op not in allowed:
         raise RuleError(
             path,
@@ -147,14 +155,13 @@ def _parse_condition(feature: str, op: str, operand: object, path: str) -> Predi
         values = frozenset(_coerce(kind, item, f"{path}[{i}]") for i, item in enumerate(operand))
         if kind == "tag":
             return _tag_set_check(values, negate=op == "not_in")
-        get = _getter(feature)
         if op == "in":
             return lambda features: get(features) in values
         return lambda features: get(features) not in values
     value = _coerce(kind, operand, path)
     if kind == "tag":
         return _tag_set_check(frozenset({value}), negate=op == "ne")
-    return _compare(_getter(feature), op, value)
+    return _compare(get, op, value)
 
 
 def _parse_properties(value: object, path: str) -> Predicate:
@@ -168,22 +175,17 @@ def _parse_properties(value: object, path: str) -> Predicate:
         conditions = condition if isinstance(condition, Mapping) else {"eq": condition}
         if not conditions:
             raise RuleError(where, "empty condition")
-        for op, operand in conditions.items():
-            check = _parse_condition("property", str(op), operand, _join(where, str(op)))
-            checks.append(_on_property(key, check))
+        # An answer without the property reads None: ``ne``/``not_in`` hold, ``eq``/``in`` do not.
+        get = _property_getter(key)
+        checks += [
+            _parse_condition("property", str(op), operand, _join(where, str(op)), get)
+            for op, operand in conditions.items()
+        ]
     return lambda features: all(check(features) for check in checks)
 
 
-def _on_property(name: str, check: Predicate) -> Predicate:
-    """``check`` (written against the ``property`` feature) applied to one named property; an
-    answer without it has the value None (so ``ne`` and ``not_in`` hold, ``eq`` and ``in`` do
-    not)."""
-
-    class _One:
-        def __init__(self, value: str | None) -> None:
-            self.property = value
-
-    return lambda features: check(_One(features.properties.get(name)))  # type: ignore[arg-type]
+def _property_getter(name: str) -> Callable[[Features], str | None]:
+    return lambda features: features.properties.get(name)
 
 
 def _tag_set_check(tags: frozenset[Any], *, negate: bool) -> Predicate:

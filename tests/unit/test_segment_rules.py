@@ -77,3 +77,42 @@ def test_custom_segment_cannot_reuse_a_built_in_name() -> None:
 def test_valid_rule_keeps_its_source_for_display() -> None:
     rule = {"all": [{"country": {"in": ["FR", "BE"]}}, {"category": "detractor"}]}
     assert parse_rule(rule).source == rule
+
+
+@pytest.mark.parametrize(
+    ("rule", "properties", "matches"),
+    [
+        ({"property": {"Plan": "PRO"}}, {"plan": "pro"}, True),
+        ({"property": {"plan": "pro"}}, {"plan": "basic"}, False),
+        ({"property": {"plan": "pro"}}, {}, False),
+        ({"property": {"plan": {"ne": "pro"}}}, {}, True),
+        ({"property": {"plan": {"in": ["pro", "plus"]}}}, {"plan": "plus"}, True),
+        ({"property": {"plan": {"not_in": ["pro"]}, "tags": "vip"}}, {"tags": "vip"}, True),
+        ({"property": {"age": 30}}, {"age": "30"}, True),
+    ],
+)
+def test_property_rules_compare_imported_properties_as_text(
+    rule: dict[str, Any], properties: dict[str, str], matches: bool
+) -> None:
+    from datetime import UTC, datetime
+
+    from nps_engine.records import SurveyKind
+    from nps_engine.segments import ResponseFacts
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    facts = ResponseFacts(
+        "c:1", 1, None, 9, SurveyKind.TRANSACTIONAL, at, at, properties=properties
+    )
+    assert parse_rule(rule).matches(facts) is matches
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"property": "pro"}, "property: expected property names with their condition"),
+        ({"property": {"plan": {"gt": "a"}}}, "property.plan.gt: operator 'gt' is not allowed"),
+    ],
+)
+def test_bad_property_rules_name_their_path(rule: dict[str, Any], message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        parse_rule(rule)
