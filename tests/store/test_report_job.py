@@ -1,4 +1,5 @@
-"""A big store's report counted by several processes equals the one counted in one."""
+"""The one report pipeline: a big store's report counted by several processes equals the one
+counted in one (segment trends included)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from jobs import report_parts
+from jobs import report_job
 from nps_engine.config.loading import parse_settings
 from nps_engine.report import Period
 from nps_engine.store.database import Database
@@ -33,9 +34,9 @@ def test_report_counted_in_parts_matches_the_report_counted_at_once(
                 opened = answered - timedelta(days=4)
                 session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
                                    created_at=opened, updated_at=opened))  # fmt: skip
-    at_once = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=1)
-    monkeypatch.setattr(report_parts, "PARALLEL_FROM", 0)
-    in_parts = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=3)
+    at_once = report_job.store_report(sqlite_database, settings, PERIOD, now=NOW, processes=1)
+    monkeypatch.setattr(report_job, "PARALLEL_FROM", 0)
+    in_parts = report_job.store_report(sqlite_database, settings, PERIOD, now=NOW, processes=3)
     assert in_parts == at_once
     assert at_once.overall.n == 60
     assert at_once.segments[0].figure.n == 20  # support_contacted
@@ -51,6 +52,6 @@ def test_small_store_is_counted_in_process(
     def no_fork(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a small store must not start processes")
 
-    monkeypatch.setattr(report_parts, "ProcessPoolExecutor", no_fork)
-    report = report_parts.counted_report(settings, sqlite_database, NOW, PERIOD, processes=4)
+    monkeypatch.setattr(report_job, "ProcessPoolExecutor", no_fork)
+    report = report_job.store_report(sqlite_database, settings, PERIOD, now=NOW, processes=4)
     assert report.empty
