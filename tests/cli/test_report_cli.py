@@ -250,3 +250,57 @@ def test_table_can_be_written_to_a_file_as_plain_text(config: Path, tmp_path: Pa
     assert "NPS 50" in text
     assert "Customers who contacted support: NPS -100" in text
     assert "\x1b[" not in text  # no terminal colour codes in a file
+
+
+def test_json_report_carries_statistics_v2(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", *PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["method"] == "adjusted-wald"
+    assert "adjusted-Wald" in report["intervals"]
+    support = next(s for s in report["segments"] if s["name"] == "support_contacted")
+    assert support["comparable"] is True
+    assert support["p_adjusted"] >= support["p_value"]
+    february = next(point for point in support["trend"] if point["month"] == "2026-02")
+    assert (february["n"], february["detractors"], february["rest"]["n"]) == (10, 10, 30)
+    # the churn-risk segment never looks at the score: support contacts are its only signal here
+    churn = next(s for s in report["segments"] if s["name"] == "churn_risk")
+    assert (churn["n"], churn["nps"]) == (10, -100.0)
+    # January (1 answer, the 0 later replaced) against February: too few to compare
+    [change] = report["changes"]
+    assert (change["month"], change["previous"], change["comparable"]) == (
+        "2026-02", "2026-01", False)  # fmt: skip
+    assert change["p_value"] is None
+    assert report["trend_window"] == {"months": 3}  # most months have under 30 answers
+    assert "bayes" not in report["overall"]
+
+
+def test_bayes_method_adds_credible_intervals_to_the_json(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    bayes = report["overall"]["bayes"]
+    # Dirichlet(31, 1, 11): posterior mean (31 - 11) / 43 = 46.5
+    assert bayes["nps"] == 46.5
+    assert bayes["ci95"][0] < 46.5 < bayes["ci95"][1]
+    again = json.loads(nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD).stdout)
+    assert again["overall"]["bayes"] == bayes  # fixed seed
+
+
+def test_unknown_method_is_a_usage_error(config: Path) -> None:
+    result = nps(config, "report", "--method", "bootstrap")
+    assert result.exit_code == 2
+
+
+def test_table_shows_segment_months_changes_and_the_interval_rule(
+    config: Path, tmp_path: Path
+) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", *PERIOD)
+    assert result.exit_code == 0, result.output
+    assert "Segments month by month" in result.stdout
+    assert "Change over time" in result.stdout
+    assert "February against January: too few answers to compare" in result.stdout
+    assert "Holm" in result.stdout

@@ -109,9 +109,16 @@ def _headline(overall: NpsFigure) -> Text:
 
 def _segments(report: Report) -> Table:
     table = Table(title="Segments against the rest", title_justify="left", expand=False)
-    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "p (Holm)"):
+    # "adj p": Holm-adjusted (the footer says so); "–" where no test is shown (the line below
+    # the table says why)
+    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "adj p"):
         left = header == "segment"
-        table.add_column(header, justify="left" if left else "right", no_wrap=not left)
+        table.add_column(
+            header,
+            justify="left" if left else "right",
+            no_wrap=not left,
+            min_width=18 if left else None,
+        )
     for result in report.segments:
         comparison = result.comparison
         difference, p_adjusted = result.difference, result.p_adjusted
@@ -122,7 +129,7 @@ def _segments(report: Report) -> Table:
             str(comparison.rest.n),
             _cell(comparison.rest),
             "" if difference is None else f"{difference:+.0f}",
-            ("not tested" if not result.comparable else "")
+            ("–" if not result.comparable else "")
             if p_adjusted is None
             else p_text(p_adjusted)[1:].lstrip("="),
         )
