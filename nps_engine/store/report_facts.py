@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from sqlalchemy import false, func, null, or_, select, true
 
@@ -25,6 +26,7 @@ from nps_engine.store.models import Response
 
 _responses = Response.__table__
 _BATCH = 20_000
+_FLAGS = ("month", "month_latest", "chosen")  # read by name, as the facts are
 _SLOT_OF_SCORE = (2,) * 7 + (1,) * 2 + (0,) * 2  # Tally order: promoters, passives, detractors
 
 
@@ -60,17 +62,21 @@ def load_report_inputs(
     period = answers.subquery("period_answers")
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
     query = with_facts(store, kind, period).where(wanted)
-    reader = FactsReader(kind, now, support_window_days)
     trend = {month.label: [0, 0, 0] for month in months}
     month_facts: dict[str, list[ResponseFacts]] = {month.label: [] for month in months}
     facts = []
     with database.engine.connect() as connection:
-        for row in connection.execution_options(yield_per=_BATCH).execute(query):
+        result = connection.execution_options(yield_per=_BATCH).execute(query)
+        columns = list(result.keys())
+        reader = FactsReader(kind, now, support_window_days, columns)
+        flags = itemgetter(*(columns.index(name) for name in _FLAGS))
+        for row in result:
             fact = reader.facts(row)
-            if row.month_latest:
-                trend[row.month][_SLOT_OF_SCORE[row.score]] += 1
-                month_facts[row.month].append(fact)
-            if row.chosen:
+            month, month_latest, chosen = flags(row)
+            if month_latest:
+                trend[month][_SLOT_OF_SCORE[fact.score]] += 1
+                month_facts[month].append(fact)
+            if chosen:
                 facts.append(fact)
     tallies = {label: Tally(*counts) for label, counts in trend.items()}
     return ReportInputs(facts, tallies, month_facts)
@@ -103,10 +109,10 @@ def latest_facts_per_customer(
         false().label("month_latest"),
     ).subquery("answers")
     query = with_facts(store, kind, answers).where(answers.c.chosen)
-    reader = FactsReader(kind, now, support_window_days)
     with database.engine.connect() as connection:
-        rows = connection.execution_options(yield_per=_BATCH).execute(query)
-        return [reader.facts(row) for row in rows]
+        result = connection.execution_options(yield_per=_BATCH).execute(query)
+        reader = FactsReader(kind, now, support_window_days, list(result.keys()))
+        return [reader.facts(row) for row in result]
 
 
 def period_tally(
