@@ -256,7 +256,9 @@ def _why_not_comparable(
             "shown without a comparison"
         )
     sizes = (comparison.segment.n, comparison.rest.n)
-    if comparison.p_value is not None and min(sizes) < options.min_compare_n:
+    if sizes[0] and not sizes[1]:
+        return "everyone answering is in this segment, so there is no rest to compare with"
+    if min(sizes) < options.min_compare_n:
         return (
             f"too few answers to compare (n={sizes[0]} here, {sizes[1]} in the rest; "
             f"{options.min_compare_n} needed on each side)"
