@@ -151,6 +151,15 @@ def test_csv_has_a_header_and_one_row_per_figure(config: Path, tmp_path: Path) -
     assert rows[0]["nps"] == "50.0"
     assert rows[1]["rest_nps"] == "100.0"
     assert [r["name"] for r in rows if r["scope"] == "month"] == ["2026-01", "2026-02", "2026-03"]
+    support = rows[1]
+    assert support["p_adjusted"] != ""
+    assert support["comparable"] == "yes"
+    months = [r for r in rows if r["scope"] == "segment_month" and r["name"] == "support_contacted"]
+    assert [(r["month"], r["n"], r["rest_n"]) for r in months] == [
+        ("2026-01", "0", "1"), ("2026-02", "10", "30"), ("2026-03", "0", "0")]  # fmt: skip
+    [change] = [r for r in rows if r["scope"] == "change"]
+    assert (change["name"], change["month"], change["comparable"]) == ("2026-02", "2026-01", "no")
+    assert change["difference"] == "150.0"  # February 50 against January's lone 0 (-100)
 
 
 def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path: Path) -> None:
