@@ -294,7 +294,9 @@ def test_bayes_method_adds_credible_intervals_to_the_json(config: Path, tmp_path
     # Dirichlet(31, 1, 11): posterior mean (31 - 11) / 43 = 46.5
     assert bayes["nps"] == 46.5
     assert bayes["ci95"][0] < 46.5 < bayes["ci95"][1]
-    again = json.loads(nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD).stdout)
+    again = json.loads(
+        nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD).stdout
+    )
     assert again["overall"]["bayes"] == bayes  # fixed seed
 
 
