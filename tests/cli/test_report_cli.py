@@ -173,6 +173,11 @@ def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path
     assert "small sample" in page
     assert "Net Promoter Score</small>50" in page
     assert "n = 40" in page
+    # small multiples: one chart per segment, its line and the rest's
+    assert page.count('<figure class="multiple">') == 3
+    assert "Change over time" in page
+    assert "February against January: too few answers to compare" in page
+    assert "widened, only where" in page  # the interval rule, in the footer
     for external in ("<script", "http://", "https://", "<link"):
         assert external not in page
 
