@@ -194,6 +194,10 @@ def report_from_tallies(
     options: ReportOptions | None = None,
     year_before: Tally | None = None,
 ) -> Report:
+    """The report from counts alone: intervals, segment tests (Holm-adjusted together, none where
+    a segment is score-defined or a side is under ``options.min_compare_n``), monthly trends for
+    everyone and each segment (with a rolling window when most months are small), and changes
+    over time (month against month, Holm-adjusted together; the period against ``year_before``)."""
     options = options or ReportOptions()
     labels = [month.label for month in period.months()]
     monthly = [trend.get(label, Tally()) for label in labels]
