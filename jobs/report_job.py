@@ -42,7 +42,7 @@ from nps_engine.report import (
     default_period,
     report_from_tallies,
 )
-from nps_engine.segments import enabled_segments
+from nps_engine.segments import enabled_segments, optional_facts
 from nps_engine.statistics import Tally
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
@@ -180,6 +180,7 @@ def _count(share: _Share, database: Database) -> tuple[Tallies, dict[str, Tally]
         now=share.now,
         support_window_days=settings.segments.support_contacted.window_days,
         part=share.part,
+        optional=optional_facts(settings.segments),
     )
     tallies = tally_answers(
         inputs.facts,

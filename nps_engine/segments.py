@@ -175,6 +175,17 @@ def enabled_segments(
     return tuple(segments)
 
 
+# facts only custom rules read, by the rule feature that reads them
+_OPTIONAL_FACT_OF_FEATURE = {"score_drop": "previous_score", "open_ticket": "open_ticket"}
+
+
+def optional_facts(settings: SegmentSettings) -> frozenset[str]:
+    """The facts beyond the built-in segments' that the custom rules read (the previous score for
+    ``score_drop``, ``open_ticket``), so the store looks up only those."""
+    used = frozenset().union(*(features_used(custom.rule) for custom in settings.custom))
+    return frozenset(fact for feature, fact in _OPTIONAL_FACT_OF_FEATURE.items() if feature in used)
+
+
 def custom_segment(custom: CustomSegment) -> Segment:
     rule = custom.parsed
     comparable = SCORE_FEATURES.isdisjoint(features_used(custom.rule))

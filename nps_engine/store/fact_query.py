@@ -123,11 +123,20 @@ def _calendar(months: Sequence[Month]) -> Subquery:
     return union_all(*rows).subquery("calendar")
 
 
-def with_facts(store: str, kind: SurveyKind, answers: Subquery) -> Select[Any]:
+OPTIONAL_FACTS = frozenset({"previous_score", "open_ticket"})
+
+
+def with_facts(
+    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+) -> Select[Any]:
     """``answers`` with what segments need, each column labelled with its name in
     :func:`fact_columns`; the subqueries run only for answers the report counts (its customer's
-    latest of the period, ``chosen``, or of its month, ``month_latest``)."""
-    columns = fact_columns(store, kind, answers)
+    latest of the period, ``chosen``, or of its month, ``month_latest``).
+
+    ``optional``: which of :data:`OPTIONAL_FACTS` to look up. Only custom rules read them (the
+    score drop, an open ticket); when none does, each is a constant and its correlated subquery
+    is not run at all."""
+    columns = fact_columns(store, kind, answers, optional)
     a, c = answers.c, _customers.c
     surveyed = _orders.alias("surveyed")
     needed = or_(a.chosen, a.month_latest)
@@ -145,7 +154,9 @@ def with_facts(store: str, kind: SurveyKind, answers: Subquery) -> Select[Any]:
     )
 
 
-def fact_columns(store: str, kind: SurveyKind, answers: Subquery) -> dict[str, Any]:
+def fact_columns(
+    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+) -> dict[str, Any]:
     """The fact query's columns by name: the SELECT labels them with these names and
     ``facts_reader`` reads them by the same names (the surveyed order's four are added by
     :func:`with_facts`, which joins it)."""
@@ -160,9 +171,15 @@ def fact_columns(store: str, kind: SurveyKind, answers: Subquery) -> dict[str, A
         "customer_id": a.customer_id,
         "email": a.email,
         "responded_at": _raw(a.responded_at),
-        "previous_score": _only(needed, _previous_score(store, kind, answers)),
+        "previous_score": (
+            _only(needed, _previous_score(store, kind, answers))
+            if "previous_score" in optional
+            else null()
+        ),
         "ticket_at": _raw(_only(needed, _last_ticket(store, answers))),
-        "open_ticket": _only(needed, _open_ticket(store, answers)),
+        "open_ticket": (
+            _only(needed, _open_ticket(store, answers)) if "open_ticket" in optional else false()
+        ),
         "last_order_at": _raw(_only(needed, _last_order(store, answers))),
         "orders_count": c.orders_count,
         "total_spent": c.total_spent,

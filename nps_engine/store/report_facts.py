@@ -20,7 +20,13 @@ from nps_engine.report import Basis, Month
 from nps_engine.segments import ResponseFacts
 from nps_engine.statistics import Tally
 from nps_engine.store.database import Database
-from nps_engine.store.fact_query import answer_columns, period_answers, share, with_facts
+from nps_engine.store.fact_query import (
+    OPTIONAL_FACTS,
+    answer_columns,
+    period_answers,
+    share,
+    with_facts,
+)
 from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import Response
 
@@ -50,18 +56,20 @@ def load_report_inputs(
     now: datetime,
     support_window_days: int,
     part: tuple[int, int] = (0, 1),
+    optional: frozenset[str] = OPTIONAL_FACTS,
 ) -> ReportInputs:
     """Answers of ``kind`` from the first month's start to the last month's end.
 
     ``part=(k, n)`` reads only the k-th of n disjoint shares of the customers (Shopify customer id
     modulo n; answers without one go to share 0), so a big store can be read by n processes.
+    ``optional``: the facts of ``fact_query.OPTIONAL_FACTS`` the segments read (default: all).
     """
     if not months:
         return ReportInputs([], {})
     answers = period_answers(store, kind, months, basis).where(share(*part))
     period = answers.subquery("period_answers")
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
-    query = with_facts(store, kind, period).where(wanted)
+    query = with_facts(store, kind, period, optional).where(wanted)
     trend = {month.label: [0, 0, 0] for month in months}
     month_facts: dict[str, list[ResponseFacts]] = {month.label: [] for month in months}
     facts = []

@@ -413,3 +413,29 @@ def test_period_tally_counts_the_span_in_the_database(seed: Seeder) -> None:
     responses = period_tally(seed.database, seed.store, span=month, kind=T, basis="responses")
     assert customers == Tally(1, 1, 0)
     assert responses == Tally(1, 1, 1)
+
+
+def test_facts_no_rule_reads_are_not_looked_up(seed: Seeder) -> None:
+    """The previous score and an open ticket are read only by custom rules: without such a rule
+    their subqueries do not run, and nothing the built-in segments read changes."""
+    seed.customer(1)
+    seed.ticket(1, "2026-02-20", status="open")
+    seed.answer(1, 9, at("2026-01-20"))
+    seed.answer(1, 5, at("2026-03-01"))
+    everything = only(load(seed).facts)
+    lean = only(
+        load_report_inputs(
+            seed.database,
+            seed.store,
+            months=PERIOD.months(),
+            kind=T,
+            basis="customers",
+            now=NOW,
+            support_window_days=90,
+            optional=frozenset(),
+        ).facts
+    )
+    assert (everything.previous_score, everything.open_ticket) == (9, True)
+    assert (lean.previous_score, lean.open_ticket) == (None, False)
+    assert lean.support_contacted == everything.support_contacted
+    assert lean.last_ticket_before_response_at == everything.last_ticket_before_response_at

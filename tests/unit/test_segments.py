@@ -245,3 +245,12 @@ def test_customer_key_prefers_shopify_customer_then_email(
     customer_id: int | None, email: str | None, key: str
 ) -> None:
     assert customer_key(customer_id, email, 7) == key
+
+
+def test_only_facts_custom_rules_read_are_asked_of_the_store() -> None:
+    from nps_engine.segments import optional_facts
+
+    assert optional_facts(SegmentSettings()) == frozenset()
+    assert optional_facts(custom("drop", {"score_drop": {"gte": 3}})) == {"previous_score"}
+    both = custom("both", {"any": [{"open_ticket": True}, {"all": [{"score_drop": 2}]}]})
+    assert optional_facts(both) == {"previous_score", "open_ticket"}
