@@ -11,8 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from connectors.email import SmtpMailer
-from connectors.shopify.client import ShopifyClient
+from connectors.http import make_session
+from connectors.shopify.client import ShopifyClient, token_source
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
 from connectors.shopify.webhooks import ShopifyWebhookReader
@@ -47,14 +50,30 @@ def _zendesk(settings: Settings) -> ZendeskSettings:
 
 
 def shopify_client(settings: Settings) -> ShopifyClient:
+    """A client with its own token source: a Dev Dashboard app's tokens are asked for on first
+    use and renewed before they expire."""
     shopify = _shopify(settings)
+    base_url = str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None
+    session = make_session(shopify.timeout_seconds)
+    access = token_source(
+        shopify.shop_domain,
+        access_token=_secret(shopify.access_token),
+        client_id=shopify.client_id,
+        client_secret=_secret(shopify.client_secret),
+        api_base_url=base_url,
+        session=session,
+    )
     return ShopifyClient(
         shopify.shop_domain,
-        shopify.access_token.get_secret_value(),
+        access,
         api_version=shopify.api_version,
-        api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
-        timeout=shopify.timeout_seconds,
+        api_base_url=base_url,
+        session=session,
     )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def order_source(settings: Settings) -> ShopifyOrderSource:

@@ -11,8 +11,8 @@ from jobs.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
-    "SHOPIFY_ACCESS_TOKEN": "shpat_0123456789secret",
-    "SHOPIFY_API_SECRET": "shopify-client-secret-42",
+    "SHOPIFY_CLIENT_ID": "0123456789client",
+    "SHOPIFY_CLIENT_SECRET": "shopify-client-secret-42",
     "ZENDESK_API_TOKEN": "zendesk-token-secret-77",
     "ZENDESK_WEBHOOK_SECRET": "zendesk-webhook-secret-99",
     "SMTP_PASSWORD": "smtp-password-secret-55",
