@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from connectors.email import SmtpMailer
 from connectors.http import make_session
 from connectors.shopify.client import ShopifyClient, token_source
+from connectors.shopify.paging import PageSizer
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
 from connectors.shopify.webhooks import ShopifyWebhookReader
@@ -30,6 +31,7 @@ from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
 from nps_engine.ports import TicketTagger
 from nps_engine.store.database import Database
+from nps_engine.store.query_costs import StoredQueryCosts
 from nps_engine.store.support import SupportDirectory
 from nps_engine.web.context import WebAdapters, utc_now
 
@@ -76,8 +78,11 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def order_source(settings: Settings) -> ShopifyOrderSource:
-    return ShopifyOrderSource(shopify_client(settings))
+def order_source(settings: Settings, database: Database | None = None) -> ShopifyOrderSource:
+    """The sync's source; with ``database``, page sizes learned from Shopify's real costs are
+    kept between runs."""
+    memory = StoredQueryCosts(database, settings.store.id) if database is not None else None
+    return ShopifyOrderSource(shopify_client(settings), sizer=PageSizer(memory))
 
 
 def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:

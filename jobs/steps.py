@@ -77,7 +77,7 @@ def sync_step(
     def shopify_part(context: JobContext) -> None:
         assert settings.shopify is not None
         summary = sync_shopify(
-            database, store, bootstrap.order_source(settings), now, full=full,
+            database, store, bootstrap.order_source(settings, database), now, full=full,
             backfill_days=settings.shopify.backfill_days, progress=progress,
         )  # fmt: skip
         context.add_counts(summary.counts())

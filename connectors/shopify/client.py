@@ -127,11 +127,20 @@ class ShopifyClient:
         self.stats = ClientStats()
         self._learned_cost: dict[tuple[str, Any], int] = {}
 
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> GraphQLResult:
-        """Run ``document``: its ``data``, or a :mod:`connectors.shopify.errors` exception."""
+    def execute(
+        self,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        expected_cost: int | None = None,
+    ) -> GraphQLResult:
+        """Run ``document``: its ``data``, or a :mod:`connectors.shopify.errors` exception.
+        ``expected_cost``: what the caller learned this request will be charged (the bucket is
+        paid that before sending; otherwise the last charge of the same request, or the
+        estimate)."""
         payload = {"query": document, "variables": dict(variables or {}), "operationName": None}
         key = (document, (variables or {}).get("first"))
-        cost = self._learned_cost.get(key) or estimated_cost(document, variables)
+        cost = expected_cost or self._learned_cost.get(key) or estimated_cost(document, variables)
 
         def attempt() -> GraphQLResult:
             self._pay(cost)
@@ -163,6 +172,10 @@ class ShopifyClient:
         if isinstance(requested, int | float):
             self._learned_cost[key] = int(requested)
         return result
+
+    def now(self) -> float:
+        """The client's clock (monotonic seconds), which the bucket's figures are kept on."""
+        return self._clock()
 
     def download(self, url: str, destination: Path) -> int:
         """Stream a bulk operation's result file (a signed URL: no token sent) to
