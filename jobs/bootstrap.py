@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from connectors.email import SmtpMailer
 from connectors.http import make_session
 from connectors.shopify.client import ShopifyClient, token_source
+from connectors.shopify.discounts import ShopifyDiscountDesk
 from connectors.shopify.paging import PageSizer
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
@@ -51,12 +52,14 @@ def _zendesk(settings: Settings) -> ZendeskSettings:
     return settings.zendesk
 
 
-def shopify_client(settings: Settings) -> ShopifyClient:
+def shopify_client(settings: Settings, *, quick: bool = False) -> ShopifyClient:
     """A client with its own token source: a Dev Dashboard app's tokens are asked for on first
-    use and renewed before they expire."""
+    use and renewed before they expire. ``quick``: for a page a customer is waiting on (short
+    timeout, two attempts)."""
     shopify = _shopify(settings)
     base_url = str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None
-    session = make_session(shopify.timeout_seconds)
+    timeout = min(shopify.timeout_seconds, 5.0) if quick else shopify.timeout_seconds
+    session = make_session(timeout)
     access = token_source(
         shopify.shop_domain,
         access_token=_secret(shopify.access_token),
@@ -71,6 +74,7 @@ def shopify_client(settings: Settings) -> ShopifyClient:
         api_version=shopify.api_version,
         api_base_url=base_url,
         session=session,
+        retry_options={"max_attempts": 2} if quick else None,
     )
 
 
@@ -87,6 +91,10 @@ def order_source(settings: Settings, database: Database | None = None) -> Shopif
 
 def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:
     return ShopifyTagWriter(shopify_client(settings))
+
+
+def discount_desk(settings: Settings) -> ShopifyDiscountDesk:
+    return ShopifyDiscountDesk(shopify_client(settings))
 
 
 def zendesk_client(settings: Settings) -> ZendeskClient:
@@ -140,8 +148,9 @@ def mailer(settings: Settings) -> SmtpMailer:
     return SmtpMailer(settings.email)
 
 
-def web_adapters(settings: Settings) -> WebAdapters:
-    """What ``nps serve``'s webhook receivers need, for the systems this store has."""
+def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:
+    """What ``nps serve``'s webhook receivers and thank-you page need, for the systems this
+    store has."""
     tagger: Callable[[], TicketTagger] | None = None
     if settings.zendesk is not None:
 
@@ -151,7 +160,26 @@ def web_adapters(settings: Settings) -> WebAdapters:
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
         ticket_tagger=tagger,
+        promoter_reward=_promoter_reward(settings, database),
     )
+
+
+def _promoter_reward(
+    settings: Settings, database: Database | None
+) -> Callable[[int, datetime], None] | None:
+    """Creates a promoter's code while the thank-you page is being answered (the push job
+    catches up on any it could not), through a client that gives up quickly."""
+    if database is None or settings.shopify is None:
+        return None
+    if not settings.rewards.promoter_discount.enabled:
+        return None
+    from jobs.rewards import reward_response
+
+    def reward(response_id: int, now: datetime) -> None:
+        client = shopify_client(settings, quick=True)
+        reward_response(database, settings, ShopifyDiscountDesk(client), response_id, now)
+
+    return reward
 
 
 def web_app(
@@ -160,4 +188,4 @@ def web_app(
     """The survey pages and webhook receivers of one store, wired to its real adapters."""
     from nps_engine.web.app import create_app  # Starlette loads only for the commands that serve
 
-    return create_app(settings, database, clock=clock, adapters=web_adapters(settings))
+    return create_app(settings, database, clock=clock, adapters=web_adapters(settings, database))

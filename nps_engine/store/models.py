@@ -303,6 +303,9 @@ class PromoterReward(Base):
     response_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(64))
+    # What the code gives, as shown to the customer ("10%", "5.00 EUR") and its minimum order.
+    offer: Mapped[str] = mapped_column(String(64))
+    minimum_order: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     discount_id: Mapped[str | None] = mapped_column(String(128))
     ends_at: Mapped[datetime]

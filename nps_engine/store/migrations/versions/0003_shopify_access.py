@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column('response_id', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('customer_id', sa.BigInteger(), nullable=False),
         sa.Column('code', sa.String(length=64), nullable=False),
+        sa.Column('offer', sa.String(length=64), nullable=False),
+        sa.Column('minimum_order', sa.String(length=64), nullable=True),
         sa.Column('state', sa.String(length=16), nullable=False),
         sa.Column('discount_id', sa.String(length=128), nullable=True),
         sa.Column('ends_at', UtcDateTime(timezone=True), nullable=False),
