@@ -31,7 +31,7 @@ class PromoterDiscount(_Section):
     minimum_order: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = None
     # The discount's name in the Shopify admin (customers see the code, not this).
     title: Annotated[str, Field(min_length=1, max_length=255)] = "NPS thank-you"
-    # Codes read THANKS-XXXXXXXX: a prefix of letters and digits.
+    # Codes read THANKS-XXXXXXXXXX: a prefix of capital letters and digits.
     code_prefix: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,12}$")] = "THANKS"
     # Also send the code by email, in the customer's language, once it exists.
     thank_you_email: bool = False
