@@ -41,7 +41,7 @@ from typing import Any
 
 from connectors.http import make_session
 from connectors.shopify.client import GraphQLResult, ShopifyClient, token_source
-from connectors.shopify.cost import MAX_QUERY_COST
+from connectors.shopify.cost import MAX_QUERY_COST, CostBucket, page_size
 from connectors.shopify.paging import PageSizer
 from connectors.shopify.queries import ORDERS_UPDATED
 from connectors.shopify.source import ShopifyOrderSource
@@ -162,7 +162,18 @@ def dev_dashboard_client(shop: dict[str, Any]) -> PageLog:
 
 
 class EstimateOnly(PageSizer):
-    """The reference: every page sized by the static estimate, as before learning."""
+    """The reference: every page sized by the static estimate for the whole 1000-point limit,
+    as the client did before it learned from Shopify's answers."""
+
+    def first(
+        self,
+        query: str,
+        document: str,
+        variables: Mapping[str, Any],
+        bucket: CostBucket | None = None,
+        now: float = 0.0,
+    ) -> int:
+        return page_size(document, variables, budget=self.max_query_cost)
 
     def learn(self, query: str, first: int, requested_cost: float | None) -> None:
         return None

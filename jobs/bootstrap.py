@@ -7,6 +7,7 @@ the sandbox) and call the same job functions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -175,9 +176,16 @@ def _promoter_reward(
         return None
     from jobs.rewards import reward_response
 
+    # One client (one token, renewed as needed) for every answer; a client is not shared
+    # between threads, and codes are rare, so answers take turns.
+    desks: list[ShopifyDiscountDesk] = []
+    lock = threading.Lock()
+
     def reward(response_id: int, now: datetime) -> None:
-        client = shopify_client(settings, quick=True)
-        reward_response(database, settings, ShopifyDiscountDesk(client), response_id, now)
+        with lock:
+            if not desks:
+                desks.append(ShopifyDiscountDesk(shopify_client(settings, quick=True)))
+            reward_response(database, settings, desks[0], response_id, now)
 
     return reward
 
