@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 from connectors.email import SmtpMailer
 from connectors.http import make_session
+from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient, token_source
 from connectors.shopify.discounts import ShopifyDiscountDesk
 from connectors.shopify.paging import PageSizer
 from connectors.shopify.source import ShopifyOrderSource
-from connectors.shopify.tags import ShopifyTagWriter
 from connectors.shopify.webhooks import ShopifyWebhookReader
 from connectors.zendesk import (
     ZendeskClient,
@@ -90,8 +90,10 @@ def order_source(settings: Settings, database: Database | None = None) -> Shopif
     return ShopifyOrderSource(shopify_client(settings), sizer=PageSizer(memory))
 
 
-def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:
-    return ShopifyTagWriter(shopify_client(settings))
+def shopify_tag_writer(settings: Settings) -> ShopifyBulkTagWriter:
+    return ShopifyBulkTagWriter(
+        shopify_client(settings), threshold=_shopify(settings).bulk_tags_threshold
+    )
 
 
 def discount_desk(settings: Settings) -> ShopifyDiscountDesk:

@@ -61,6 +61,7 @@ from sandbox.shopify.envelope import (
 )
 from sandbox.shopify.grants import DEFAULT_TOKEN_LIFETIME, AppGrants
 from sandbox.shopify.schema import build
+from sandbox.shopify.staged_uploads import UPLOAD_ROUTE, StagedUploads
 from sandbox.shopify.webhooks import ShopifyWebhookSender
 from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
 from sandbox.world import World
@@ -134,8 +135,14 @@ class ShopifySimulator:
         self._cache_lock = threading.Lock()
         self.catalog = Catalog(world)
         self.discounts = DiscountBook()  # codes created through discountCodeBasicCreate
+        self.uploads = StagedUploads()
         self.bulk = BulkOperations(
-            self.schema, self._run_bulk, self.clock, polls_to_complete=bulk_polls_to_complete
+            self.schema,
+            self._run_bulk,
+            self.clock,
+            polls_to_complete=bulk_polls_to_complete,
+            run_mutation=self._run_bulk_line,
+            uploads=self.uploads,
         )
         self._signals = _SignalTap(self.traffic)
         routes = [
@@ -144,6 +151,7 @@ class ShopifySimulator:
             ),
             Route("GET", r"/bulk-results/(?P<id>\d+)\.jsonl", BULK_RESULT_ROUTE, self._bulk_result),
             Route("POST", r"/admin/oauth/access_token", GRANT_ROUTE, self.grants.grant),
+            Route("POST", r"/staged-uploads", UPLOAD_ROUTE, self.uploads.receive),
         ]
         self.server = LoopbackServer(
             routes,
@@ -306,6 +314,28 @@ class ShopifySimulator:
         result = execute(self.schema, parse(query), context_value=context)
         assert isinstance(result, ExecutionResult)
         return result.data, list(result.errors or [])
+
+    def _run_bulk_line(self, mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One line of a bulk mutation: no cost bucket, Shopify runs these at its own pace."""
+        context = RequestContext(
+            self.world,
+            self.catalog,
+            self.bulk,
+            self.clock,
+            DEFAULT_API_VERSION,
+            "",
+            scopes=self.grants.scopes,
+            discounts=self.discounts,
+        )
+        document = self._checked(mutation)
+        if isinstance(document, dict):
+            return document
+        result = execute(self.schema, document, context_value=context, variable_values=variables)
+        assert isinstance(result, ExecutionResult)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": error.message} for error in result.errors]
+        return answer
 
 
 class _SignalTap(Traffic):
