@@ -111,6 +111,13 @@ class ShopifySettings(Section):
     def shop_domain(self) -> str:
         return self.shop if self.shop.endswith(".myshopify.com") else f"{self.shop}.myshopify.com"
 
+    @property
+    def signing_secret(self) -> str | None:
+        """What signs the app's webhooks: ``webhook_secret``, or else a Dev Dashboard app's
+        client secret (Shopify signs with it)."""
+        secret = self.webhook_secret or self.client_secret
+        return secret.get_secret_value() if secret is not None else None
+
 
 class FollowUpSettings(Section):
     enabled: bool = True

@@ -321,3 +321,14 @@ def test_promoter_discount_settings_are_checked(rewards: str, message: str) -> N
     with pytest.raises(ConfigError) as error:
         parse_settings(yaml.safe_load(BASE + "rewards: " + rewards), {})
     assert message in str(error.value)
+
+
+def test_a_dev_dashboard_apps_webhooks_are_checked_with_its_client_secret() -> None:
+    app = "shopify: {shop: x, client_id: c, client_secret: app-secret}"
+    (settings,) = parse_settings(yaml.safe_load(BASE + app), {})
+    assert settings.shopify is not None
+    assert settings.shopify.signing_secret == "app-secret"
+    explicit = "shopify: {shop: x, client_id: c, client_secret: s, webhook_secret: other}"
+    (settings,) = parse_settings(yaml.safe_load(BASE + explicit), {})
+    assert settings.shopify is not None
+    assert settings.shopify.signing_secret == "other"
