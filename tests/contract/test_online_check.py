@@ -91,3 +91,16 @@ def test_a_refused_shopify_token_fails_the_check_without_printing_it(
     assert "shopify: FAILED" in result.output
     assert "shpat_wrong_token_123" not in result.output
     assert "zendesk: ok" in result.output  # the other systems are still checked
+
+
+def test_a_sync_with_a_refused_grant_stops_saying_what_to_check(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    config = _config(tmp_path, sandbox, shopify={"client_secret": "shpss_not_the_secret_43"})
+    runner = CliRunner()
+    assert runner.invoke(app, ["--config", str(config), "db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["--config", str(config), "sync", "--source", "shopify"])
+    assert result.exit_code == 1
+    assert "refused the client credentials grant" in result.output
+    assert "installed on" in result.output
+    assert "shpss_not_the_secret_43" not in result.output
