@@ -293,12 +293,10 @@ class _AnswerPages:
             change_url=f"{self.pages.root}/s/{token}/{answer.score}",
             change_answer=texts("change_answer"),
             reward_code=reward.code if reward else None,
-            reward_text=_reward_text(texts, reward) if reward else None,
+            reward_text=texts("reward_page", value=reward.offer, until=f"{reward.ends_at:%Y-%m-%d}")
+            if reward
+            else None,
+            reward_minimum=texts("reward_minimum", minimum=reward.minimum_order)
+            if reward and reward.minimum_order
+            else None,
         )
-
-
-def _reward_text(texts: SurveyTexts, reward: ShownReward) -> str:
-    text = texts("reward_page", value=reward.offer, until=f"{reward.ends_at:%Y-%m-%d}")
-    if reward.minimum_order:
-        text += " " + texts("reward_minimum", minimum=reward.minimum_order)
-    return text

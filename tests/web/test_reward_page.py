@@ -84,7 +84,7 @@ def test_a_promoter_sees_their_code_on_the_thank_you_page(
     page = _answer(client, make_invite(database, store_id), 10)
     [made] = desk.created
     assert made.code in page
-    assert "10% off your next order" in page
+    assert "10% off your next order, once, until 2026-04-09" in page
     assert (made.ends_at - made.starts_at).days == 30
     # Answering again (adding a comment) shows the same code, and makes no second one.
     again = _answer(client, make_invite(database, store_id, email="bo@example.com"), 9)
