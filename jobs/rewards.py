@@ -80,6 +80,9 @@ def reward_response(
     if not settings.rewards.promoter_discount.enabled:
         return None
     run = _RewardRun(database, settings, desk)
+    made = reward_store.reward_for(database, run.store, response_id)
+    if made is not None:  # the answer's earlier POST (score on load, then the comment)
+        return made
     facts = reward_store.promoter_facts(database, run.store, response_id)
     if facts is not None:
         run.claim_and_create(facts, now)

@@ -36,7 +36,7 @@ def test_check_summarises_the_store_without_printing_secrets(full_config: Path) 
     result = CliRunner().invoke(app, ["--config", str(full_config), "check"], env=SECRETS)
     assert result.exit_code == 0, result.output
     assert "store my-store" in result.stdout
-    assert "my-store.myshopify.com" in result.stdout
+    assert "my-store.myshopify.com (Dev Dashboard app)" in result.stdout
     assert "configuration OK (1 store)" in result.stdout
     for secret in [*SECRETS.values(), "db-password-secret"]:
         assert secret not in result.output
