@@ -146,32 +146,33 @@ class ShopifyClient:
             self._pay(cost)
             return self._post(payload)
 
-        try:
-            result = call_with_retries(attempt, sleep=self._sleep, **self._retry_options)
-        except ShopifyAuthError as refused:
-            # A Dev Dashboard token dies after about a day, or at once when the app is
-            # reinstalled: one new token, one more try.
-            if isinstance(refused, GrantRefused) or refused.status != 401:
-                raise
-            if not self.access.renew():
-                raise
-            log.info("shopify: token refused (401), asking for a new one")
-            try:
-                result = call_with_retries(attempt, sleep=self._sleep, **self._retry_options)
-            except ShopifyAuthError as again:
-                if isinstance(again, GrantRefused) or again.status != 401:
-                    raise
-                raise ShopifyAuthError(
-                    "Shopify refused a freshly granted token: "
-                    + DEV_DASHBOARD_HINT.format(shop=self.shop),
-                    system=SYSTEM,
-                    status=401,
-                    request_id=again.request_id,
-                ) from None
+        result = self._with_live_token(attempt)
         requested = result.cost.get("requestedQueryCost")
         if isinstance(requested, int | float):
             self._learned_cost[key] = int(requested)
         return result
+
+    def _with_live_token(self, attempt: Callable[[], GraphQLResult]) -> GraphQLResult:
+        """``attempt`` under the retry policy; after a 401, once more with a new token (a Dev
+        Dashboard token dies after about a day, or at once when the app is reinstalled)."""
+        try:
+            return call_with_retries(attempt, sleep=self._sleep, **self._retry_options)
+        except ShopifyAuthError as refused:
+            if not _token_refused(refused) or not self.access.renew():
+                raise
+        log.info("shopify: token refused (401), asking for a new one")
+        try:
+            return call_with_retries(attempt, sleep=self._sleep, **self._retry_options)
+        except ShopifyAuthError as again:
+            if not _token_refused(again):
+                raise
+            raise ShopifyAuthError(
+                "Shopify refused a freshly granted token: "
+                + DEV_DASHBOARD_HINT.format(shop=self.shop),
+                system=SYSTEM,
+                status=401,
+                request_id=again.request_id,
+            ) from None
 
     def now(self) -> float:
         """The client's clock (monotonic seconds), which the bucket's figures are kept on."""
@@ -238,6 +239,11 @@ class ShopifyClient:
         actual = cost.get("actualQueryCost")
         self.stats.requested_cost += int(cost.get("requestedQueryCost") or 0)
         self.stats.actual_cost += int(actual or 0)
+
+
+def _token_refused(error: ShopifyAuthError) -> bool:
+    """A request answered 401 (the token), as opposed to the grant refusing the app."""
+    return error.status == 401 and not isinstance(error, GrantRefused)
 
 
 def token_source(
