@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,12 @@ def sandbox(
         help="Folder for the emails sent to the SMTP simulator (.eml files); default: a new "
         "temporary folder.",
     ),
+    shopify_token_minutes: float = typer.Option(
+        24 * 60,
+        "--shopify-token-minutes",
+        min=0.05,
+        help="Life of a Shopify client credentials token (Shopify: 24 h).",
+    ),
     seconds: float | None = typer.Option(None, "--seconds", hidden=True),
 ) -> None:
     """Run the simulators on 127.0.0.1, print their URLs and a config to use them."""
@@ -73,6 +80,7 @@ def sandbox(
         zendesk=ZendeskOptions(webhook_url=zendesk_webhook_url),
         faults=faults,
         mail_dir=mail_dir or Path(tempfile.mkdtemp(prefix="nps-sandbox-mail-")),
+        shopify_token_lifetime=timedelta(minutes=shopify_token_minutes),
     )
     try:
         running = Sandbox(options).start()
