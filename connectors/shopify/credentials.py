@@ -23,7 +23,7 @@ from typing import Protocol
 
 import requests
 
-from connectors.http import request_id
+from connectors.http import no_answer, request_id
 from connectors.shopify.errors import SYSTEM, GrantRefused, ShopifyTransientError
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class ClientCredentials:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ShopifyTransientError(
-                f"no answer from Shopify's token endpoint: {type(exc).__name__}", system=SYSTEM
+                f"no answer from Shopify's token endpoint: {no_answer(exc)}", system=SYSTEM
             ) from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise ShopifyTransientError(
