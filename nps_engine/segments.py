@@ -9,13 +9,14 @@ as an argument (:func:`enabled_segments` passes the same value). Nothing here re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from nps_engine.config.settings import ChurnRiskSegment, CustomSegment, SegmentSettings
 from nps_engine.records import Category, SurveyKind, normalise_email
+from nps_engine.segment_rules import Rule
 
 _CATEGORY_OF_SCORE = (Category.DETRACTOR,) * 7 + (Category.PASSIVE,) * 2 + (Category.PROMOTER,) * 2
 
@@ -86,7 +87,52 @@ class ResponseFacts:
         return (self.as_of - self.last_order_at).days
 
 
-def is_churn_risk(facts: ResponseFacts, rules: ChurnRiskSegment, now: datetime) -> bool:
+class ChurnRules(Protocol):
+    """``segments.churn_risk`` (``nps_engine.config.settings.ChurnRiskSegment`` is one)."""
+
+    @property
+    def max_score(self) -> int: ...
+    @property
+    def drop_points(self) -> int: ...
+    @property
+    def passive_with_return_or_support(self) -> bool: ...
+    @property
+    def no_repeat_days(self) -> int: ...
+
+
+class Switch(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+
+class ChurnSegment(ChurnRules, Switch, Protocol): ...
+
+
+class CustomDefinition(Protocol):
+    """One ``segments.custom`` entry, its rule already validated and parsed."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def parsed(self) -> Rule: ...
+
+
+class SegmentChoices(Protocol):
+    """The ``segments:`` settings as frozen values; the engine never imports the config."""
+
+    @property
+    def support_contacted(self) -> Switch: ...
+    @property
+    def returned(self) -> Switch: ...
+    @property
+    def churn_risk(self) -> ChurnSegment: ...
+    @property
+    def custom(self) -> Sequence[CustomDefinition]: ...
+
+
+def is_churn_risk(facts: ResponseFacts, rules: ChurnRules, now: datetime) -> bool:
     """DESIGN.md section 4: a low latest score, a drop since the previous answer, a passive who
     returned or contacted support, or no new order for more than ``no_repeat_days`` after the
     surveyed one (after the latest known order when the answer names no order, e.g. an import)."""
@@ -130,7 +176,7 @@ BUILT_IN_LABELS = {
 }
 
 
-def enabled_segments(settings: SegmentSettings, now: datetime) -> tuple[Segment, ...]:
+def enabled_segments(settings: SegmentChoices, now: datetime) -> tuple[Segment, ...]:
     """The segments the configuration switches on, built-in ones first, in a stable order."""
     segments: list[Segment] = []
     if settings.support_contacted.enabled:
@@ -144,7 +190,7 @@ def enabled_segments(settings: SegmentSettings, now: datetime) -> tuple[Segment,
     return tuple(segments)
 
 
-def custom_segment(custom: CustomSegment) -> Segment:
+def custom_segment(custom: CustomDefinition) -> Segment:
     rule = custom.parsed
     return Segment(custom.name, custom.label or _label_of(custom.name), rule.matches)
 
