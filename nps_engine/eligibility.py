@@ -1,5 +1,5 @@
-"""Who gets a survey email now (DESIGN.md section 4). Pure: records and ``now`` in, due surveys
-and counted exclusions out.
+"""Who gets a survey email now (docs/architecture.md, section 4). Pure: records, the survey
+settings and ``now`` in, due surveys and counted exclusions out.
 
 Every order is checked against the rules in one fixed order and counted under the FIRST rule
 it fails, so "skipped: 12 throttled" means twelve orders that passed every earlier rule:

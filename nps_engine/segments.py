@@ -133,9 +133,10 @@ class SegmentChoices(Protocol):
 
 
 def is_churn_risk(facts: ResponseFacts, rules: ChurnRules, now: datetime) -> bool:
-    """DESIGN.md section 4: a low latest score, a drop since the previous answer, a passive who
-    returned or contacted support, or no new order for more than ``no_repeat_days`` after the
-    surveyed one (after the latest known order when the answer names no order, e.g. an import)."""
+    """docs/architecture.md, section 4: a low latest score, a drop since the previous answer, a
+    passive who returned or contacted support, or no new order for more than ``no_repeat_days``
+    after the surveyed one (after the latest known order when the answer names no order, e.g. an
+    import)."""
     if facts.score <= rules.max_score:
         return True
     drop = facts.score_drop

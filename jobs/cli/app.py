@@ -1,7 +1,7 @@
 """The ``nps`` command. Each group of commands lives in ``jobs/cli/commands/`` and registers here.
 
-Exit codes (DESIGN.md section 5): 0 success; 2 configuration or usage error, with the YAML key path
-in the message; 1 any other failure, after finishing what could be finished.
+Exit codes (docs/architecture.md, section 5): 0 success; 2 configuration or usage error, with the
+YAML key path in the message; 1 any other failure, after finishing what could be finished.
 """
 
 from __future__ import annotations

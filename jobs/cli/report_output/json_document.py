@@ -1,4 +1,4 @@
-"""``nps report --format json``: the contract of DESIGN.md section 5.
+"""``nps report --format json``: the contract of docs/architecture.md, section 5.
 
 One store gives exactly the contract object; several give ``{"stores": [object, ...]}`` with each
 object naming its ``store``, so a script can tell which is which.
