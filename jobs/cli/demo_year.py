@@ -38,6 +38,7 @@ from nps_engine.config import Settings, parse_settings
 from nps_engine.report import Report
 from nps_engine.store.database import Database
 from nps_engine.web.background import BackgroundServer, free_port
+from sandbox.clock import ManualClock
 from sandbox.responder import Responder, ResponderStats
 from sandbox.runner import Sandbox, SandboxOptions
 from sandbox.world import World
@@ -69,16 +70,6 @@ class DemoResult:
     zendesk_tickets_tagged: int = 0
     followup_tickets: int = 0
     promoter_codes: int = 0
-
-
-class DemoClock:
-    """The jobs' and the survey pages' notion of now, moved week by week."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +106,8 @@ def run_demo(
         settings = _settings(sandbox, workdir, port)
         database = Database(settings.database.url)
         database.upgrade()
-        clock = DemoClock(now - timedelta(weeks=options.weeks))
+        # The jobs' and the survey pages' notion of now, moved week by week.
+        clock = ManualClock(now - timedelta(weeks=options.weeks))
         app = bootstrap.web_app(settings, database, clock=clock.now)
         try:
             with BackgroundServer(app, port=port):
@@ -146,7 +138,7 @@ def _loop(
     settings: Settings,
     database: Database,
     sandbox: Sandbox,
-    clock: DemoClock,
+    clock: ManualClock,
     now: datetime,
     options: DemoOptions,
     say: Callable[[str], None],
@@ -156,29 +148,29 @@ def _loop(
     say("reading the shop from the Shopify and Zendesk simulators...")
     outcomes = [run_job(database, store, "sync", sync_step(settings, database, now, full=True))]
     say(f"synced: {_counts(outcomes[-1])}")
-    weeks = len(range(int((now - clock.current) / timedelta(weeks=1)) + 1))
+    weeks = int((now - clock.now()) / timedelta(weeks=1)) + 1  # the replay's weeks, both ends
     responder = Responder(sandbox.world, sandbox.smtp, share=options.answer_share,
                           seed=options.seed)  # fmt: skip
     answers = ResponderStats()
     pushed: Counter[str] = Counter()
-    while clock.current <= now:
-        week = clock.current
+    while clock.now() <= now:
+        week = clock.now()
         send = send_step(settings, database, week)
         outcomes.append(run_job(database, store, "surveys send", send, clock.now))
         _add(answers, responder.answer_new_emails())
         # A day later, as the 5-minute push of `nps serve` would have by then: tags for the
         # week's answers, and follow-up tickets for its detractors while they are fresh.
-        clock.current = min(week + timedelta(days=1), now)
-        push = push_step(settings, database, clock.current)
+        clock.move_to(min(week + timedelta(days=1), now))
+        push = push_step(settings, database, clock.now())
         outcomes.append(run_job(database, store, "tags push", push, clock.now))
         pushed.update(outcomes[-1].counters)
-        clock.current = week + timedelta(weeks=1)
+        clock.move_to(week + timedelta(weeks=1))
         if progress is not None:
             done = int((week - (now - timedelta(weeks=options.weeks))) / timedelta(weeks=1)) + 1
             progress(WeekDone(done, weeks, len(sandbox.smtp.messages), answers.answered))
     say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
         f"{answers.answered} answered through the survey pages")  # fmt: skip
-    clock.current = now
+    clock.move_to(now)
     say("tags pushed: " + (describe_counts(pushed) or "nothing to write"))
     report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"

@@ -28,7 +28,8 @@ def check(
     online: bool = typer.Option(False, "--online", help="Also reach Shopify, Zendesk and SMTP."),
 ) -> None:
     """Validate the configuration and print a short summary of it."""
-    from nps_engine.survey_texts import TextsError, load_catalog  # check only
+    from nps_engine.config.texts import load_catalog  # check only
+    from nps_engine.survey_texts import TextsError
 
     stores = state_of(ctx).stores()
     for settings in stores:
