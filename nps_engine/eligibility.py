@@ -5,13 +5,11 @@ Every order is checked against the rules in one fixed order and counted under th
 it fails, so "skipped: 12 throttled" means twelve orders that passed every earlier rule:
 
   cancelled -> not fulfilled -> in transit -> not due yet -> too old -> already surveyed ->
-  no customer ->
-  no email -> unsubscribed / bounced / redacted -> no marketing consent -> throttled ->
-  quiet hours -> over max_per_run
+  no customer -> no email -> unsubscribed / bounced / redacted -> no marketing consent ->
+  throttled -> quiet hours -> over max_per_run
 
-A tracked parcel (its fulfilment has a tracking number) waits for the carrier's delivery date
-(``in transit``) until ``max_age_days`` after fulfilment; only untracked fulfilments use the
-``fallback_days`` after fulfilment.
+A tracked parcel waits for its delivery date (``in transit``) up to ``max_age_days`` after
+fulfilment; only untracked fulfilments fall back on ``fallback_days`` after fulfilment.
 
 Returned and refunded orders ARE surveyed: "returned" is a segment the report compares.
 Throttling counts invites that were sent, or may have been (``sending`` left by a crash), of any
@@ -111,17 +109,9 @@ class SkipReason(enum.StrEnum):
 
 
 # Not a problem with the order or the customer: it is early or late, or its survey is done.
-_ROUTINE = frozenset(
-    {
-        SkipReason.NOT_FULFILLED,
-        SkipReason.IN_TRANSIT,
-        SkipReason.NOT_DUE_YET,
-        SkipReason.TOO_OLD,
-        SkipReason.ALREADY_SURVEYED,
-    }
-)
-# displayStatus values saying the carrier has the parcel delivered even without ``deliveredAt``.
-_DELIVERED_STATUSES = frozenset({"DELIVERED"})
+_ROUTINE = frozenset({SkipReason.NOT_FULFILLED, SkipReason.IN_TRANSIT, SkipReason.NOT_DUE_YET,
+                      SkipReason.TOO_OLD, SkipReason.ALREADY_SURVEYED})  # fmt: skip
+_DELIVERED_STATUSES = frozenset({"DELIVERED"})  # displayStatus, even without ``deliveredAt``
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,20 @@ class FakeTagWriter:
                 yield PushOutcome(customer, True)
 
 
+class FakeTagPreview(FakeTagWriter):
+    """``TagPreview`` (and ``TagWriter``): says, writing nothing, what ``push`` would do; the
+    customers ``absent`` from the system would be skipped."""
+
+    def preview(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
+        for change in changes:
+            if change.customer_id in self.absent:
+                yield PushOutcome(
+                    change.customer_id, False, "no user", retryable=False, skipped=True
+                )
+            else:
+                yield PushOutcome(change.customer_id, True)
+
+
 class FakeSurveyMailer:
     """``SurveyMailer``: an outbox. Addresses in ``bounce`` are refused for good (5xx to RCPT),
     in ``refuse`` the message is refused (5xx to DATA), in ``defer`` the recipient is greylisted;
@@ -215,6 +229,7 @@ class FakeFollowupDesk:
         self.lose_answers = lose_answers
         self.tickets: dict[int, FollowupTicket] = {}
         self.created: list[FollowupTicket] = []
+        self.notes: dict[int, list[str]] = {}  # internal notes added later, per ticket
 
     def _reachable(self) -> None:
         if self.down:
@@ -240,6 +255,12 @@ class FakeFollowupDesk:
             self.lose_answers -= 1
             raise TransientError("read timed out after the POST", system="zendesk")
         return ticket_id
+
+    def add_note(self, ticket_id: int, note: str) -> None:
+        self._reachable()
+        if ticket_id not in self.tickets:
+            raise PermanentError("404 ticket not found", system="zendesk", status=404)
+        self.notes.setdefault(ticket_id, []).append(note)
 
 
 class FakeTicketTagger:

@@ -33,7 +33,13 @@ def sink() -> Iterator[SmtpSink]:
 
 
 def _send(database: Database, settings: Settings, **options: object):  # type: ignore[no-untyped-def]
-    with SmtpMailer(settings.email, sleep=lambda _s: None) as mailer:  # type: ignore[arg-type]
+    email = settings.email
+    assert email is not None
+    mailer = SmtpMailer(
+        email.smtp_host, email.smtp_port, sender=email.from_, security=email.security,
+        timeout=email.timeout_seconds, sleep=lambda _s: None,
+    )  # fmt: skip
+    with mailer:
         return send_surveys(database, settings, mailer, NOW, **options)  # type: ignore[arg-type]
 
 

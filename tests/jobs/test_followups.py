@@ -66,6 +66,7 @@ def test_each_fresh_detractor_gets_one_ticket_that_tells_the_agent_what_happened
     assert summary.counts() == {
         "followups_created": 1,
         "followups_recovered": 0,
+        "followups_updated": 0,
         "followups_failed": 0,
     }
     (ticket,) = desk.created

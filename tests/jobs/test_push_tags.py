@@ -175,3 +175,15 @@ def test_status_pending_counts_only_what_a_push_will_do(database: Database, stor
     assert status.tag_pushes_pending == 0
     assert status.tag_pushes_without_zendesk_user == 1
     assert status.as_json()["tag_pushes_without_zendesk_user"] == 1
+
+
+def test_dry_run_lists_what_the_push_would_skip_apart(database: Database, store_id: str) -> None:
+    from fakes import FakeTagPreview
+
+    answer(database, store_id, 1, 9, days_ago=3)
+    answer(database, store_id, 2, 3, days_ago=3)
+    writer = FakeTagPreview(absent={2})
+    dry = push_tags(database, store_id, "zendesk", writer, ZENDESK, NOW, dry_run=True)
+    assert [c.customer_id for c in dry.changes] == [1]
+    assert [(c.customer_id, why) for c, why in dry.unwritable] == [(2, "no user")]
+    assert writer.calls == []  # nothing written
