@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from connectors.email import SmtpMailer
+from connectors.shopify.access import ShopifyAccessProbe
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
@@ -54,6 +55,19 @@ def shopify_client(settings: Settings) -> ShopifyClient:
         api_version=shopify.api_version,
         api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
         timeout=shopify.timeout_seconds,
+    )
+
+
+def shop_access_client(settings: Settings) -> ShopifyClient:
+    """A client that answers within a webhook's 5 seconds: one try, a short timeout."""
+    shopify = _shopify(settings)
+    return ShopifyClient(
+        shopify.shop_domain,
+        shopify.access_token.get_secret_value(),
+        api_version=shopify.api_version,
+        api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
+        timeout=min(shopify.timeout_seconds, 4.0),
+        retry_options={"max_attempts": 1},
     )
 
 
@@ -126,6 +140,9 @@ def web_adapters(settings: Settings) -> WebAdapters:
 
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
+        shop_access=ShopifyAccessProbe(shop_access_client(settings))
+        if settings.shopify is not None
+        else None,
         ticket_tagger=tagger,
     )
 

@@ -44,11 +44,19 @@ DELIVERED = {
 }
 
 
+class UninstalledApp:
+    """A ``ShopAccessProbe`` for a shop that has removed the app (its token is refused)."""
+
+    def admin_api_accepts_us(self) -> bool:
+        return False
+
+
 @pytest.fixture
 def http(database: Database, store_id: str, tmp_path: Path) -> TestClient:
     receiver = Receiver(
-        store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader()
-    )
+        store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader(),
+        UninstalledApp(),
+    )  # fmt: skip
     return TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
 
 
@@ -59,6 +67,7 @@ def deliver(
     *,
     webhook_id: str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
     secret: str = SECRET,
+    event_id: str | None = None,
 ) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {
@@ -67,7 +76,7 @@ def deliver(
         "X-Shopify-Hmac-Sha256": signature(body, secret),
         "X-Shopify-Shop-Domain": SHOP,
         "X-Shopify-Webhook-Id": webhook_id,
-        "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        "X-Shopify-Event-Id": event_id or f"event-of-{webhook_id}",
         "X-Shopify-API-Version": "2026-01",
     }
     return http.post(PATH, content=body, headers=headers)
@@ -91,7 +100,12 @@ def test_a_delivery_event_marks_the_order_delivered_at_once(
 ) -> None:
     with database.session() as session:
         upsert_orders(session, store_id, [ORDER], NOW)
-    response = deliver(http, "fulfillment_events/create", DELIVERED)
+    response = deliver(
+        http,
+        "fulfillment_events/create",
+        DELIVERED,
+        event_id="98880550-7158-44d4-b7cd-2c97c8a091b5",
+    )
     assert response.status_code == 200
     assert delivered_at(database, store_id) == datetime(2026, 10, 30, 14, tzinfo=UTC)
     with database.session() as session:
