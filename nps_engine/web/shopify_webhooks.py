@@ -8,7 +8,8 @@ topic's JSON, nothing stored), then in one transaction record the delivery id an
 topic, so a retried delivery (Shopify retries 8 times over 4 hours) is acknowledged without being
 applied twice, and a crash mid-way leaves it unrecorded for the retry. Shopify waits about 5
 seconds for the answer; everything here is a few row updates. Deduplication uses
-``X-Shopify-Webhook-Id`` (the current docs' idempotency key) and ``X-Shopify-Event-Id``: a body replayed under a new webhook id is still a repeat.
+``X-Shopify-Webhook-Id`` (the current docs' idempotency key) and ``X-Shopify-Event-Id``: a body
+replayed under a new webhook id is still a repeat.
 
 Replays: the HMAC covers the body, not the topic header, so each topic's body must have its
 documented shape (a privacy topic names ``shop_id`` and ``shop_domain``, which must be ours), and
