@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
 from nps_engine.web import health, shopify_webhooks, survey_pages, zendesk_webhooks
+from nps_engine.web.body_limits import BodyLimitMiddleware, BodyLimits
 from nps_engine.web.context import WebAdapters, WebContext, utc_now
 from nps_engine.web.security import SecurityHeaders
 
@@ -52,6 +53,19 @@ def create_app(
     for module in modules:
         routes.extend(module.routes(context))
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    limits = settings.limits
+    body_limits = BodyLimits(
+        webhook_bytes=limits.webhook_body_kb * 1024,
+        form_bytes=limits.form_body_kb * 1024,
+        timeout_seconds=limits.body_timeout_seconds,
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),
+            # Inside Starlette's error middleware, outside the routes: it sees their exceptions.
+            Middleware(BodyLimitMiddleware, limits=body_limits),
+        ],
+    )
     app.state.context = context
     return app

@@ -46,6 +46,7 @@ def serve_command(
     import uvicorn  # the web stack loads only when serving
 
     from jobs.bootstrap import web_app
+    from nps_engine.web.server import server_config
 
     state = state_of(ctx)
     settings = _one_store(state.stores(), store)
@@ -62,17 +63,15 @@ def serve_command(
     )
     try:
         with background(settings, database, enabled=scheduler):
-            uvicorn.run(
+            config = server_config(
                 web_app(settings, database),
+                settings.limits,
                 host=listen_host,
                 port=listen_port,
                 proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips,
-                server_header=False,
-                # Access logs would write survey and unsubscribe tokens (capabilities) to disk.
-                access_log=False,
-                log_level="info",
             )
+            uvicorn.Server(config).run()
     finally:
         database.dispose()
 
