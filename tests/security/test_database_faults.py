@@ -61,7 +61,8 @@ def test_a_database_error_inside_a_job_is_one_line_without_the_rows_values(
     (line,) = outcome.errors
     assert line.startswith("database error (")
     assert "\n" not in line
-    assert "ann.secret" not in line and "Annabelle" not in line
+    assert "ann.secret" not in line
+    assert "Annabelle" not in line
 
 
 @pytest.mark.postgres
