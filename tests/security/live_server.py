@@ -59,8 +59,7 @@ def logging_restored() -> Iterator[None]:
 
 def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
     """A client socket from ``source`` (any 127.x address is loopback on Linux)."""
-    client = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
-    return client
+    return socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
 
 
 def read_reply(client: socket.socket, timeout: float = 5.0) -> bytes:

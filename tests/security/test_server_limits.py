@@ -3,6 +3,7 @@ memory flat), slow headers and bodies cut off, one address cannot hold every con
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import select
 import time
@@ -116,10 +117,8 @@ def test_slow_header_senders_are_cut_off_and_cannot_starve_health(
             assert time.monotonic() - started < 1.0
             time.sleep(0.2)
             for client in slow:  # a header line every 0.3 s, as a slowloris would
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     client.sendall(b"X-Slow: 1\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
             replies = [read_reply(client, timeout=3) for client in slow]
         finally:
             for client in slow:
