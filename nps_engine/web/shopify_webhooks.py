@@ -147,9 +147,7 @@ def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[B
     return [Route(PATH, webhook, methods=["POST"])]
 
 
-def _header_problem(
-    receiver: Receiver, headers: Headers, now: datetime
-) -> tuple[int, str] | None:
+def _header_problem(receiver: Receiver, headers: Headers, now: datetime) -> tuple[int, str] | None:
     """Why the unsigned headers of a signed delivery are refused (status, message); None: fine.
 
     Shopify signs the body only: these headers are checked on their own, and bounded to the
