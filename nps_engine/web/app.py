@@ -8,14 +8,16 @@ webhook reader, the Zendesk ticket tagger) arrives in ``WebContext.adapters``, b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.staticfiles import StaticFiles
 
 from nps_engine.config.settings import Settings
@@ -67,5 +69,27 @@ def create_app(
             Middleware(BodyLimitMiddleware, limits=body_limits),
         ],
     )
+    # Starlette's own trailing-slash redirect builds its Location from the Host header (an open
+    # redirect); ours uses web.public_url.
+    app.router.redirect_slashes = False
+    app.add_exception_handler(404, slash_redirect(app.router.routes, settings))
     app.state.context = context
     return app
+
+
+def slash_redirect(
+    known: Sequence[BaseRoute], settings: Settings
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A 404 handler that redirects ``/health/`` to ``/health`` (and back) on the public URL."""
+    public = str(settings.web.public_url).rstrip("/") if settings.web else None
+
+    async def not_found(request: Request, _error: Exception) -> Response:
+        path = request.url.path
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        scope = {"type": "http", "path": other, "method": request.method, "root_path": ""}
+        if public and other and any(route.matches(scope)[0] != Match.NONE for route in known):
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(public + other + query)
+        return PlainTextResponse("Not Found", status_code=404)
+
+    return not_found

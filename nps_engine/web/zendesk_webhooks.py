@@ -126,6 +126,9 @@ def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[B
         signed_at = request.headers.get(TIMESTAMP, "")
         signature = request.headers.get(SIGNATURE, "")
         if not signature_is_valid(receiver.secret, signed_at, body, signature):
+            # No body in the log: only what tells an operator that the secret is wrong.
+            log.warning("refused a Zendesk webhook with a wrong signature: "
+                        "check zendesk.webhook_secret")  # fmt: skip
             return _answer(401, "invalid signature")
         if not is_fresh(signed_at, clock()):
             return _answer(401, "stale or missing signature timestamp")
