@@ -99,7 +99,7 @@ def deep_json(levels: int) -> bytes:
                 }
             ).encode(),
             {},
-        ),  # fmt: skip
+        ),
         ("refunds/create", b'{"id": 1, "order_id": 7}', {"webhook_id": "w" * 129}),
         ("r" * 65, b'{"id": 1, "order_id": 7}', {}),
     ],
@@ -149,7 +149,7 @@ def test_a_comment_cannot_forge_a_line_of_the_follow_up_note() -> None:
             returned=False,
             support_tickets=0,
             window_days=90,
-        )  # fmt: skip
+        )
     )
     lines = note.splitlines()
     assert "Returned or refunded: no" in lines
