@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from shopify_delivery import SHOP, Probe, client, counts, deliver, seed
+from starlette.applications import Starlette
 from survey_support import NOW, SECRET, make_invite, survey_settings
 
 from jobs.followups import followup_note
@@ -158,3 +159,50 @@ def test_a_comment_cannot_forge_a_line_of_the_follow_up_note() -> None:
     assert [line for line in lines if line.startswith("Contacted support:")] == [
         "Contacted support: no ticket in the 90 days before"
     ]
+
+
+class NoTags:
+    def add_ticket_tags(self, ticket_id: int, tags: object) -> None:
+        raise AssertionError("nothing to tag in these tests")
+
+
+def zendesk_event(event_id: object, ticket_id: object, requester: object) -> bytes:
+    detail = {"id": ticket_id, "requester_id": requester}
+    event = {"type": "zen:event-type:ticket.created", "id": event_id, "detail": detail}
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        zendesk_event("e" * 129, "1", "2"),
+        zendesk_event("ok", "1", str(10**30)),
+        zendesk_event("ok", 10**30, "2"),
+        b'{"type": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["long-event-id", "huge-requester", "huge-ticket", "deep-json"],
+)
+def test_signed_but_malformed_zendesk_events_are_4xx(
+    database: Database, store_id: str, body: bytes
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from nps_engine.web.zendesk_webhooks import Receiver as ZendeskReceiver
+    from nps_engine.web.zendesk_webhooks import receiver_routes as zendesk_routes
+
+    secret, stamp = "zendesk-signing-secret", "2026-11-01T12:00:00Z"
+    receiver = ZendeskReceiver(store_id, secret, database, lambda: NoTags())
+    moment = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    http = TestClient(Starlette(routes=zendesk_routes(receiver, lambda: moment)))
+    mac = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
+    response = http.post(
+        "/webhooks/zendesk",
+        content=body,
+        headers={
+            "X-Zendesk-Webhook-Signature": base64.b64encode(mac).decode(),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        },
+    )
+    assert 400 <= response.status_code < 500, response.text

@@ -10,6 +10,7 @@ entered before the server starts and left after it stops, so a scheduler thread 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,11 +57,14 @@ def serve_command(
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
     database = open_database(settings)
     listen_host, listen_port = host or settings.web.host, port or settings.web.port
-    stdout.print(
+    listening = (
         f"{settings.store.id}: survey pages on http://{listen_host}:{listen_port} "
-        f"(public address {settings.web.public_url})",
-        markup=False,
+        f"(public address {settings.web.public_url})"
     )
+    if state.json_logs:  # every line a JSON object, for the log collector
+        logging.getLogger("nps.serve").warning("%s", listening)
+    else:
+        stdout.print(listening, markup=False)
     try:
         with background(settings, database, enabled=scheduler):
             config = server_config(
