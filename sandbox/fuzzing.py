@@ -89,12 +89,9 @@ _scalars = st.one_of(
     st.text(max_size=20),
     st.sampled_from(["NaN", ".inf", "${NOPE}", "08:30", "Europe/Paris"]),
 )
-_values = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-    max_leaves=20,
-)  # fmt: skip
+# Two levels are enough for a section's values (a list of times, a rule mapping).
+_leaf_values = st.one_of(_scalars, st.lists(_scalars, max_size=4))
+_values = st.one_of(_leaf_values, st.dictionaries(st.text(max_size=12), _leaf_values, max_size=4))
 _SECTIONS = {"store": ["id", "name", "timezone", "language"], "survey": ["delay_days",
              "max_age_days", "throttle_days", "max_per_run", "quiet_hours"],
              "segments": ["custom", "churn_risk"], "web": ["public_url", "secret_key"],
