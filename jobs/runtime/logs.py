@@ -98,5 +98,12 @@ def configure(verbosity: int = 0, *, json_logs: bool = False, secrets: Iterable[
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # uvicorn's own logging setup gives these children handlers and levels of their own: undo
+    # that, so their lines reach our handler (masked, and JSON with --json-logs).
+    for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        child = logging.getLogger(name)
+        child.handlers[:] = []
+        child.setLevel(logging.NOTSET)
+        child.propagate = True
     for noisy in ("zenpy", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

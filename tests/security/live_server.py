@@ -44,7 +44,7 @@ def logging_restored() -> Iterator[None]:
     """Put our loggers back as they were: ``logs.configure`` changes them process-wide."""
     saved = {
         name: (list(logger.handlers), logger.level, logger.propagate)
-        for name in LOGGERS
+        for name in (*LOGGERS, "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
         for logger in [logging.getLogger(name)]
     }
     try:
