@@ -69,3 +69,24 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def store_id() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _loggers_restored() -> Iterator[None]:
+    """``logs.configure`` (run by every CLI command) takes over our loggers process-wide; put
+    them back after each test, so later tests' ``caplog`` still sees their records."""
+    import logging
+
+    from jobs.runtime.logs import LOGGERS
+
+    names = (*LOGGERS, "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
