@@ -62,7 +62,7 @@ def serve_command(
         f"(public address {settings.web.public_url})"
     )
     if state.json_logs:  # every line a JSON object, for the log collector
-        logging.getLogger("nps.serve").warning("%s", listening)
+        logging.getLogger("nps.serve").info("%s", listening)
     else:
         stdout.print(listening, markup=False)
     try:
