@@ -5,7 +5,9 @@ headers one byte at a time: 300 such connections held the server. :class:`Guarde
 adds what the ``limits:`` settings promise:
 
 - the request line and headers must arrive within ``header_timeout_seconds`` (408, closed);
-- one client address may hold ``max_connections_per_ip`` connections; more are closed at once;
+- one client address may hold ``max_connections_per_ip`` connections; more are closed at once
+  (not for the trusted proxies of ``--forwarded-allow-ips``: behind nginx every connection comes
+  from the proxy, which keeps its own per-client limits);
 - ``max_connections`` in all (uvicorn's ``limit_concurrency``: beyond it, 503).
 
 Bodies are bounded by :mod:`nps_engine.web.body_limits`, in the app. uvicorn's own log lines go
@@ -35,13 +37,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
     per_ip: int = 50
     open_per_ip: Counter[str]
+    # Reverse proxies we trust (their connections carry many clients): no per-address cap.
+    proxies: frozenset[str] = frozenset()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_deadline: asyncio.TimerHandle | None = None
         self._address = self.client[0] if self.client else "unknown"
         self.open_per_ip[self._address] += 1
-        if self.open_per_ip[self._address] > self.per_ip:
+        capped = "*" not in self.proxies and self._address not in self.proxies
+        if capped and self.open_per_ip[self._address] > self.per_ip:
             self.logger.warning("closed a connection over the per-address limit (%d)", self.per_ip)
             transport.close()
             return
@@ -78,7 +83,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def guarded_protocol(limits: ServerLimits) -> type[GuardedHttpProtocol]:
+def guarded_protocol(
+    limits: ServerLimits, proxies: frozenset[str] = frozenset()
+) -> type[GuardedHttpProtocol]:
     """A protocol class with these limits, and its own count of connections per address."""
     return type(
         "GuardedHttpProtocol",
@@ -87,15 +94,18 @@ def guarded_protocol(limits: ServerLimits) -> type[GuardedHttpProtocol]:
             "header_timeout": limits.header_timeout_seconds,
             "per_ip": limits.max_connections_per_ip,
             "open_per_ip": Counter(),
+            "proxies": proxies,
         },
     )
 
 
 def server_config(app: Any, limits: ServerLimits, **options: Any) -> uvicorn.Config:
     """uvicorn's settings for ``app`` under ``limits``; ``options`` are passed on (host, port)."""
+    trusted = str(options.get("forwarded_allow_ips") or "") if options.get("proxy_headers") else ""
+    proxies = frozenset(address.strip() for address in trusted.split(",") if address.strip())
     return uvicorn.Config(
         app,
-        http=guarded_protocol(limits),
+        http=guarded_protocol(limits, proxies),
         limit_concurrency=limits.max_connections,
         timeout_keep_alive=5,
         server_header=False,

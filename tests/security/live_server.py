@@ -17,14 +17,19 @@ from nps_engine.config.server_limits import ServerLimits
 from nps_engine.web.server import server_config
 
 
-@contextmanager
-def serving(app: Any, limits: ServerLimits) -> Iterator[int]:
+def serving(app: Any, limits: ServerLimits) -> Any:
     """Serve ``app`` on 127.0.0.1; yields the port. Stopped (bounded) on exit."""
+    return serving_with(app, limits, {})
+
+
+@contextmanager
+def serving_with(app: Any, limits: ServerLimits, options: dict[str, Any]) -> Iterator[int]:
+    """``serving`` with more uvicorn options (``proxy_headers``, ``forwarded_allow_ips``)."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(server_config(app, limits, lifespan="off"))
+    server = uvicorn.Server(server_config(app, limits, lifespan="off", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

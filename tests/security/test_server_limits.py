@@ -135,3 +135,26 @@ def test_small_requests_pass(sqlite_database: Database, store_id: str, path: str
     with serving(app, ServerLimits()) as port:
         reply = get(port, path)
     assert reply.split(b" ")[1] in (b"200", b"405")
+
+
+def test_a_trusted_reverse_proxy_is_not_held_to_the_per_address_cap(
+    sqlite_database: Database, store_id: str
+) -> None:
+    from live_server import serving_with
+
+    limits = ServerLimits(max_connections_per_ip=2)
+    app = app_with(sqlite_database, store_id)
+    options = {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.3"}
+    with serving_with(app, limits, options) as port:
+        proxy = [connect(port, source="127.0.0.3") for _ in range(4)]
+        other = [connect(port, source="127.0.0.4") for _ in range(3)]
+        try:
+            for client in proxy + other:
+                client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            through_proxy = [read_reply(client) for client in proxy]
+            direct = [read_reply(client) for client in other]
+        finally:
+            for client in proxy + other:
+                client.close()
+    assert all(reply.startswith(b"HTTP/1.1 200") for reply in through_proxy)
+    assert [reply.startswith(b"HTTP/1.1 200") for reply in direct].count(True) == 2
