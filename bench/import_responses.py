@@ -7,8 +7,8 @@ in batches, so memory should stay flat whatever the file size (target: far below
 
 Reference in the same run: the same file read with the ``csv`` module and its rows inserted with
 plain ``sqlite3`` ``executemany`` into the same migrated table (same indexes), 50,000 rows per
-transaction, with the import's 128 MiB page cache and no validation, no customer matching and no duplicate check. The ratio of the
-two is the price of what the import does beyond storing rows.
+transaction, with the import's 128 MiB page cache and no validation, no customer matching and no
+duplicate check. The ratio of the two is the price of what the import does beyond storing rows.
 
     python bench/import_responses.py
     python bench/import_responses.py --rows 50000
