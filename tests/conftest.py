@@ -72,21 +72,22 @@ def store_id() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _loggers_restored() -> Iterator[None]:
-    """``logs.configure`` (run by every CLI command) takes over our loggers process-wide; put
-    them back after each test, so later tests' ``caplog`` still sees their records."""
+def _loggers_reset() -> Iterator[None]:
+    """``logs.configure`` (run by every CLI command, in tests and in fixtures alike) takes over our
+    loggers process-wide; each test starts and ends with them as Python leaves them, so records
+    reach ``caplog`` whatever ran before."""
     import logging
 
     from jobs.runtime.logs import LOGGERS
 
-    names = (*LOGGERS, "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
-    saved = {}
-    for name in names:
-        logger = logging.getLogger(name)
-        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
+    def reset() -> None:
+        for name in (*LOGGERS, "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+            logger = logging.getLogger(name)
+            logger.handlers[:] = []
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+            logger.disabled = False
+
+    reset()
     yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
+    reset()
