@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from nps_engine.config.server_limits import ServerLimits
 from nps_engine.config.rewards import RewardSettings
+from nps_engine.config.server_limits import ServerLimits
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 

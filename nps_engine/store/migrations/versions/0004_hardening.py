@@ -1,7 +1,7 @@
 """hardening: erasures (what a privacy webhook erased, and when); webhook events by event id
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30 05:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import nps_engine.store.types
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
