@@ -17,6 +17,7 @@ from connectors.email.errors import SmtpDeferred, SmtpUnavailable
 from connectors.errors import PermanentError, RateLimited, TransientError
 from nps_engine.ports import (
     FollowupTicket,
+    PromoterCode,
     PushOutcome,
     SendResult,
     SurveyEmail,
@@ -276,3 +277,47 @@ class FakeShopifyWebhookReader:
         if "id" not in payload:
             raise WebhookPayloadError(f"{topic}: 'id' is missing")
         return self.intents[topic]
+
+
+class FakeQueryCostMemory:
+    """``QueryCostMemory``: learned points per node in a dict; ``writes`` counts the saves."""
+
+    def __init__(self, stored: Mapping[str, float] | None = None) -> None:
+        self.stored = dict(stored or {})
+        self.writes = 0
+
+    def node_cost(self, query: str) -> float | None:
+        return self.stored.get(query)
+
+    def remember_node_cost(self, query: str, points_per_node: float) -> None:
+        self.stored[query] = points_per_node
+        self.writes += 1
+
+
+class FakeDiscountDesk:
+    """``DiscountDesk``: codes kept by their (case-insensitive) text, as Shopify does;
+    ``refuse`` makes every creation a permanent refusal, ``lose_answers`` loses that many
+    answers after the code was made (a crash or timeout after the POST)."""
+
+    def __init__(self, refuse: str | None = None, lose_answers: int = 0) -> None:
+        self.codes: dict[str, PromoterCode] = {}
+        self.refuse = refuse
+        self.lose_answers = lose_answers
+        self.created = 0
+
+    def find_code(self, code: str) -> str | None:
+        return (
+            f"gid://shopify/DiscountCodeNode/{code.upper()}" if code.upper() in self.codes else None
+        )
+
+    def create_code(self, reward: PromoterCode) -> str:
+        if self.refuse:
+            raise PermanentError(self.refuse, system="shopify")
+        if reward.code.upper() in self.codes:
+            raise PermanentError("Code must be unique", system="shopify")
+        self.codes[reward.code.upper()] = reward
+        self.created += 1
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise TransientError("read timed out after the POST", system="shopify")
+        return f"gid://shopify/DiscountCodeNode/{reward.code.upper()}"

@@ -23,11 +23,17 @@ PACKAGES = ("connectors", "nps_engine", "jobs", "sandbox")
 PURE = frozenset(
     f"nps_engine.{name}"
     for name in (
+        "answer_counts",
+        "bayes",
         "eligibility",
         "invite_tokens",
+        "multiple_tests",
+        "periods",
         "ports",
         "records",
         "report",
+        "report_json",
+        "report_text",
         "scoring",
         "segment_rules",
         "segments",
