@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeShopifyWebhookReader
+from fakes import FakeShopAccessProbe, FakeShopifyWebhookReader
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
@@ -46,18 +46,11 @@ DELIVERED = {
 }
 
 
-class UninstalledApp:
-    """A ``ShopAccessProbe`` for a shop that has removed the app (its token is refused)."""
-
-    def admin_api_accepts_us(self) -> bool:
-        return False
-
-
 @pytest.fixture
 def http(database: Database, store_id: str, tmp_path: Path) -> TestClient:
     receiver = Receiver(
         store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader(),
-        UninstalledApp(),
+        FakeShopAccessProbe(accepts=False),  # the app is uninstalled: its token is refused
     )  # fmt: skip
     return TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
 
@@ -216,3 +209,25 @@ def test_the_receiver_applies_what_its_reader_says_and_only_when_signed(
     assert post("fulfillment_events/create", {"id": 1}, good, "w4").status_code == 200
     assert delivered_at(database, store_id) == delivered
     assert deliveries(database, store_id) == 2  # the ignored topic and the applied one
+
+
+@pytest.mark.parametrize(
+    ("accepts", "down", "status"),
+    [
+        (True, False, 403),  # still installed: a replayed or forged delivery
+        (False, True, 503),  # cannot tell now: Shopify will retry
+    ],
+)
+def test_shop_redact_waits_for_access_to_be_really_gone(
+    database: Database, store_id: str, tmp_path: Path, accepts: bool, down: bool, status: int
+) -> None:
+    with database.session() as session:
+        upsert_orders(session, store_id, [ORDER], NOW)
+    probe = FakeShopAccessProbe(accepts=accepts, down=down)
+    receiver = Receiver(store_id, SHOP, SECRET, tmp_path, database, ShopifyWebhookReader(), probe)
+    http = TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
+    response = deliver(http, "shop/redact", {"shop_id": 1, "shop_domain": SHOP})
+    assert response.status_code == status
+    assert probe.asked == 1
+    with database.session() as session:
+        assert session.get(models.Order, (store_id, ORDER.id)) is not None
