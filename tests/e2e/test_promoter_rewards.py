@@ -12,7 +12,6 @@ import pytest
 from shopify_sandbox import WORLD_NOW, world
 from sqlalchemy import select
 
-from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.discounts import ShopifyDiscountDesk
 from jobs.rewards import issue_rewards, reward_response
