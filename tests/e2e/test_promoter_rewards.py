@@ -230,7 +230,7 @@ def test_the_thank_you_email_carries_the_code_once(
         }
         (settings,) = parse_settings(document, {})
         assert settings.email is not None
-        with SmtpMailer(settings.email) as mailer:
+        with bootstrap.mailer(settings) as mailer:
             first = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
             second = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
         messages = list(sink.messages)
