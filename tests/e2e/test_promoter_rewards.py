@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.discounts import ShopifyDiscountDesk
+from jobs import bootstrap
 from jobs.rewards import issue_rewards, reward_response
 from nps_engine.config import Settings, parse_settings
 from nps_engine.ports import PromoterCode
