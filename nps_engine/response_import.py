@@ -60,6 +60,8 @@ _ZERO_FRACTION = re.compile(r"(\d+)[.,]0+")
 _SPREADSHEET_DATE = re.compile(
     r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
+# NPS was published in 2003; an earlier date is a typo or a placeholder such as 0001-01-01.
+EARLIEST_YEAR = 2000
 
 
 class ImportFileError(ValueError):
@@ -173,7 +175,11 @@ class ResponseCsv:
                 continue
             line, last_line = last_line + 1, self._reader.line_num
             if any(cell.strip() for cell in cells):
-                yield self._parse(line, cells)
+                try:
+                    yield self._parse(line, cells)
+                except (ValueError, OverflowError, ArithmeticError) as error:
+                    # Whatever a cell holds, it costs that row only, never the rest of the file.
+                    yield RowError(line, "row", f"cannot be read ({type(error).__name__})")
 
     def _cell(self, cells: list[str], name: str) -> str:
         index = self.columns.get(name)
@@ -196,7 +202,9 @@ class ResponseCsv:
             score = parse_score(whole.group(1) if whole else raw_score)
         except InvalidScore:
             return RowError(
-                line, self.headers["score"], f"must be an integer from 0 to 10, got '{raw_score}'"
+                line,
+                self.headers["score"],
+                f"must be an integer from 0 to 10, got '{_short(raw_score)}'",
             )
         responded_at = self._timestamp(line, self._cell(cells, "responded_at"))
         if isinstance(responded_at, RowError):
@@ -234,8 +242,8 @@ class ResponseCsv:
             return RowError(
                 line,
                 column,
-                f"not a date, got '{raw}' (use ISO 8601 such as 2025-03-14T09:30:00+01:00, "
-                "or 14/03/2025 09:30)",
+                f"not a date, got '{_short(raw)}' (use ISO 8601 such as "
+                "2025-03-14T09:30:00+01:00, or 14/03/2025 09:30)",
             )
         if value > self.now:
             return RowError(line, column, f"is in the future ({value.isoformat()})")
@@ -263,11 +271,18 @@ def parse_timestamp(raw: str, timezone: ZoneInfo, date_order: str = "day-first")
         text = text[:-4] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone)
+        # Year 1 or 9999 with an offset overflows on conversion; no NPS answer is that old.
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone)
-    return value.astimezone(UTC)
+    return value if value.year >= EARLIEST_YEAR else None
+
+
+def _short(cell: str) -> str:
+    """A cell quoted in a message, cut so a 5,000-character cell does not flood the report."""
+    return cell if len(cell) <= 40 else cell[:37] + "..."
 
 
 def _spreadsheet_timestamp(
@@ -281,9 +296,10 @@ def _spreadsheet_timestamp(
             int(year), int(month), int(day), int(hour or 0), int(minute or 0),
             int(second_of_minute or 0), tzinfo=timezone,
         )  # fmt: skip
-    except ValueError:
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return value.astimezone(UTC)
+    return value if value.year >= EARLIEST_YEAR else None
 
 
 def _unambiguous_order(raw: str) -> str | None:

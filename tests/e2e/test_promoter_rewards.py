@@ -231,7 +231,7 @@ def test_the_thank_you_email_carries_the_code_once(
         }
         (settings,) = parse_settings(document, {})
         assert settings.email is not None
-        with bootstrap.mailer(settings) as mailer:  # the SMTP adapter as the jobs build it
+        with bootstrap.mailer(settings) as mailer:
             first = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
             second = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
         messages = list(sink.messages)
