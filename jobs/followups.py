@@ -249,8 +249,8 @@ def followup_subject(template: str, name: str, facts: FollowupFacts) -> str:
 
 
 def changed_answer_note(facts: FollowupFacts) -> str:
-    """The internal note added when the customer changes the answer the ticket was opened for."""
-    comment = f'"{facts.comment.strip()}"' if facts.comment and facts.comment.strip() else "(none)"
+    """The internal note added when the customer changes the answer the ticket was opened for;
+    the comment last and quoted, as in :func:`followup_note`."""
     category = category_of(facts.score).value
     return "\n".join(
         [
@@ -258,7 +258,7 @@ def changed_answer_note(facts: FollowupFacts) -> str:
             "",
             f"New score: {facts.score}/10 ({category})",
             f"Changed: {facts.updated_at:%Y-%m-%d %H:%M} UTC",
-            f"Comment: {comment}",
+            *_quoted_comment(facts.comment),
         ]
     )
 

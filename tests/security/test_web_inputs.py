@@ -144,6 +144,7 @@ def test_a_comment_cannot_forge_a_line_of_the_follow_up_note() -> None:
             comment=forged,
             email="a@example.com",
             responded_at=datetime(2026, 10, 1, tzinfo=UTC),
+            updated_at=datetime(2026, 10, 1, tzinfo=UTC),
             customer_id=1,
             customer_name="A",
             order_name="#1",

@@ -145,17 +145,23 @@ def _run_store(settings: Settings, steps: StepFactory, progress: ProgressFn) -> 
 
 
 def print_outcomes(outcomes: Sequence[JobOutcome]) -> None:
+    """A table of what each job did (in words), then each job's problems on their own lines:
+    error text is long and is data, not Rich markup ("[/]" in a vendor's message prints as is)."""
     table = Table(title="run summary", show_lines=False)
-    for column in ("store", "job", "status", "done", "problems"):
+    for column in ("store", "job", "status", "done"):
         table.add_column(column)
     styles = {"succeeded": "green", "partial": "yellow", "failed": "red", "locked": "yellow"}
     for outcome in outcomes:
         done = describe_counts(outcome.counters)
-        problems = "; ".join(outcome.errors[:3])
-        if len(outcome.errors) > 3:
-            problems += f"; and {len(outcome.errors) - 3} more (see `nps status`)"
-        # Error text is data, not Rich markup: "[/]" in a vendor's message must print as is.
         table.add_row(Text(outcome.store), Text(outcome.job),
                       Text(outcome.status, style=styles.get(outcome.status, "white")),
-                      Text(done or "-"), Text(problems or "-"))  # fmt: skip
+                      Text(done or "-"))  # fmt: skip
     stdout.print(table)
+    for outcome in outcomes:
+        for error in outcome.errors[:3]:
+            stdout.print(f"{outcome.store} {outcome.job}: {error}", markup=False)
+        if len(outcome.errors) > 3:
+            more = len(outcome.errors) - 3
+            stdout.print(
+                f"{outcome.store} {outcome.job}: and {more} more (see `nps status`)", markup=False
+            )
