@@ -26,6 +26,8 @@ from connectors.zendesk import (
 from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
 from nps_engine.ports import TicketTagger
+from nps_engine.records import SurveyKind
+from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
 from nps_engine.store.support import SupportDirectory
 from nps_engine.web.context import WebAdapters, utc_now
@@ -116,8 +118,8 @@ def mailer(settings: Settings) -> SmtpMailer:
     return SmtpMailer(settings.email)
 
 
-def web_adapters(settings: Settings) -> WebAdapters:
-    """What ``nps serve``'s webhook receivers need, for the systems this store has."""
+def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:
+    """What ``nps serve``'s webhook receivers and dashboard need, for the systems this store has."""
     tagger: Callable[[], TicketTagger] | None = None
     if settings.zendesk is not None:
 
@@ -127,7 +129,23 @@ def web_adapters(settings: Settings) -> WebAdapters:
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
         ticket_tagger=tagger,
+        report=dashboard_report(settings, database) if database is not None else None,
     )
+
+
+def dashboard_report(
+    settings: Settings, database: Database
+) -> Callable[[Period, SurveyKind, datetime], Report]:
+    """The overview's report: the very pipeline of ``nps report`` (counted, then what they said)."""
+    from jobs.report_job import with_said
+    from jobs.report_parts import counted_report
+
+    def report(period: Period, kind: SurveyKind, now: datetime) -> Report:
+        # One process: the web server must not fork per page view.
+        counted = counted_report(settings, database, now, period, kind=kind, processes=1)
+        return with_said(counted, settings, database, now)
+
+    return report
 
 
 def web_app(
@@ -136,4 +154,4 @@ def web_app(
     """The survey pages and webhook receivers of one store, wired to its real adapters."""
     from nps_engine.web.app import create_app  # Starlette loads only for the commands that serve
 
-    return create_app(settings, database, clock=clock, adapters=web_adapters(settings))
+    return create_app(settings, database, clock=clock, adapters=web_adapters(settings, database))

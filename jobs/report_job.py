@@ -3,15 +3,18 @@ report file and ``nps demo``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Period, Report, build_report, default_period
+from nps_engine.response_filters import ResponseFilters
 from nps_engine.segments import enabled_segments
 from nps_engine.store.database import Database
 from nps_engine.store.report_facts import load_report_inputs
+from nps_engine.store.said_comments import said_comments
 
 
 def report_period(
@@ -52,3 +55,20 @@ def store_report(
         segments=enabled_segments(settings.segments, now),
         trend=inputs.trend,
     )
+
+
+def with_said(report: Report, settings: Settings, database: Database, now: datetime) -> Report:
+    """The report with its "what they said" part: the period's latest comments per segment."""
+    filters = ResponseFilters(
+        since=report.period.since, until=report.period.until, kind=report.kind.value
+    )
+    said = said_comments(
+        database,
+        settings.store.id,
+        timezone=report.period.timezone,
+        segments=enabled_segments(settings.segments, now),
+        filters=filters,
+        now=now,
+        support_window_days=settings.segments.support_contacted.window_days,
+    )
+    return replace(report, said=said)

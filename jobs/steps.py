@@ -17,7 +17,7 @@ from jobs import bootstrap
 from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
 from jobs.push_tags import push_tags
-from jobs.report_job import report_period, store_report
+from jobs.report_job import report_period, store_report, with_said
 from jobs.runtime.progress import ProgressFn
 from jobs.runtime.runner import JobContext
 from jobs.send_surveys import send_surveys
@@ -195,6 +195,7 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
 
     def work(context: JobContext) -> None:
         report = store_report(settings, database, now, report_period(settings, now))
+        report = with_said(report, settings, database, now)
         target = Path(settings.schedule.report_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".tmp")

@@ -18,6 +18,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from nps_engine.records import Category, SurveyKind
+from nps_engine.report_said import Said, said_json
 from nps_engine.segments import ResponseFacts, Segment
 from nps_engine.statistics import Comparison, NpsFigure, Tally, compare, nps_of
 
@@ -109,6 +110,8 @@ class Report:
     overall: NpsFigure
     segments: tuple[SegmentResult, ...]
     trend: tuple[MonthResult, ...]
+    # "What they said": the period's latest comments (attached by jobs.report_job.with_said).
+    said: Said | None = None
 
     @property
     def empty(self) -> bool:
@@ -291,7 +294,7 @@ def p_text(p_value: float) -> str:
 
 def report_json(report: Report) -> dict[str, object]:
     """The JSON contract of DESIGN.md section 5 (plus ``store``, ``kind``, labels and summaries)."""
-    return {
+    document: dict[str, object] = {
         "store": report.store,
         "basis": report.basis,
         "kind": report.kind.value,
@@ -304,6 +307,9 @@ def report_json(report: Report) -> dict[str, object]:
         "segments": [_segment_json(result) for result in report.segments],
         "trend": [{"month": m.month, **_figure_json(m.figure, counts=False)} for m in report.trend],
     }
+    if report.said is not None:
+        document["said"] = said_json(report.said)
+    return document
 
 
 def _segment_json(result: SegmentResult) -> dict[str, object]:

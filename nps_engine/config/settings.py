@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from nps_engine.config.alerts import AlertSettings
+from nps_engine.config.dashboard import DashboardSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -309,3 +311,5 @@ class Settings(Section):
     segments: SegmentSettings = SegmentSettings()
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    alerts: AlertSettings = AlertSettings()
+    dashboard: DashboardSettings = DashboardSettings()

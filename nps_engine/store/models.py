@@ -277,3 +277,65 @@ class WebhookEvent(Base):
     event_id: Mapped[str | None] = mapped_column(String(128))
     topic: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class DashboardUser(Base):
+    """Someone who may sign in to ``/admin``: ``owner`` sees everything, ``viewer`` sees answers
+    with masked emails. ``password_hash`` is argon2id; ``sign_in_token_hash`` is the SHA-256 of a
+    one-time sign-in link (the link itself is only ever printed)."""
+
+    __tablename__ = "dashboard_users"
+    __table_args__ = (UniqueConstraint("store", "email"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    sign_in_token_hash: Mapped[str | None] = mapped_column(String(64))
+    sign_in_token_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class DashboardSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the database does not let anyone in. Signing out deletes the row."""
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (Index(None, "store", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """One alert to one channel (``email`` or ``webhook``) about one answer (``subject``
+    ``response:<id>``) or one day's digest (``digest:<YYYY-MM-DD>``).
+
+    ``state``: due -> sending -> sent | failed (a lasting refusal). ``sending`` is committed
+    before the message leaves; a row left ``sending`` by a crash is never re-sent blindly (see
+    ``jobs/alerts.py``). The unique key makes the claim: one alert per subject and channel, ever.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("store", "channel", "subject"),
+        Index(None, "store", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    response_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sending_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from nps_engine.config.settings import Settings, WebSettings
 from nps_engine.ports import ShopifyWebhookReader, TicketTagger
+from nps_engine.records import SurveyKind
+from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
 
 
@@ -28,6 +30,9 @@ class WebAdapters:
     shopify_webhooks: ShopifyWebhookReader | None = None
     # Built on first use: a webhook receiver that never fires never opens a Zendesk session.
     ticket_tagger: Callable[[], TicketTagger] | None = None
+    # The dashboard's overview: ``nps report``'s own pipeline (jobs.report_job), given the
+    # period, the survey kind and the moment; None shows the overview as unavailable.
+    report: Callable[[Period, SurveyKind, datetime], Report] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from jobs.cli.console import fail, fail_usage, open_database, state_of, stderr, stdout
 from jobs.cli.report_output import RENDERERS
 from jobs.cli.report_output.rich_table import report_renderable
-from jobs.report_job import report_period
+from jobs.report_job import report_period, with_said
 from jobs.report_parts import counted_report
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
@@ -90,7 +90,8 @@ def _store_report(
     store = settings.store.id
     database = open_database(settings)
     try:
-        return counted_report(settings, database, now, period, basis=basis, kind=kind)
+        report = counted_report(settings, database, now, period, basis=basis, kind=kind)
+        return with_said(report, settings, database, now)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.

@@ -6,12 +6,18 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from nps_engine.report import Report, figure_text, p_text
+from nps_engine.report_said import Said
 from nps_engine.statistics import NpsFigure
+
+# Below this width the segments table would squeeze its labels ("Cu…"): each segment is then
+# written as a short block of lines instead (80-column terminals, cron mail, `> file`).
+WIDE_ENOUGH = 100
+COMMENT_CHARS = 160
 
 
 def render_table(reports: Sequence[Report]) -> str:
@@ -35,9 +41,53 @@ def report_renderable(report: Report) -> RenderableType:
         return Group(title, Text("No answers in this period.", style="yellow"), Text())
     parts: list[RenderableType] = [title, _headline(report.overall), Text()]
     if report.segments:
-        parts += [_segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
+        parts += [_Segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
     parts += [_trend(report), Text()]
+    if report.said is not None:
+        parts += [_said(report.said), Text()]
     return Group(*parts)
+
+
+class _Segments:
+    """The segments table when it fits, else one stacked block per segment."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= WIDE_ENOUGH:
+            yield _segments(self.report)
+            return
+        yield Text("Segments against the rest", style="italic")
+        for result in self.report.segments:
+            comparison = result.comparison
+            line = (
+                f"  n={result.figure.n} · NPS {_cell(result.figure)} · rest n={comparison.rest.n}"
+            )
+            line += f", NPS {_cell(comparison.rest)}"
+            if comparison.difference is not None:
+                line += f" · diff {comparison.difference:+.0f}"
+            if comparison.p_value is not None:
+                line += f" · {p_text(comparison.p_value)}"
+            yield Text(result.label, style="bold")
+            yield Text(line)
+
+
+def _said(said: Said) -> Group:
+    """What customers wrote, newest first, per group; printed as plain text, never as markup."""
+    lines: list[RenderableType] = [Text("What they said", style="bold")]
+    if not said.complete:
+        lines.append(Text("(counts are of the most recent comments only)", style="italic"))
+    for group in said.groups:
+        count = f"{group.comments}{'+' if not said.complete else ''}"
+        noun = "comment" if group.comments == 1 else "comments"
+        lines.append(Text(f"{group.label}: {count} {noun}", style="underline"))
+        for comment in group.latest:
+            text = " ".join(comment.text.split())
+            if len(text) > COMMENT_CHARS:
+                text = text[: COMMENT_CHARS - 1] + "…"
+            lines.append(Text(f"  {comment.responded_at:%Y-%m-%d} {comment.score:>2}/10  {text}"))
+    return Group(*lines)
 
 
 def _basis_text(report: Report) -> str:

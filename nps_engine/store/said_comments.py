@@ -1,0 +1,50 @@
+"""Reading "what they said" for a report: the period's comments, newest first, with the
+segments each commenter is in (the feed's facts, which are the report's facts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from nps_engine.report_said import Comment, Said, SaidGroup
+from nps_engine.response_filters import ResponseFilters
+from nps_engine.segments import Segment
+from nps_engine.store.database import Database
+from nps_engine.store.response_feed import Feed
+
+EVERYONE = "everyone"
+# Comments read per report: enough for exact counts in most stores; a bigger period's counts are
+# then marked as lower bounds instead of making the report read every comment's facts.
+READ_LIMIT = 20_000
+
+
+def said_comments(
+    database: Database,
+    store: str,
+    *,
+    timezone: str,
+    segments: Sequence[Segment],
+    filters: ResponseFilters,
+    now: datetime,
+    support_window_days: int = 90,
+    per_group: int = 3,
+    read_limit: int = READ_LIMIT,
+) -> Said:
+    """``filters`` carries the period and survey kind; only answers with a comment are read."""
+    feed = Feed(database, store, timezone, segments, now, support_window_days)
+    names = [EVERYONE, *(segment.name for segment in segments)]
+    labels = {EVERYONE: "Everyone", **{segment.name: segment.label for segment in segments}}
+    counts = dict.fromkeys(names, 0)
+    latest: dict[str, list[Comment]] = {name: [] for name in names}
+    complete = True
+    for read, row in enumerate(feed.rows(filters.with_changes(with_comment=True))):
+        if read >= read_limit:
+            complete = False
+            break
+        comment = Comment(row.id, row.responded_at, row.score, (row.comment or "").strip())
+        for name in (EVERYONE, *row.segments):
+            counts[name] += 1
+            if len(latest[name]) < per_group:
+                latest[name].append(comment)
+    groups = tuple(SaidGroup(n, labels[n], counts[n], tuple(latest[n])) for n in names)
+    return Said(groups, complete)
