@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from connectors.alerts import EmailChannel, WebhookChannel
 from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource
@@ -25,7 +26,7 @@ from connectors.zendesk import (
 )
 from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
-from nps_engine.ports import TicketTagger
+from nps_engine.ports import AlertChannel, TicketTagger
 from nps_engine.records import SurveyKind
 from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
@@ -116,6 +117,27 @@ def mailer(settings: Settings) -> SmtpMailer:
     if settings.email is None:
         raise ValueError("email: section is not configured")
     return SmtpMailer(settings.email)
+
+
+def alert_channels(settings: Settings, mailer: SmtpMailer | None = None) -> list[AlertChannel]:
+    """The configured ``alerts:`` destinations; email ones share ``mailer`` (one SMTP session)."""
+    alerts = settings.alerts
+    channels: list[AlertChannel] = []
+    if alerts.email_to:
+        if settings.email is None or mailer is None:
+            raise ValueError("alerts.email_to needs the email: section (the SMTP server to use)")
+        sender = settings.email.from_
+        domain = sender.rpartition("@")[2].rstrip(">") or "nps-loop"
+        channels += [EmailChannel(mailer, to, sender, domain) for to in alerts.email_to]
+    if alerts.webhook_url is not None:
+        channels.append(
+            WebhookChannel(
+                str(alerts.webhook_url),
+                slack=alerts.webhook_format == "slack",
+                timeout=alerts.timeout_seconds,
+            )
+        )
+    return channels
 
 
 def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:

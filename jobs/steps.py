@@ -14,6 +14,7 @@ from pathlib import Path
 
 from connectors.errors import ConnectorError
 from jobs import bootstrap
+from jobs.alerts import send_alerts
 from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
 from jobs.push_tags import push_tags
@@ -185,6 +186,24 @@ def push_step(
         if settings.zendesk is not None and not dry_run:
             parts.run("zendesk", followup_part)
         parts.finish()
+
+    return work
+
+
+def alerts_step(settings: Settings, database: Database, now: datetime) -> Work:
+    """Queue and send the alerts of fresh answers (``alerts:``); a no-op when none is set."""
+
+    def work(context: JobContext) -> None:
+        mailer = bootstrap.mailer(settings) if settings.alerts.email_to else None
+        try:
+            channels = bootstrap.alert_channels(settings, mailer)
+            summary = send_alerts(database, settings, channels, now)
+        finally:
+            if mailer is not None:
+                mailer.close()
+        context.add_counts({name: n for name, n in summary.counts().items() if n})
+        for error in summary.errors:
+            context.error(error)
 
     return work
 

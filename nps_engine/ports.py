@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from nps_engine.alert_messages import AlertMessage
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
 from nps_engine.shop_events import Intent
 
@@ -166,3 +167,17 @@ class ShopifyWebhookReader(Protocol):
         Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
         """
         ...
+
+
+class AlertChannel(Protocol):
+    """One way an alert leaves: ``email`` (SMTP) or ``webhook`` (Slack or any URL).
+
+    ``deliver`` returns when the channel accepted the message; it raises the connectors'
+    ``TransientError`` when trying later may work (after the shared retry policy gave up),
+    ``PermanentError`` when it will not, and ``AlertOutcomeUnknown`` (a ``PermanentError``)
+    when the message may have left before the connection broke (never re-sent).
+    """
+
+    name: str
+
+    def deliver(self, message: AlertMessage) -> None: ...
