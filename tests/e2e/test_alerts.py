@@ -200,7 +200,8 @@ def test_slack_message_escapes_the_comment_and_links_the_answer(
     assert "&lt;!channel&gt; &amp; &lt;b&gt;broken&lt;/b&gt;" in body["text"]
     assert "<!channel>" not in body["text"]
     assert f"<https://nps.maisonverte.example/admin/responses/{answer_id}|" in body["text"]
-    assert "*Detractor: 1/10*" in body["text"] and "#101" in body["text"]
+    assert "*Detractor: 1/10*" in body["text"]
+    assert "#101" in body["text"]
     database.dispose()
 
 
@@ -219,13 +220,15 @@ def test_a_webhook_that_fails_is_retried_next_run_and_shown_in_status(
     assert "HTTP 503" in first.errors[0]
     status = finish(start_nps(path, "status", "--format", "json"))[1]
     report = json.loads(status)
-    assert report["alerts"]["due"] == 1 and "503" in report["alert_problems"][0]
+    assert report["alerts"]["due"] == 1
+    assert "503" in report["alert_problems"][0]
 
     receiver.failures = 0
     second = send_alerts(database, settings, [channel], now + timedelta(minutes=1))
     assert second.sent == 1
     [body] = receiver.bodies
-    assert body["response_id"] == answer_id and body["category"] == "detractor"
+    assert body["response_id"] == answer_id
+    assert body["category"] == "detractor"
     assert body["url"].endswith(f"/admin/responses/{answer_id}")
     database.dispose()
 
@@ -295,7 +298,9 @@ def test_digest_mode_sends_yesterday_once_per_destination(
     [mail] = sink.to("boss@maisonverte.example")
     assert "2026-03-10: 2 answers" in mail.message["Subject"]
     [body] = receiver.bodies
-    assert "said 1" in body["text"] and "said 2" in body["text"] and "said 3" not in body["text"]
+    assert "said 1" in body["text"]
+    assert "said 2" in body["text"]
+    assert "said 3" not in body["text"]
     database.dispose()
 
 
