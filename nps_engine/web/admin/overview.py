@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nps_engine.records import SurveyKind
-from nps_engine.report import Period, Report, default_period, figure_text
+from nps_engine.report import Period, Report, default_period, figure_text, p_text
 from nps_engine.response_filters import FilterError, filters_from_query
 from nps_engine.store.dashboard_users import SignedIn
 from nps_engine.web.admin.guard import Guard
@@ -77,6 +77,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             bars=_bars(report),
             headline=figure_text(report.overall),
             figure_text=figure_text,
+            p_text=p_text,
             form={
                 "since": period.since.isoformat(),
                 "until": period.until.isoformat(),
@@ -105,18 +106,9 @@ def _bars(report: Report) -> list[Bar]:
     for index, month in enumerate(months):
         nps = month.figure.nps
         value = 0.0 if nps is None else nps
-        height = abs(value) / 100 * middle
+        height = 0.0 if nps is None else max(abs(value) / 100 * middle, 1.0)
         y = middle - height if value >= 0 else middle
-        label = "–" if nps is None else f"{round(nps)}"
-        bars.append(
-            Bar(
-                month.month,
-                index * step + step * 0.15,
-                step * 0.7,
-                y,
-                max(height, 1.0),
-                label,
-                month.figure.n,
-            )
-        )
+        label = "" if nps is None else f"{round(nps)}".replace("-", "−")
+        x = index * step + step * 0.15
+        bars.append(Bar(month.month, x, step * 0.7, y, height, label, month.figure.n))
     return bars

@@ -31,6 +31,7 @@ class AdminPages:
         )
         self.templates.filters["local"] = self.local_time
         self.templates.filters["signed"] = _signed
+        self.templates.filters["whole"] = _whole
 
     def local_time(self, moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime(pattern)
@@ -65,3 +66,8 @@ def _signed(value: float | None) -> str:
         return "–"
     whole = round(value)
     return "0" if whole == 0 else f"{whole:+d}".replace("-", "−")
+
+
+def _whole(value: float | None) -> str:
+    """Whole NPS points with a real minus sign (no "+": the headline is not a difference)."""
+    return "–" if value is None else str(round(value)).replace("-", "−")
