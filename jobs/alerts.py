@@ -96,7 +96,7 @@ class _AlertRun:
                 self.database,
                 self.store,
                 list(self.channels),
-                alerts.on,
+                alerts.categories,
                 self.now,
                 settle=timedelta(minutes=alerts.settle_minutes),
                 max_age=timedelta(days=alerts.max_age_days),
@@ -152,7 +152,7 @@ class _AlertRun:
         if alert.subject.startswith("digest:"):
             day = alert.subject.removeprefix("digest:")
             answers = alert_store.answers_between(
-                self.database, self.store, self.settings.alerts.on, *self.day_bounds(day)
+                self.database, self.store, self.settings.alerts.categories, *self.day_bounds(day)
             )
             if not answers:
                 return None

@@ -16,7 +16,7 @@ COMMENTS = {
     1: "Délai beaucoup trop long",
     2: None,
     3: "Great shoes, fast delivery",
-    4: "Ok but the box was *crushed*",
+    4: "Ok but the box was <b>crushed</b> & wet",
 }
 
 

@@ -18,7 +18,7 @@ class AlertSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Which answers raise an alert; add "promoter" to hear about the happy ones too.
-    on: tuple[Category, ...] = ("detractor",)
+    categories: tuple[Category, ...] = ("detractor",)
     email_to: tuple[str, ...] = ()
     webhook_url: AnyHttpUrl | None = None
     # "slack" posts Slack's {"text": ...}; "json" posts the answer as a JSON object.

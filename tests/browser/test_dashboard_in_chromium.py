@@ -25,8 +25,14 @@ from nps_engine.web.background import BackgroundServer, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 OWNER, VIEWER, PASSWORD = "owner@maisonverte.example", "viewer@maisonverte.example", "s3cret pass!"
 
 pytestmark = [
@@ -55,8 +61,12 @@ def site(sqlite_database: Database, store_id: str) -> Iterator[Site]:
     seed_answers(sqlite_database, store_id)
     add_user(sqlite_database, store_id, OWNER, "owner", NOW, password=PASSWORD)
     add_user(sqlite_database, store_id, VIEWER, "viewer", NOW, password=PASSWORD)
-    app = create_app(settings, sqlite_database, clock=lambda: NOW,
-                     adapters=web_adapters(settings, sqlite_database))  # fmt: skip
+    app = create_app(
+        settings,
+        sqlite_database,
+        clock=lambda: NOW,
+        adapters=web_adapters(settings, sqlite_database),
+    )
     with BackgroundServer(app, port=port) as server:
         yield Site(settings, sqlite_database, server.url)
 
@@ -92,8 +102,9 @@ def test_admin_without_a_session_is_refused(browser: object, site: Site) -> None
     assert "/admin/sign-in" in page.url
     assert page.locator("h1").inner_text() == "Sign in"
     for path in ("/responses.json", "/responses.csv", "/responses/1", "/"):
-        answer = page.request.get(site.admin(path), max_redirects=0,
-                                  headers={"Accept": "application/json"})  # fmt: skip
+        answer = page.request.get(
+            site.admin(path), max_redirects=0, headers={"Accept": "application/json"}
+        )
         assert answer.status == 401, path
     page.close()
 

@@ -261,7 +261,7 @@ def test_a_fresh_answer_without_a_comment_waits_for_settle_minutes(
 def test_digest_mode_sends_yesterday_once_per_destination(
     tmp_path: Path, sink: SmtpSink, receiver: Receiver
 ) -> None:
-    path = config(tmp_path, sink, receiver, mode="digest", on=["detractor", "promoter"])
+    path = config(tmp_path, sink, receiver, mode="digest", categories=["detractor", "promoter"])
     database = migrated(path)
     settings = settings_of(path)
     nine_am = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # 09:00 in Paris

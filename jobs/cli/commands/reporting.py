@@ -108,7 +108,8 @@ def _emit(reports: list[Report], output_format: OutputFormat, output: Path | Non
         stderr.print(f"report written to {output}", markup=False)
     elif output_format is OutputFormat.TABLE:
         for report in reports:
-            stdout.print(report_renderable(report))
+            # Wrapped at the width (80 when piped), so cron mail and files read well.
+            stdout.print(report_renderable(report), soft_wrap=False)
         return  # the table itself says when a store has no answers
     else:
         typer.echo(RENDERERS[output_format.value](reports), nl=False)

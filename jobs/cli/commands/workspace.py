@@ -180,11 +180,14 @@ def table_lines(rows: Iterable[FeedRow], timezone: str, width: int) -> Iterator[
 
     zone = ZoneInfo(timezone)
     for row in rows:
-        head = (f"{row.responded_at.astimezone(zone):%Y-%m-%d %H:%M}  {row.score:>2} "
-                f"{row.category:<9}  {row.email or '-'}  {row.order_name or '-'}")  # fmt: skip
+        head = (
+            f"{row.responded_at.astimezone(zone):%Y-%m-%d %H:%M}  {row.score:>2} "
+            f"{row.category:<9}  {row.email or '-'}  {row.order_name or '-'}"
+        )
         if row.segments:
             head += f"  [{', '.join(row.segments)}]"
-        yield head + "\n"
+        for line in textwrap.wrap(head, width=width, subsequent_indent="  "):
+            yield line + "\n"
         comment = " ".join((row.comment or "").split())
         if comment:
             for line in textwrap.wrap(comment, width=max(20, width - 4)):
