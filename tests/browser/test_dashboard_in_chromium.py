@@ -201,3 +201,25 @@ def test_viewer_sees_masked_emails(browser: object, site: Site) -> None:
     assert "b***@example.com" in exported
     assert "@example.com" not in exported.replace("b***@example.com", "")
     context.close()
+
+
+def test_html_report_fits_a_phone_without_sideways_scrolling(
+    browser: object, site: Site, tmp_path: Path
+) -> None:
+    from jobs.cli.report_output import render_html
+    from jobs.report_job import with_said
+
+    report = store_report(site.settings, site.database, NOW, report_period(site.settings, NOW))
+    page_file = tmp_path / "report.html"
+    page_file.write_text(render_html([with_said(report, site.settings, site.database, NOW)]))
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page.goto(page_file.as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('.scroll')].filter(e => e.scrollWidth > e.clientWidth)"
+        ".length"
+    )
+    assert overflowing == 0
+    assert "What they said" in page.locator("#said").inner_text()
+    shot(page, "report-phone.png")
+    page.close()
