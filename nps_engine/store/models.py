@@ -185,6 +185,9 @@ class Response(Base):
             "order_id",
             "score",
         ),
+        # "Not one of our own follow-up tickets" is asked for every answer the report or the
+        # feed reads; without it each read scans every answer (bench/dashboard.py).
+        Index(None, "store", "followup_ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, null, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, null, select, true, tuple_
 
 from nps_engine.records import SurveyKind
 from nps_engine.response_filters import SCORE_RANGES, ResponseFilters
@@ -79,7 +79,7 @@ class Feed:
             return FeedPage(rows[:limit], (last.responded_at, last.id))
         return FeedPage(rows, cursor, scanned_out=True)
 
-    def rows(self, filters: ResponseFilters, batch_size: int = 1000) -> Iterator[FeedRow]:
+    def rows(self, filters: ResponseFilters, batch_size: int = 5000) -> Iterator[FeedRow]:
         """Every matching answer, newest first, read in batches (exports)."""
         cursor: Cursor | None = None
         while True:
@@ -108,9 +108,9 @@ class Feed:
         )
         if after is not None:
             at, answer_id = after
-            query = query.where(
-                or_(_r.responded_at < at, and_(_r.responded_at == at, _r.id < answer_id))
-            )
+            # A row value, not "a < x OR (a = x AND b < y)": both databases then read the
+            # (store, responded_at) index from the cursor on instead of scanning and sorting.
+            query = query.where(tuple_(_r.responded_at, _r.id) < tuple_(at, answer_id))
         with self.database.engine.connect() as connection:
             found = connection.execute(query).all()
             if not found:

@@ -1,4 +1,4 @@
-"""feedback workspace: dashboard users and sessions, alerts
+"""feedback workspace: dashboard users and sessions, alerts, answers by follow-up ticket
 
 Revision ID: 0005
 Revises: 0002
@@ -64,9 +64,13 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f('ix_alerts_store_state'), 'alerts', ['store', 'state'])
+    op.create_index(
+        op.f('ix_responses_store_followup_ticket_id'), 'responses', ['store', 'followup_ticket_id']
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_responses_store_followup_ticket_id'), table_name='responses')
     op.drop_index(op.f('ix_alerts_store_state'), table_name='alerts')
     op.drop_table('alerts')
     op.drop_index(op.f('ix_dashboard_sessions_store_user_id'), table_name='dashboard_sessions')
