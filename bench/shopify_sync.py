@@ -7,6 +7,9 @@ RSS is its own) with its simulator in a child process (so the simulator's memory
 - incremental: every order of a shop with about 20,000 orders, page by page (orders only);
 - bulk: a 100,000-order backfill by bulk operation, streamed into SQLite;
 - tags: 5,000 customers' tags pushed, then the same push again (must make zero write calls).
+- bulk_tags: 50,000 customers' tags pushed through bulk mutations (``--bulk-tags``), against the
+  bound of today's aliased path on the same changes (10 points a mutation from the bucket).
+  Target: under 10 minutes.
 
 For each it prints HTTP calls, total query cost (points charged), THROTTLED answers, wall time,
 and the lower bound no client can beat: (total cost - bucket size) / restore rate. Targets: wall
@@ -15,6 +18,7 @@ under 300 MB for the backfill. The phases run in parallel (each has its own buck
 
     python bench/shopify_sync.py                          # all three, full size (~20 minutes)
     python bench/shopify_sync.py --phase tags --tags 500  # one phase, smaller
+    python bench/shopify_sync.py --phase bulk_tags --bulk-tags 50000
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
@@ -45,6 +50,7 @@ from nps_engine.store.database import Database
 WORLD_NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 NOW = WORLD_NOW + timedelta(minutes=5)
 BUCKET, RESTORE = 2000, 100
+MUTATION_POINTS = 10  # what Shopify charges one tagsAdd/tagsRemove
 ORDERS_PER_CUSTOMER = 2.82  # what the generator draws on average (mean_orders=2.5 + repeaters)
 ALL_HISTORY_DAYS = 600
 
@@ -94,7 +100,8 @@ class OrdersOnly:
 
 
 def run_phase(phase: str, size: int, seed: int) -> None:
-    customers = max(1, round(size / ORDERS_PER_CUSTOMER)) if phase != "tags" else size + 500
+    tagging = phase in {"tags", "bulk_tags"}
+    customers = max(1, round(size / ORDERS_PER_CUSTOMER)) if not tagging else size + 500
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=serve, args=(customers, seed, child)
@@ -156,9 +163,8 @@ def bulk(
     )
 
 
-def tags(
-    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
-) -> str:
+def answered_customers(database: Database, shop: dict[str, Any]) -> None:
+    """An answer for every customer but the last 500, so each has tags to receive."""
     ids = shop["customer_ids"][: len(shop["customer_ids"]) - 500]
     with database.session() as session:
         for index, customer_id in enumerate(ids):
@@ -174,6 +180,12 @@ def tags(
                     updated_at=NOW,
                 )
             )
+
+
+def tags(
+    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
+) -> str:
+    answered_customers(database, shop)
     writer = ShopifyTagWriter(client)
     form = TagSettings().shopify
     first = push_tags(database, "bench", "shopify", writer, form, NOW)
@@ -185,8 +197,27 @@ def tags(
     )
 
 
-PHASES = {"incremental": incremental, "bulk": bulk, "tags": tags}
-SIZES = {"incremental": "orders", "bulk": "bulk_orders", "tags": "tags"}
+def bulk_tags(
+    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
+) -> str:
+    answered_customers(database, shop)
+    writer = ShopifyBulkTagWriter(client, threshold=2000, poll_seconds=1.0)
+    form = TagSettings().shopify
+    plan = push_tags(database, "bench", "shopify", writer, form, NOW, dry_run=True)
+    mutations = sum(bool(c.add) + bool(c.remove) for c in plan.changes)
+    started = time.monotonic()
+    first = push_tags(database, "bench", "shopify", writer, form, NOW)
+    wall = time.monotonic() - started
+    aliased_bound = max(0.0, (MUTATION_POINTS * mutations - BUCKET) / RESTORE)
+    return (
+        f"customers tagged {first.pushed} (failed {first.failed}) in {wall:.1f} s through "
+        f"{writer.stats.operations} bulk operations; the aliased path's bound for the same "
+        f"{mutations} mutations: {aliased_bound:.0f} s ({aliased_bound / wall:.1f}x slower)"
+    )
+
+
+PHASES = {"incremental": incremental, "bulk": bulk, "tags": tags, "bulk_tags": bulk_tags}
+SIZES = {"incremental": "orders", "bulk": "bulk_orders", "tags": "tags", "bulk_tags": "bulk_tags"}
 
 
 def report(
@@ -218,6 +249,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--bulk-orders", type=int, default=100_000)
     parser.add_argument("--tags", type=int, default=5_000)
+    parser.add_argument("--bulk-tags", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if args.phase != "all":
@@ -230,6 +262,8 @@ def main() -> None:
         str(args.bulk_orders),
         "--tags",
         str(args.tags),
+        "--bulk-tags",
+        str(args.bulk_tags),
         "--seed",
         str(args.seed),
     ]

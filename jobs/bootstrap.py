@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from connectors.alerts import EmailChannel, WebhookChannel
 from connectors.email import SmtpMailer
+from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource
-from connectors.shopify.tags import ShopifyTagWriter
 from connectors.shopify.webhooks import ShopifyWebhookReader
 from connectors.zendesk import (
     ZendeskClient,
@@ -64,8 +64,10 @@ def order_source(settings: Settings) -> ShopifyOrderSource:
     return ShopifyOrderSource(shopify_client(settings))
 
 
-def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:
-    return ShopifyTagWriter(shopify_client(settings))
+def shopify_tag_writer(settings: Settings) -> ShopifyBulkTagWriter:
+    return ShopifyBulkTagWriter(
+        shopify_client(settings), threshold=_shopify(settings).bulk_tags_threshold
+    )
 
 
 def zendesk_client(settings: Settings) -> ZendeskClient:

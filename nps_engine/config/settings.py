@@ -78,6 +78,9 @@ class ShopifySettings(Section):
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     # Where customers/data_request webhooks write the customer's data for the owner to send on.
     data_request_dir: str = "data_requests"
+    # From this many changed customers, tags go out as bulk mutations (Shopify's pace) instead
+    # of aliased mutations paid from the cost bucket (10 points each).
+    bulk_tags_threshold: Annotated[int, Field(ge=1)] = 2000
 
     @property
     def shop_domain(self) -> str:

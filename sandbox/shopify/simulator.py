@@ -54,6 +54,7 @@ from sandbox.shopify.envelope import (
     variable_error,
 )
 from sandbox.shopify.schema import build
+from sandbox.shopify.staged_uploads import UPLOAD_ROUTE, StagedUploads
 from sandbox.shopify.webhooks import ShopifyWebhookSender
 from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
 from sandbox.world import World
@@ -118,8 +119,14 @@ class ShopifySimulator:
         self._documents: dict[str, DocumentNode | dict[str, Any]] = {}
         self._cache_lock = threading.Lock()
         self.catalog = Catalog(world)
+        self.uploads = StagedUploads()
         self.bulk = BulkOperations(
-            self.schema, self._run_bulk, self.clock, polls_to_complete=bulk_polls_to_complete
+            self.schema,
+            self._run_bulk,
+            self.clock,
+            polls_to_complete=bulk_polls_to_complete,
+            run_mutation=self._run_bulk_line,
+            uploads=self.uploads,
         )
         self._signals = _SignalTap(self.traffic)
         routes = [
@@ -127,6 +134,7 @@ class ShopifySimulator:
                 "POST", r"/admin/api/(?P<version>[^/]+)/graphql\.json", GRAPHQL_ROUTE, self._graphql
             ),
             Route("GET", r"/bulk-results/(?P<id>\d+)\.jsonl", BULK_RESULT_ROUTE, self._bulk_result),
+            Route("POST", r"/staged-uploads", UPLOAD_ROUTE, self.uploads.receive),
         ]
         self.server = LoopbackServer(
             routes,
@@ -282,6 +290,21 @@ class ShopifySimulator:
         result = execute(self.schema, parse(query), context_value=context)
         assert isinstance(result, ExecutionResult)
         return result.data, list(result.errors or [])
+
+    def _run_bulk_line(self, mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One line of a bulk mutation: no cost bucket, Shopify runs these at its own pace."""
+        context = RequestContext(
+            self.world, self.catalog, self.bulk, self.clock, DEFAULT_API_VERSION, ""
+        )
+        document = self._checked(mutation)
+        if isinstance(document, dict):
+            return document
+        result = execute(self.schema, document, context_value=context, variable_values=variables)
+        assert isinstance(result, ExecutionResult)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": error.message} for error in result.errors]
+        return answer
 
 
 class _SignalTap(Traffic):
