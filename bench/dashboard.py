@@ -30,21 +30,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import report as report_bench  # noqa: E402  (bench/report.py: the store generator)
+import report as report_bench
 
-from jobs.bootstrap import web_adapters  # noqa: E402
-from nps_engine.config.settings import Settings  # noqa: E402
-from nps_engine.store.dashboard_users import add_user  # noqa: E402
-from nps_engine.store.database import Database  # noqa: E402
-from nps_engine.web.app import create_app  # noqa: E402
+from jobs.bootstrap import web_adapters
+from nps_engine.config.settings import Settings
+from nps_engine.store.dashboard_users import add_user
+from nps_engine.store.database import Database
+from nps_engine.web.app import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 STORE = report_bench.STORE
-COMMENTS = ("Late delivery, again", "Great quality", "The box was damaged", "Love it",
-            "Customer service never answered", "Fast and friendly")  # fmt: skip
+COMMENTS = (
+    "Late delivery, again",
+    "Great quality",
+    "The box was damaged",
+    "Love it",
+    "Customer service never answered",
+    "Fast and friendly",
+)
 REQUESTS = 200
 FILTERED = {
     "no filter": {},
@@ -67,11 +73,13 @@ def add_comments(path: Path, seed: int) -> None:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings.model_validate({
-        "store": {"id": STORE},
-        "database": {"url": url},
-        "web": {"public_url": "http://127.0.0.1", "secret_key": "bench-secret-0123456789"},
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "store": {"id": STORE},
+            "database": {"url": url},
+            "web": {"public_url": "http://127.0.0.1", "secret_key": "bench-secret-0123456789"},
+        }
+    )
 
 
 def signed_in_client(settings: Settings, database: Database) -> TestClient:
@@ -81,8 +89,10 @@ def signed_in_client(settings: Settings, database: Database) -> TestClient:
     client = TestClient(app, base_url="http://127.0.0.1")
     page = client.get("/admin/sign-in").text
     token = page.split('name="csrf" value="')[1].split('"')[0]
-    client.post("/admin/sign-in", data={"email": "bench@example.com",
-                                        "password": "bench password", "csrf": token})  # fmt: skip
+    client.post(
+        "/admin/sign-in",
+        data={"email": "bench@example.com", "password": "bench password", "csrf": token},
+    )
     return client
 
 
@@ -111,7 +121,7 @@ def feed_pages(client: TestClient, database: Database, rng: random.Random) -> No
         ).all()
     for label, query in FILTERED.items():
 
-        def one() -> None:
+        def one(query: dict[str, str] = query) -> None:
             at, answer_id = rng.choice(positions)
             moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
             after = f"{moment.replace(tzinfo=UTC).isoformat()}_{answer_id}"
@@ -126,8 +136,11 @@ def overview_and_report(client: TestClient, config: Path) -> None:
     times = timed(lambda: client.get("/admin/"), 3)
     seconds, _, _, _ = report_bench.measure(config)
     best = min(times) / 1000
-    print(f"overview (best of 3)               {best:7.2f} s; `nps report --format json` "
-          f"{seconds:.2f} s (ratio {best / seconds:.2f})", flush=True)  # fmt: skip
+    print(
+        f"overview (best of 3)               {best:7.2f} s; `nps report --format json` "
+        f"{seconds:.2f} s (ratio {best / seconds:.2f})",
+        flush=True,
+    )
 
 
 def export_in_child(url: str, results: multiprocessing.Queue[tuple[int, float, float]]) -> None:
@@ -151,8 +164,11 @@ def export(url: str) -> None:
     child.start()
     rows, seconds, peak_mb = results.get()
     child.join()
-    print(f"CSV export of every answer          {rows} rows in {seconds:.1f} s = "
-          f"{rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB", flush=True)  # fmt: skip
+    print(
+        f"CSV export of every answer          {rows} rows in {seconds:.1f} s = "
+        f"{rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -167,8 +183,9 @@ def main() -> None:
         path = arguments.keep or Path(scratch) / "bench.db"
         if not (arguments.reuse and path.exists()):
             path.unlink(missing_ok=True)
-            report_bench.generate_apart(path, arguments.responses, arguments.customers,
-                                        arguments.seed)  # fmt: skip
+            report_bench.generate_apart(
+                path, arguments.responses, arguments.customers, arguments.seed
+            )
             add_comments(path, arguments.seed)
         urls = {"SQLite": f"sqlite:///{path}"}
         if os.environ.get("NPS_BENCH_POSTGRES"):
