@@ -60,6 +60,8 @@ def serve_command(
         f"(public address {settings.web.public_url})",
         markup=False,
     )
+    public = str(settings.web.public_url).rstrip("/")
+    stdout.print(f"dashboard: {public}/admin (users: `nps users add EMAIL`)", markup=False)
     try:
         with background(settings, database, enabled=scheduler):
             uvicorn.run(
