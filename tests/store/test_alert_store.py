@@ -13,7 +13,9 @@ from nps_engine.store.database import Database
 FRESH = {"settle": timedelta(minutes=2), "max_age": timedelta(days=365)}
 
 
-def test_queueing_twice_adds_each_answer_once_per_channel(database: Database, store_id: str) -> None:
+def test_queueing_twice_adds_each_answer_once_per_channel(
+    database: Database, store_id: str
+) -> None:
     seed_answers(database, store_id, customers=10)
     channels = ["webhook", "email-1a2b3c4d"]
     first = alerts.queue_answers(database, store_id, channels, ["detractor"], NOW, **FRESH)
