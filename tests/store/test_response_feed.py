@@ -98,3 +98,21 @@ def test_filters_from_a_query_string_name_the_bad_value() -> None:
             filters_from_query(query)
     round_trip = ResponseFilters(category="passive", with_comment=False, search="box")
     assert filters_from_query(round_trip.query()) == round_trip
+
+
+def test_what_they_said_reads_a_bounded_number_of_comments(
+    database: Database, store_id: str
+) -> None:
+    from nps_engine.store.said_comments import said_comments
+
+    seed_answers(database, store_id)
+    segments = enabled_segments(SegmentSettings(), NOW)
+    options = {"timezone": "Europe/Paris", "segments": segments, "now": NOW}
+    whole = said_comments(database, store_id, filters=ResponseFilters(), **options)  # type: ignore[arg-type]
+    cut = said_comments(database, store_id, filters=ResponseFilters(), read_limit=5, **options)  # type: ignore[arg-type]
+    assert whole.complete
+    assert not cut.complete
+    assert cut.groups[0].comments == whole.groups[0].comments == 25  # everyone: an exact count
+    assert cut.groups[0].latest == whole.groups[0].latest
+    returned = {group.name: group.comments for group in cut.groups}["returned"]
+    assert returned < {group.name: group.comments for group in whole.groups}["returned"]

@@ -79,7 +79,8 @@ def _said(said: Said) -> Group:
     if not said.complete:
         lines.append(Text("(counts are of the most recent comments only)", style="italic"))
     for group in said.groups:
-        count = f"{group.comments}{'+' if not said.complete else ''}"
+        partial = not said.complete and group.name != "everyone"
+        count = f"{group.comments}{'+' if partial else ''}"
         noun = "comment" if group.comments == 1 else "comments"
         lines.append(Text(f"{group.label}: {count} {noun}", style="underline"))
         for comment in group.latest:
