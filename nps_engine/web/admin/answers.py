@@ -103,7 +103,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             stamp = context.clock().strftime("%Y%m%d-%H%M")
             name = f"nps-responses-{context.store_id}-{stamp}.{extension}"
             return StreamingResponse(
-                (line.encode() for line in lines), media_type=media,
+                _chunks(lines), media_type=media,
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )  # fmt: skip
 
@@ -136,6 +136,20 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
         export("jsonl"),
         Route("/responses/{answer_id:int}", guard.signed_in(answer_page), methods=["GET"]),
     ]
+
+
+def _chunks(lines: Iterator[str], size: int = 65_536) -> Iterator[bytes]:
+    """Lines joined into chunks of about ``size`` bytes: one write per chunk, not per row."""
+    buffer: list[str] = []
+    length = 0
+    for line in lines:
+        buffer.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(buffer).encode()
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer).encode()
 
 
 def _segments_of(feed: Feed, responded_at: datetime, answer_id: int) -> tuple[str, ...]:
