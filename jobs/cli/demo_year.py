@@ -30,7 +30,7 @@ from rich.console import Console
 
 from jobs import bootstrap
 from jobs.cli.report_output import RENDERERS
-from jobs.report_job import report_period, store_report
+from jobs.report_job import report_period, store_report, with_said
 from jobs.runtime.runner import JobOutcome, run_job
 from jobs.steps import push_step, send_step, sync_step
 from nps_engine.config import Settings, parse_settings
@@ -154,6 +154,7 @@ def _loop(
     clock.current = now
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
     report = store_report(settings, database, now, report_period(settings, now))
+    report = with_said(report, settings, database, now)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
     return DemoResult(html.parent, report, html, outcomes, len(sandbox.smtp.messages), answers)
