@@ -33,7 +33,7 @@ _i = Invite.__table__.c
 _BATCH = 500
 # A rare segment must not make one page read the whole table: after this many answers the page
 # ends short, with a link that carries on from where it stopped.
-SCAN_LIMIT = 20_000
+SCAN_LIMIT = 5_000
 
 Cursor = tuple[datetime, int]
 
