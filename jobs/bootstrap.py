@@ -122,12 +122,11 @@ def mailer(settings: Settings) -> SmtpMailer:
 
 
 def alert_channels(settings: Settings, mailer: SmtpMailer | None = None) -> list[AlertChannel]:
-    """The configured ``alerts:`` destinations; email ones share ``mailer`` (one SMTP session)."""
+    """The configured ``alerts:`` destinations; email ones share ``mailer`` (one SMTP session)
+    and need the ``email:`` section (without it only the webhook is used)."""
     alerts = settings.alerts
     channels: list[AlertChannel] = []
-    if alerts.email_to:
-        if settings.email is None or mailer is None:
-            raise ValueError("alerts.email_to needs the email: section (the SMTP server to use)")
+    if alerts.email_to and settings.email is not None and mailer is not None:
         sender = settings.email.from_
         domain = sender.rpartition("@")[2].rstrip(">") or "nps-loop"
         channels += [EmailChannel(mailer, to, sender, domain) for to in alerts.email_to]

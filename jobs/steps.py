@@ -194,7 +194,11 @@ def alerts_step(settings: Settings, database: Database, now: datetime) -> Work:
     """Queue and send the alerts of fresh answers (``alerts:``); a no-op when none is set."""
 
     def work(context: JobContext) -> None:
-        mailer = bootstrap.mailer(settings) if settings.alerts.email_to else None
+        mailer = None
+        if settings.alerts.email_to and settings.email is None:
+            context.error("alerts.email_to: needs the email: section (the SMTP server to use)")
+        elif settings.alerts.email_to:
+            mailer = bootstrap.mailer(settings)
         try:
             channels = bootstrap.alert_channels(settings, mailer)
             summary = send_alerts(database, settings, channels, now)
