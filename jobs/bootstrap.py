@@ -160,12 +160,11 @@ def dashboard_report(
     settings: Settings, database: Database
 ) -> Callable[[Period, SurveyKind, datetime], Report]:
     """The overview's report: the very pipeline of ``nps report`` (counted, then what they said)."""
-    from jobs.report_job import with_said
-    from jobs.report_parts import counted_report
+    from jobs.report_job import store_report, with_said
 
     def report(period: Period, kind: SurveyKind, now: datetime) -> Report:
         # One process: the web server must not fork per page view.
-        counted = counted_report(settings, database, now, period, kind=kind, processes=1)
+        counted = store_report(database, settings, period, now=now, kind=kind, processes=1)
         return with_said(counted, settings, database, now)
 
     return report

@@ -45,8 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": (
         "reporting",
-        "Segmented NPS with 95% intervals: overall, each segment against the rest, month by "
-        "month.",
+        "Segmented NPS with 95% intervals: overall, each segment against the rest, month by month.",
     ),
     "sandbox": (
         "sandbox",

@@ -153,7 +153,7 @@ def _loop(
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.current = now
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
-    report = store_report(settings, database, now, report_period(settings, now))
+    report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
     report = with_said(report, settings, database, now)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     html.write_text(RENDERERS["html"]([report]), encoding="utf-8")

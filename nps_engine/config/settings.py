@@ -290,6 +290,10 @@ class SegmentSettings(Section):
 class ReportSettings(Section):
     basis: Literal["customers", "responses"] = "customers"
     months: Annotated[int, Field(ge=1, le=60)] = 12
+    # no p-value and no "points below" sentence unless both sides have this many answers
+    min_compare_n: Annotated[int, Field(ge=1)] = 10
+    # rolling window shown beside monthly trends when most months have under 30 answers
+    window_months: Annotated[int, Field(ge=2, le=12)] = 3
 
 
 class ScheduleSettings(Section):

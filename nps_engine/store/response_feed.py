@@ -16,15 +16,18 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, null, select, true, tuple_
 
+from nps_engine.config.settings import SegmentSettings
 from nps_engine.records import SurveyKind
 from nps_engine.response_filters import SCORE_RANGES, ResponseFilters
 from nps_engine.response_view import FeedRow
-from nps_engine.segments import ResponseFacts, Segment
+from nps_engine.segments import ResponseFacts, Segment, enabled_segments, optional_facts
 from nps_engine.store.database import Database
-from nps_engine.store.models import Customer, Invite, Order, Response, TagState
 
-# The report's loader builds the segment facts; reading it here keeps one definition of them.
-from nps_engine.store.report_facts import _FactsReader, _with_facts
+# The report's own fact query and reader: the feed and the report never disagree on segments.
+from nps_engine.store.fact_query import OPTIONAL_FACTS, with_facts
+from nps_engine.store.facts_reader import FactsReader
+from nps_engine.store.models import Customer, Invite, Order, Response, TagState
+from nps_engine.store.order_habits import usual_return_days
 
 _r = Response.__table__.c
 _c = Customer.__table__.c
@@ -55,6 +58,29 @@ class Feed:
     segments: Sequence[Segment]
     now: datetime
     support_window_days: int = 90
+    optional: frozenset[str] = OPTIONAL_FACTS
+
+    @classmethod
+    def of_store(
+        cls,
+        database: Database,
+        store: str,
+        timezone: str,
+        segments: SegmentSettings,
+        now: datetime,
+    ) -> Feed:
+        """The feed under the store's segment settings, read as ``nps report`` reads them
+        (the store's usual gap between orders included)."""
+        usual = usual_return_days(database, store, now)
+        return cls(
+            database,
+            store,
+            timezone,
+            enabled_segments(segments, now, usual),
+            now,
+            segments.support_contacted.window_days,
+            optional_facts(segments),
+        )
 
     def page(
         self, filters: ResponseFilters, after: Cursor | None = None, limit: int = 50
@@ -151,10 +177,26 @@ class Feed:
         for kind in {row.kind for row in found}:
             ids = [row.id for row in found if row.kind == kind]
             survey_kind = SurveyKind(kind)
-            reader = _FactsReader(survey_kind, self.now, self.support_window_days)
-            for facts in _facts_of(connection, self.store, survey_kind, ids, reader):
+            for facts in _facts_of_answers(self, connection, survey_kind, ids):
                 result[facts.response_id] = tuple(s.name for s in self.segments if s.matches(facts))
         return result
+
+
+def _facts_of_answers(
+    feed: Feed, connection: Any, kind: SurveyKind, ids: Sequence[int]
+) -> Iterator[ResponseFacts]:
+    answers = (
+        select(
+            _r.id, _r.customer_id, _r.email, _r.order_id, _r.score, _r.responded_at,
+            null().label("month"), true().label("chosen"), false().label("month_latest"),
+        )
+        .where(_r.store == feed.store, _r.id.in_(ids))
+        .subquery("feed_answers")
+    )  # fmt: skip
+    result = connection.execute(with_facts(feed.store, kind, answers, feed.optional))
+    reader = FactsReader(kind, feed.now, feed.support_window_days, list(result.keys()))
+    for row in result:
+        yield reader.facts(row)
 
 
 def _language() -> ColumnElement[Any]:
@@ -176,21 +218,6 @@ def _select_rows() -> Select[Any]:
         _language().label("language"), _c.first_name, _c.last_name, _c.redacted_at,
         _o.name.label("order_name"),
     ).select_from(_joined())  # fmt: skip
-
-
-def _facts_of(
-    connection: Any, store: str, kind: SurveyKind, ids: Sequence[int], reader: _FactsReader
-) -> Iterator[ResponseFacts]:
-    answers = (
-        select(
-            _r.id, _r.customer_id, _r.email, _r.order_id, _r.score, _r.responded_at,
-            null().label("month"), true().label("chosen"), false().label("month_latest"),
-        )
-        .where(_r.store == store, _r.id.in_(ids))
-        .subquery("feed_answers")
-    )  # fmt: skip
-    for row in connection.execute(_with_facts(store, kind, answers)):
-        yield reader.facts(row)
 
 
 def _pushed_tags(

@@ -3,12 +3,11 @@ segments each commenter is in (the feed's facts, which are the report's facts)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
+from nps_engine.config.settings import SegmentSettings
 from nps_engine.report_said import Comment, Said, SaidGroup
 from nps_engine.response_filters import ResponseFilters
-from nps_engine.segments import Segment
 from nps_engine.store.database import Database
 from nps_engine.store.response_feed import Feed
 
@@ -24,15 +23,15 @@ def said_comments(
     store: str,
     *,
     timezone: str,
-    segments: Sequence[Segment],
+    segment_settings: SegmentSettings,
     filters: ResponseFilters,
     now: datetime,
-    support_window_days: int = 90,
     per_group: int = 3,
     read_limit: int = READ_LIMIT,
 ) -> Said:
     """``filters`` carries the period and survey kind; only answers with a comment are read."""
-    feed = Feed(database, store, timezone, segments, now, support_window_days)
+    feed = Feed.of_store(database, store, timezone, segment_settings, now)
+    segments = feed.segments
     names = [EVERYONE, *(segment.name for segment in segments)]
     labels = {EVERYONE: "Everyone", **{segment.name: segment.label for segment in segments}}
     counts = dict.fromkeys(names, 0)

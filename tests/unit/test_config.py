@@ -266,3 +266,10 @@ def test_a_key_written_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
     path.write_text("store: {id: a}\nsurvey:\n  delay_days: 3\n  delay_days: 5\n")
     with pytest.raises(ConfigError, match="line 4: 'delay_days' is already set at line 3"):
         load_settings(path)
+
+
+def test_report_caution_settings_have_defaults_and_are_checked() -> None:
+    (settings,) = load(BASE)
+    assert (settings.report.min_compare_n, settings.report.window_months) == (10, 3)
+    found = problems(BASE + "report: {min_compare_n: 0, window_months: 1}")
+    assert {p.split(":")[0] for p in found} == {"report.min_compare_n", "report.window_months"}

@@ -130,8 +130,9 @@ def responses_list(
         fail_usage(f"--kind must be transactional or relationship, not '{kind}'")
     database = open_database(settings)
     try:
-        feed = Feed(database, settings.store.id, settings.store.timezone, segments, now,
-                    settings.segments.support_contacted.window_days)  # fmt: skip
+        feed = Feed.of_store(
+            database, settings.store.id, settings.store.timezone, settings.segments, now
+        )
         rows = feed.rows(filters)
         with _target(output) as out:
             count = _write(out, rows, output_format, semicolon, settings, output is None)

@@ -10,11 +10,12 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from nps_engine.report import Report, figure_text, p_text
+from nps_engine.report import Report
 from nps_engine.report_said import Said
-from nps_engine.statistics import NpsFigure
+from nps_engine.report_text import figure_text, p_text
+from nps_engine.statistics import INTERVAL_RULE, NpsFigure
 
-# Below this width the segments table would squeeze its labels ("Cu…"): each segment is then
+# Below this width the segment tables would squeeze their labels ("Cu…"): each segment is then
 # written as a short block of lines instead (80-column terminals, cron mail, `> file`).
 WIDE_ENOUGH = 100
 COMMENT_CHARS = 160
@@ -43,8 +44,15 @@ def report_renderable(report: Report) -> RenderableType:
     if report.segments:
         parts += [_Segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
     parts += [_trend(report), Text()]
+    if report.segments:
+        parts += [_SegmentMonths(report), Text()]
+    if report.changes:
+        parts += [Text("Change over time", style="italic")]
+        parts += [_summary_line(change.summary) for change in report.changes]
+        parts += [Text()]
     if report.said is not None:
         parts += [_said(report.said), Text()]
+    parts += [_footer(report), Text()]
     return Group(*parts)
 
 
@@ -61,23 +69,44 @@ class _Segments:
         yield Text("Segments against the rest", style="italic")
         for result in self.report.segments:
             comparison = result.comparison
-            line = (
-                f"  n={result.figure.n} · NPS {_cell(result.figure)} · rest n={comparison.rest.n}"
-            )
-            line += f", NPS {_cell(comparison.rest)}"
-            if comparison.difference is not None:
-                line += f" · diff {comparison.difference:+.0f}"
-            if comparison.p_value is not None:
-                line += f" · {p_text(comparison.p_value)}"
+            line = f"  n={result.figure.n} · NPS {_cell(result.figure)}"
+            line += f" · rest n={comparison.rest.n}, NPS {_cell(comparison.rest)}"
+            if result.difference is not None:
+                line += f" · diff {result.difference:+.0f}"
+            if result.p_adjusted is not None:
+                line += f" · adj {p_text(result.p_adjusted)}"
             yield Text(result.label, style="bold")
             yield Text(line)
+
+
+class _SegmentMonths:
+    """The segments-by-month table when it fits, else each segment's months as wrapped text."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        report = self.report
+        wide = WIDE_ENOUGH + 14 * max(0, len(report.segments) - 3)
+        if options.max_width >= wide:
+            yield _segment_months(report)
+            return
+        yield Text("Segments month by month (segment NPS/n · rest NPS)", style="italic")
+        for result in report.segments:
+            cells = []
+            for month, point in zip(report.trend, result.trend, strict=False):
+                inside = point.rolling_segment if report.rolling else point.segment
+                rest = point.rolling_rest if report.rolling else point.rest
+                cells.append(f"{month.month} {_compact(inside, rest)}")
+            yield Text(result.label, style="bold")
+            yield Text("  " + "  ".join(cells))
 
 
 def _said(said: Said) -> Group:
     """What customers wrote, newest first, per group; printed as plain text, never as markup."""
     lines: list[RenderableType] = [Text("What they said", style="bold")]
     if not said.complete:
-        lines.append(Text("(counts are of the most recent comments only)", style="italic"))
+        lines.append(Text("(segment counts are of the most recent comments only)", style="italic"))
     for group in said.groups:
         partial = not said.complete and group.name != "everyone"
         count = f"{group.comments}{'+' if partial else ''}"
@@ -89,6 +118,45 @@ def _said(said: Said) -> Group:
                 text = text[: COMMENT_CHARS - 1] + "…"
             lines.append(Text(f"  {comment.responded_at:%Y-%m-%d} {comment.score:>2}/10  {text}"))
     return Group(*lines)
+
+
+def _footer(report: Report) -> Text:
+    return Text(
+        f"{INTERVAL_RULE} p-values are Holm-adjusted for the tests in this report (raw ones in "
+        f"the JSON); no comparison under {report.options.min_compare_n} answers a side, nor for "
+        "a segment defined by the score.",
+        style="dim",
+    )
+
+
+def _segment_months(report: Report) -> Table:
+    """Compact: one row per month, one column per segment, ``NPS/n`` of the segment against the
+    rest's NPS (the rolling window's when the report uses one)."""
+    title = "Segments month by month (segment NPS/n · rest NPS)"
+    if report.rolling:
+        title += f", rolling {report.options.window_months}-month window"
+    table = Table(title=title, title_justify="left")
+    table.add_column("month")
+    for result in report.segments:
+        table.add_column(result.label, justify="right")
+    for index, month in enumerate(report.trend):
+        cells = []
+        for result in report.segments:
+            point = result.trend[index]
+            inside = point.rolling_segment if report.rolling else point.segment
+            rest = point.rolling_rest if report.rolling else point.rest
+            cells.append(_compact(inside, rest))
+        table.add_row(month.month, *cells)
+    return table
+
+
+def _compact(inside: NpsFigure | None, rest: NpsFigure | None) -> str:
+    if inside is None or inside.nps is None:
+        return "–"
+    text = f"{inside.nps:.0f}/{inside.n}"
+    if rest is not None and rest.nps is not None:
+        text += f" · {rest.nps:.0f}"
+    return text
 
 
 def _basis_text(report: Report) -> str:
@@ -113,12 +181,19 @@ def _headline(overall: NpsFigure) -> Text:
 
 def _segments(report: Report) -> Table:
     table = Table(title="Segments against the rest", title_justify="left", expand=False)
-    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "p"):
+    # "adj p": Holm-adjusted (the footer says so); "–" where no test is shown (the line below
+    # the table says why)
+    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "adj p"):
         left = header == "segment"
-        table.add_column(header, justify="left" if left else "right", no_wrap=not left)
+        table.add_column(
+            header,
+            justify="left" if left else "right",
+            no_wrap=not left,
+            min_width=18 if left else None,
+        )
     for result in report.segments:
         comparison = result.comparison
-        difference = comparison.difference
+        difference, p_adjusted = result.difference, result.p_adjusted
         table.add_row(
             result.label,
             _n_text(result.figure),
@@ -126,7 +201,9 @@ def _segments(report: Report) -> Table:
             str(comparison.rest.n),
             _cell(comparison.rest),
             "" if difference is None else f"{difference:+.0f}",
-            "" if comparison.p_value is None else p_text(comparison.p_value)[1:].lstrip("="),
+            ("–" if not result.comparable else "")
+            if p_adjusted is None
+            else p_text(p_adjusted)[1:].lstrip("="),
         )
     return table
 
@@ -137,10 +214,19 @@ def _summary_line(summary: str) -> Text:
 
 def _trend(report: Report) -> Table:
     table = Table(title="Month by month", title_justify="left")
-    for header in ("month", "n", "NPS (95%)"):
+    headers = ["month", "n", "NPS (95%)"]
+    if report.rolling:
+        headers += [
+            f"{report.options.window_months}-month n",
+            f"{report.options.window_months}-month NPS",
+        ]
+    for header in headers:
         table.add_column(header, justify="left" if header == "month" else "right")
     for month in report.trend:
-        table.add_row(month.month, _n_text(month.figure), _cell(month.figure))
+        cells: list[str | Text] = [month.month, _n_text(month.figure), _cell(month.figure)]
+        if month.rolling is not None:
+            cells += [_n_text(month.rolling), _cell(month.rolling)]
+        table.add_row(*cells)
     return table
 
 

@@ -32,12 +32,13 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
     settings = context.settings
 
     def feed() -> Feed:
-        now = context.clock()
-        return Feed(
-            context.database, context.store_id, settings.store.timezone,
-            enabled_segments(settings.segments, now), now,
-            settings.segments.support_contacted.window_days,
-        )  # fmt: skip
+        return Feed.of_store(
+            context.database,
+            context.store_id,
+            settings.store.timezone,
+            settings.segments,
+            context.clock(),
+        )
 
     def segment_names() -> list[tuple[str, str]]:
         return [(s.name, s.label) for s in enabled_segments(settings.segments, context.clock())]

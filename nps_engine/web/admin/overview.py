@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nps_engine.records import SurveyKind
-from nps_engine.report import Period, Report, default_period, figure_text, p_text
+from nps_engine.report import Period, Report, default_period
+from nps_engine.report_text import figure_text, p_text
 from nps_engine.response_filters import FilterError, filters_from_query
 from nps_engine.store.dashboard_users import SignedIn
 from nps_engine.web.admin.guard import Guard
