@@ -106,8 +106,7 @@ def test_what_they_said_reads_a_bounded_number_of_comments(
     from nps_engine.store.said_comments import said_comments
 
     seed_answers(database, store_id)
-    segments = enabled_segments(SegmentSettings(), NOW)
-    options = {"timezone": "Europe/Paris", "segments": segments, "now": NOW}
+    options = {"timezone": "Europe/Paris", "segment_settings": SegmentSettings(), "now": NOW}
     whole = said_comments(database, store_id, filters=ResponseFilters(), **options)  # type: ignore[arg-type]
     cut = said_comments(database, store_id, filters=ResponseFilters(), read_limit=5, **options)  # type: ignore[arg-type]
     assert whole.complete
