@@ -99,7 +99,7 @@ class _SegmentMonths:
                 rest = point.rolling_rest if report.rolling else point.rest
                 cells.append(f"{month.month} {_compact(inside, rest)}")
             yield Text(result.label, style="bold")
-            yield Text("  " + "  ".join(cells))
+            yield Text("  " + " | ".join(cells))
 
 
 def _said(said: Said) -> Group:
