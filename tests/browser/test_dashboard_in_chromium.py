@@ -127,7 +127,9 @@ def test_owner_filters_searches_opens_exports_and_signs_out(browser: object, sit
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     sign_in(page, site, OWNER)
     page.wait_for_selector(".score b")
-    expected = store_report(site.settings, site.database, NOW, report_period(site.settings, NOW))
+    expected = store_report(
+        site.database, site.settings, report_period(site.settings, NOW), now=NOW, processes=1
+    )
     headline = f"{round(expected.overall.nps or 0):d}".replace("-", "−")
     assert page.locator(".score b").inner_text() == headline
     shot(page, "dashboard-overview.png")
@@ -209,7 +211,9 @@ def test_html_report_fits_a_phone_without_sideways_scrolling(
     from jobs.cli.report_output import render_html
     from jobs.report_job import with_said
 
-    report = store_report(site.settings, site.database, NOW, report_period(site.settings, NOW))
+    report = store_report(
+        site.database, site.settings, report_period(site.settings, NOW), now=NOW, processes=1
+    )
     page_file = tmp_path / "report.html"
     page_file.write_text(render_html([with_said(report, site.settings, site.database, NOW)]))
     page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
