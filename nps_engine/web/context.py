@@ -33,6 +33,9 @@ class WebAdapters:
     # The dashboard's overview: ``nps report``'s own pipeline (jobs.report_job), given the
     # period, the survey kind and the moment; None shows the overview as unavailable.
     report: Callable[[Period, SurveyKind, datetime], Report] | None = None
+    # Creates the thank-you code of a promoter answer (response id, now) when rewards are on;
+    # the page then reads the code from the store.
+    promoter_reward: Callable[[int, datetime], None] | None = None
 
 
 @dataclass(frozen=True)
