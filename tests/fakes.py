@@ -15,6 +15,7 @@ from typing import Any
 from connectors.email.errors import SYSTEM as SMTP
 from connectors.email.errors import SmtpDeferred, SmtpUnavailable
 from connectors.errors import PermanentError, RateLimited, TransientError
+from nps_engine.alert_messages import AlertMessage
 from nps_engine.ports import (
     FollowupTicket,
     PushOutcome,
@@ -276,3 +277,34 @@ class FakeShopifyWebhookReader:
         if "id" not in payload:
             raise WebhookPayloadError(f"{topic}: 'id' is missing")
         return self.intents[topic]
+
+
+class FakeAlertChannel:
+    """``AlertChannel``: keeps every message it accepted.
+
+    ``down=n`` fails the next ``n`` deliveries with a 503 (nothing delivered); ``lose=n`` takes the
+    next ``n`` messages but loses the answer (the connection broke after sending), as
+    ``connectors.alerts`` reports it; ``refuse`` fails every delivery for good (a 404 webhook).
+    """
+
+    def __init__(
+        self, name: str = "webhook", *, down: int = 0, lose: int = 0, refuse: bool = False
+    ) -> None:
+        self.name = name
+        self.down, self.lose, self.refuse = down, lose, refuse
+        self.delivered: list[AlertMessage] = []
+
+    def deliver(self, message: AlertMessage) -> None:
+        from connectors.alerts import AlertOutcomeUnknown
+
+        if self.refuse:
+            raise PermanentError(
+                "the webhook refused the alert", system="alert webhook", status=404
+            )
+        if self.down:
+            self.down -= 1
+            raise TransientError("the webhook failed", system="alert webhook", status=503)
+        self.delivered.append(message)
+        if self.lose:
+            self.lose -= 1
+            raise AlertOutcomeUnknown("connection lost while the alert was sent; not re-sent")

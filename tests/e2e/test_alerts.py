@@ -280,9 +280,9 @@ def test_digest_mode_sends_yesterday_once_per_destination(
                     updated_at=at,
                 )
             )
-    from connectors.email import SmtpMailer
+    from jobs.bootstrap import mailer as mailer_of
 
-    with SmtpMailer(settings.email) as mailer:  # type: ignore[arg-type]
+    with mailer_of(settings) as mailer:
         channels = [
             EmailChannel(
                 mailer,

@@ -23,11 +23,20 @@ PACKAGES = ("connectors", "nps_engine", "jobs", "sandbox")
 PURE = frozenset(
     f"nps_engine.{name}"
     for name in (
+        "alert_messages",
+        "answer_counts",
         "eligibility",
         "invite_tokens",
+        "multiple_tests",
+        "periods",
         "ports",
         "records",
         "report",
+        "report_said",
+        "report_text",
+        "response_export",
+        "response_filters",
+        "response_view",
         "scoring",
         "segment_rules",
         "segments",
