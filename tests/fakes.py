@@ -18,6 +18,7 @@ from connectors.errors import PermanentError, RateLimited, TransientError
 from nps_engine.alert_messages import AlertMessage
 from nps_engine.ports import (
     FollowupTicket,
+    PromoterCode,
     PushOutcome,
     SendResult,
     SurveyEmail,
@@ -308,3 +309,63 @@ class FakeAlertChannel:
         if self.lose:
             self.lose -= 1
             raise AlertOutcomeUnknown("connection lost while the alert was sent; not re-sent")
+
+
+class FakeQueryCostMemory:
+    """``QueryCostMemory``: learned points per node in a dict; ``writes`` counts the saves."""
+
+    def __init__(self, stored: Mapping[str, float] | None = None) -> None:
+        self.stored = dict(stored or {})
+        self.writes = 0
+
+    def node_cost(self, query: str) -> float | None:
+        return self.stored.get(query)
+
+    def remember_node_cost(self, query: str, points_per_node: float) -> None:
+        self.stored[query] = points_per_node
+        self.writes += 1
+
+
+class FakeDiscountDesk:
+    """``DiscountDesk``: codes kept by their (case-insensitive) text, as Shopify does;
+    ``refuse`` makes every creation a permanent refusal, ``lose_answers`` loses that many
+    answers after the code was made (a crash or timeout after the POST)."""
+
+    def __init__(self, refuse: str | None = None, lose_answers: int = 0) -> None:
+        self.codes: dict[str, PromoterCode] = {}
+        self.refuse = refuse
+        self.lose_answers = lose_answers
+        self.created = 0
+
+    def find_code(self, code: str) -> str | None:
+        return (
+            f"gid://shopify/DiscountCodeNode/{code.upper()}" if code.upper() in self.codes else None
+        )
+
+    def create_code(self, reward: PromoterCode) -> str:
+        if self.refuse:
+            raise PermanentError(self.refuse, system="shopify")
+        if reward.code.upper() in self.codes:
+            raise PermanentError("Code must be unique", system="shopify")
+        self.codes[reward.code.upper()] = reward
+        self.created += 1
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise TransientError("read timed out after the POST", system="shopify")
+        return f"gid://shopify/DiscountCodeNode/{reward.code.upper()}"
+
+
+class FakeShopAccessProbe:
+    """Whether the Admin API still takes our token: ``accepts`` False once the app is uninstalled;
+    ``down`` raises as the real probe does when Shopify cannot be asked."""
+
+    def __init__(self, accepts: bool = True, down: bool = False) -> None:
+        self.accepts = accepts
+        self.down = down
+        self.asked = 0
+
+    def admin_api_accepts_us(self) -> bool:
+        self.asked += 1
+        if self.down:
+            raise TransientError("no answer from Shopify", system="shopify")
+        return self.accepts

@@ -25,6 +25,7 @@ PURE = frozenset(
     for name in (
         "alert_messages",
         "answer_counts",
+        "bayes",
         "eligibility",
         "invite_tokens",
         "multiple_tests",
@@ -32,6 +33,7 @@ PURE = frozenset(
         "ports",
         "records",
         "report",
+        "report_json",
         "report_said",
         "report_text",
         "response_export",

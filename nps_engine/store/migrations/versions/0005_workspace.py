@@ -1,7 +1,7 @@
 """feedback workspace: dashboard users and sessions, alerts, answers by follow-up ticket
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 05:00:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from nps_engine.store.types import UtcDateTime
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
