@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
 from nps_engine.shop_events import Intent
 
@@ -165,4 +168,22 @@ class ShopifyWebhookReader(Protocol):
 
         Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
         """
+        ...
+
+
+class CommentEmbedder(Protocol):
+    """Sentence embeddings and languages of survey comments, computed on this machine
+    (``connectors.comment_embedder.LocalCommentEmbedder``): no hosted model, nothing downloaded."""
+
+    @property
+    def model_name(self) -> str:
+        """Names the model: cached vectors of another model are recomputed."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One row per text, unit length."""
+        ...
+
+    def languages(self, texts: Sequence[str]) -> list[str | None]:
+        """ISO 639-1 code of each text, None when it is too short or ambiguous to tell."""
         ...
