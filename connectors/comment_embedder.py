@@ -51,7 +51,9 @@ class LocalCommentEmbedder:
         )
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        rows = [self._model.query(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)]
+        rows = [
+            self._model.query(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)
+        ]
         if not rows:
             return np.zeros((0, 384), np.float32)
         return np.asarray(np.concatenate(rows), dtype=np.float32)

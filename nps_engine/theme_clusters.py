@@ -49,8 +49,10 @@ SILHOUETTE_SLACK = 0.01
 MIN_THEME_SIZE = 3
 MIN_THEME_SHARE = 0.01
 # A member is "other" when its cosine to the centroid is this many standard deviations below the
-# theme's mean cosine, or below FLOOR.
+# theme's mean cosine (and at least MIN_MARGIN below it: a theme of near-identical comments must
+# still take a reworded one), or below FLOOR.
 OUTLIER_SIGMAS = 2.0
+MIN_MARGIN = 0.15
 FLOOR = 0.05
 
 
@@ -94,9 +96,11 @@ def language_means(
 def centred_by_language(
     vectors: Vectors, languages: Sequence[str | None], mean: Vectors, means: dict[str, Vectors]
 ) -> Vectors:
-    offsets = np.stack([means.get(language or "", mean) for language in languages]) if len(
-        languages
-    ) else np.zeros_like(vectors)
+    offsets = (
+        np.stack([means.get(language or "", mean) for language in languages])
+        if len(languages)
+        else np.zeros_like(vectors)
+    )
     return centred(vectors, offsets)
 
 
@@ -188,13 +192,13 @@ def _best_centroids(
 def _kmeans(points: Vectors, fixed: Vectors, free: int, rng: np.random.Generator) -> Vectors:
     """Spherical k-means with k-means++ seeding; the ``fixed`` centroids never move."""
     chosen = list(fixed)
-    closest = (
-        np.max(points @ np.stack(chosen).T, axis=1) if chosen else np.full(len(points), -1.0)
-    )
+    closest = np.max(points @ np.stack(chosen).T, axis=1) if chosen else np.full(len(points), -1.0)
     for _ in range(free):
         weights = np.clip(1.0 - closest, 0.0, None) ** 2
         total = weights.sum()
-        pick = rng.choice(len(points), p=weights / total) if total > 0 else rng.integers(len(points))
+        pick = (
+            rng.choice(len(points), p=weights / total) if total > 0 else rng.integers(len(points))
+        )
         chosen.append(points[pick])
         closest = np.maximum(closest, points @ points[pick])
     return _lloyd(points, np.stack(chosen).astype(np.float32), len(fixed), iterations=25)
@@ -264,7 +268,8 @@ def _trim(
     for index in range(len(keep)):
         sims = similarity[themes == index]
         if len(sims) >= MIN_THEME_SIZE:
-            cutoffs[index] = max(FLOOR, float(sims.mean() - OUTLIER_SIGMAS * sims.std()))
+            spread = max(OUTLIER_SIGMAS * float(sims.std()), MIN_MARGIN)
+            cutoffs[index] = max(FLOOR, float(sims.mean()) - spread)
     fits = similarity >= cutoffs[np.maximum(themes, 0)] if len(keep) else themes < 0
     themes = np.where(fits, themes, OTHER)
     return ThemeModel(model.mean, model.language_means, centroids, cutoffs, model.pinned), themes

@@ -16,32 +16,36 @@ from collections.abc import Mapping, Sequence
 
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’-]+", re.UNICODE)
 
+
+def _set(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split(" "))
+
+
 # Words that carry no theme, per language (short lists: c-TF-IDF sinks the other common words).
 STOPWORDS: Mapping[str, frozenset[str]] = {
-    "en": frozenset(
+    "en": _set(
         "the and for was were are but not you your our with have had has this that they them "
         "their there then than too very all any its it's i'm i've just one two after before "
         "from into out about what when which who will would could should can did does been "
         "being more most much some such only also again still ever never even really quite "
         "got get so my me we us of to in on at by an is be no yes as or if up off over "
-        "first time times thanks thank".split()
+        "first time times thanks thank"
     ),
-    "fr": frozenset(
+    "fr": _set(
         "les des une est pas que qui pour par sur dans avec mais très trop tout tous toute "
         "cette ces son ses mon mes ma nos vos votre notre leur leurs été être avoir avait "
         "ont fait faire plus moins bien aussi encore jamais rien même comme après avant "
         "depuis alors donc car lui elle ils elles nous vous je tu il on en du de la le un "
-        "et ou au aux ne se sa ce ça cela j'ai c'est n'a n'est suis était merci".split()
+        "et ou au aux ne se sa ce ça cela j'ai c'est n'a n'est suis était merci"
     ),
-    "de": frozenset(
+    "de": _set(
         "der die das und ist nicht ein eine mit für auf den dem des von zu im war sehr "
-        "ich wir sie es hat habe aber auch noch nach kam".split()
+        "ich wir sie es hat habe aber auch noch nach kam"
     ),
-    "es": frozenset(
-        "el la los las un una y es no de del en con por para que muy se al lo mi su fue "
-        "pero más".split()
+    "es": _set(
+        "el la los las un una y es no de del en con por para que muy se al lo mi su fue pero más"
     ),
-    "it": frozenset("il lo la le gli un una e è di del della in con per che non molto".split()),
+    "it": _set("il lo la le gli un una e è di del della in con per che non molto"),
 }
 
 
