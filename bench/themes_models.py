@@ -19,9 +19,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.comment_embedder import LocalCommentEmbedder  # noqa: E402
-from nps_engine.theme_clusters import group  # noqa: E402
-from tests.unit.test_theme_sample import SAMPLE, agreement, purity  # noqa: E402
+from connectors.comment_embedder import LocalCommentEmbedder
+from nps_engine.theme_clusters import group
+from tests.unit.test_theme_sample import SAMPLE, agreement, purity
 
 
 def main() -> None:

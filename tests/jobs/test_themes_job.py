@@ -72,8 +72,11 @@ def test_ten_comments_find_the_two_topics(database: Database, store_id: str) -> 
     ids = add_answers(database, store_id, COMMENTS[:5] + COMMENTS[12:17])
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
     themes = themes_of(database, store_id)
-    late, small = {themes[ids[i]] for i in range(0, 5)}, {themes[ids[i]] for i in range(5, 10)}
-    assert len(late) == 1 and len(small) == 1 and late != small and None not in late | small
+    late, small = {themes[ids[i]] for i in range(5)}, {themes[ids[i]] for i in range(5, 10)}
+    assert len(late) == 1
+    assert len(small) == 1
+    assert late != small
+    assert None not in late | small
 
 
 def test_languages_share_a_theme_and_keywords_are_in_the_store_language(
@@ -82,14 +85,14 @@ def test_languages_share_a_theme_and_keywords_are_in_the_store_language(
     ids = add_answers(database, store_id, COMMENTS)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
     themes = themes_of(database, store_id)
-    assert len({themes[ids[i]] for i in range(0, 12)}) == 1  # English and French delivery comments
+    assert len({themes[ids[i]] for i in range(12)}) == 1  # English and French delivery comments
     rows = {row.id: row for row in cache.theme_rows(database, store_id)}
     delivery = rows[themes[ids[0]]]  # type: ignore[index]
     assert {"retard", "colis", "livraison"} & set(delivery.keywords)
 
 
 def test_same_seed_same_themes(database: Database, store_id: str) -> None:
-    ids = add_answers(database, store_id, COMMENTS)
+    add_answers(database, store_id, COMMENTS)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
     first = themes_of(database, store_id)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW, rebuild=True)
@@ -105,11 +108,14 @@ def test_new_comments_are_assigned_without_moving_old_ones(
     new = add_answers(database, store_id, ["size is small again", "late parcel again"])
     embedder = FakeCommentEmbedder()
     run = update_themes(settings(store_id), database, embedder, NOW)
-    assert not run.rebuilt and run.embedded == 2 and run.assigned == 2
+    assert not run.rebuilt
+    assert run.embedded == 2
+    assert run.assigned == 2
     assert sorted(embedder.embedded) == ["late parcel again", "size is small again"]  # new only
     after = themes_of(database, store_id)
     assert {rid: after[rid] for rid in before} == before
-    assert after[new[0]] == before[ids[12]] and after[new[1]] == before[ids[0]]
+    assert after[new[0]] == before[ids[12]]
+    assert after[new[1]] == before[ids[0]]
 
 
 def test_pinned_theme_takes_its_comments_and_label(database: Database, store_id: str) -> None:
@@ -121,7 +127,8 @@ def test_pinned_theme_takes_its_comments_and_label(database: Database, store_id:
     service = {themes[ids[i]] for i in range(18, 24)}
     assert len(service) == 1
     (theme_id,) = service
-    assert theme_id is not None and rows[theme_id].pinned
+    assert theme_id is not None
+    assert rows[theme_id].pinned
     assert rows[theme_id].shown_label == "Service client"
 
 
@@ -130,7 +137,9 @@ def test_rename_and_merge_survive_a_recompute(database: Database, store_id: str)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
     themes = themes_of(database, store_id)
     delivery, sizing, service = themes[ids[0]], themes[ids[12]], themes[ids[18]]
-    assert delivery and sizing and service
+    assert delivery
+    assert sizing
+    assert service
     cache.set_owner_choice(database, store_id, delivery, renamed_to="Livraison")
     cache.set_owner_choice(database, store_id, service, merged_into=sizing)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW, rebuild=True)
@@ -138,7 +147,8 @@ def test_rename_and_merge_survive_a_recompute(database: Database, store_id: str)
     by_label = {f.label: f for f in listing.figures}
     assert by_label["Livraison"].size == 12
     merged = next(f for f in listing.figures if ids[18] in f.response_ids)
-    assert ids[12] in merged.response_ids and merged.size == 12
+    assert ids[12] in merged.response_ids
+    assert merged.size == 12
 
 
 def test_changed_comment_is_embedded_again(database: Database, store_id: str) -> None:
