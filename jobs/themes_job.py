@@ -51,10 +51,15 @@ def update_themes(
     stale = cache.stale_comments(database, store, embedder.model_name)
     for start in range(0, len(stale), EMBED_BATCH):
         batch = stale[start : start + EMBED_BATCH]
-        texts = [comment.text for comment in batch]
-        vectors = embedder.embed(texts)
+        # Short comments repeat ("Parfait", "Great service"): each distinct text is embedded once.
+        texts = [comment.text.strip() for comment in batch]
+        distinct = list(dict.fromkeys(texts))
+        row_of = {text: row for row, text in enumerate(distinct)}
+        vectors = embedder.embed(distinct)
+        languages = embedder.languages(distinct)
+        rows = [row_of[text] for text in texts]
         cache.save_vectors(
-            database, store, embedder.model_name, batch, vectors, embedder.languages(texts)
+            database, store, embedder.model_name, batch, vectors[rows], [languages[r] for r in rows]
         )
     stored = cache.stored_model(database, store)
     comments = cache.cached_comments(database, store)
