@@ -91,8 +91,15 @@ def run_once(url: str, rebuild: bool) -> dict[str, float]:
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
-    return {"seconds": seconds, "peak_mb": peak, "cpu": cpu, "themes": run.themes, "embedded": run.embedded,
-            "assigned": run.assigned, "rebuilt": run.rebuilt}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "peak_mb": peak,
+        "cpu": cpu,
+        "themes": run.themes,
+        "embedded": run.embedded,
+        "assigned": run.assigned,
+        "rebuilt": run.rebuilt,
+    }
 
 
 def reference(texts: list[str]) -> dict[str, float]:
