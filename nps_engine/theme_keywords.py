@@ -29,14 +29,17 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
         "from into out about what when which who will would could should can did does been "
         "being more most much some such only also again still ever never even really quite "
         "got get so my me we us of to in on at by an is be no yes as or if up off over "
-        "first time times thanks thank"
+        "first time times thanks thank came like last three days day week weeks month "
+        "because since while made make"
     ),
     "fr": _set(
         "les des une est pas que qui pour par sur dans avec mais très trop tout tous toute "
         "cette ces son ses mon mes ma nos vos votre notre leur leurs été être avoir avait "
         "ont fait faire plus moins bien aussi encore jamais rien même comme après avant "
         "depuis alors donc car lui elle ils elles nous vous je tu il on en du de la le un "
-        "et ou au aux ne se sa ce ça cela j'ai c'est n'a n'est suis était merci"
+        "et ou au aux ne se sa ce ça cela j'ai c'est n'a n'est suis était merci sans aucune "
+        "aucun sont beaucoup trois deux fois toujours niveau bout jours semaine semaines mois "
+        "dès quand"
     ),
     "de": _set(
         "der die das und ist nicht ein eine mit für auf den dem des von zu im war sehr "
@@ -76,7 +79,9 @@ def keywords_per_theme(
     for theme, rows in members.items():
         local = [i for i in rows if languages[i] == language]
         chosen = local if len(local) >= 3 else rows
-        counts[theme] = Counter(w for i in chosen for w in words(texts[i], languages[i]))
+        # Each word once per comment: a theme's keywords are the words many of its members use,
+        # not one member's repeated word.
+        counts[theme] = Counter(w for i in chosen for w in set(words(texts[i], languages[i])))
     overall: Counter[str] = Counter()
     for counter in counts.values():
         overall.update(counter)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nps_engine.theme_clusters import OTHER, group
+from nps_engine.theme_clusters import OTHER, PinnedExamples, group
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "themes_sample.csv"
 
@@ -74,3 +74,21 @@ def test_same_seed_same_themes_on_real_vectors(embedded) -> None:  # type: ignor
     _, vectors, languages = embedded
     first, again = group(vectors, languages, seed=3), group(vectors, languages, seed=3)
     assert np.array_equal(first.themes, again.themes)
+
+
+def test_pinned_theme_gathers_comments_like_its_examples(embedded) -> None:  # type: ignore[no-untyped-def]
+    """Measured: 7 to 17 members, 70% to 80% of them about delivery (a topic is 16% of the
+    sample), depending on the seed and on detected or labelled languages."""
+    rows, vectors, languages = embedded
+    embedder = pytest.importorskip("connectors.comment_embedder").LocalCommentEmbedder("fr")
+    examples = [
+        "colis en retard",
+        "parcel arrived late",
+        "livraison lente",
+        "waiting for my delivery",
+    ]
+    pinned = PinnedExamples(embedder.embed(examples), embedder.languages(examples))
+    grouping = group(vectors, languages, seed=0, pinned=[pinned])
+    members = [rows[i]["theme"] for i in np.flatnonzero(grouping.themes == 0)]
+    assert len(members) >= 5
+    assert members.count("delivery") / len(members) >= 0.6
