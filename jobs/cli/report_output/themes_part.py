@@ -33,15 +33,19 @@ def table_text(listings: Sequence[ThemeListing], width: int = 110) -> str:
         if not listing.figures:
             console.print(_empty_text(listing), markup=False)
             continue
+        console.print("Share of each segment's comments per theme", markup=False)
         table = Table(show_edge=False)
-        for column in ("theme", "share of comments", *_segment_columns(listing)):
-            table.add_column(column)
+        short = [g.name.replace("_", " ") for g in listing.by_segment]
+        for column in ("theme", "all", *short):
+            table.add_column(column, overflow="fold")
         for figure in listing.figures:
             cells = [_share(listing, figure.theme_id, g.shares) for g in listing.by_segment]
             table.add_row(figure.label, f"{figure.share:.0%} (n={figure.size})", *cells)
+        table.add_row("comments", str(sum(f.size for f in listing.figures)),
+                      *(str(g.comments) for g in listing.by_segment))  # fmt: skip
         console.print(table)
         if listing.top:
-            console.print(_monthly_text(listing), markup=False)
+            console.print(_monthly_table(listing))
     output = console.file
     assert isinstance(output, io.StringIO)
     return output.getvalue()
@@ -66,8 +70,9 @@ def add_to_html(page: str, listings: Sequence[ThemeListing]) -> str:
                     f"</td><td>{f.share:.0%} (n={f.size})</td>{cells}</tr>"
                 )
             body = (
-                f"<table><tr><th>Theme</th><th>Share of comments</th>{heads}</tr>"
-                f"{''.join(rows)}</table><p>{html.escape(_monthly_text(listing))}</p>"
+                "<p>Share of each group's comments in each theme.</p>"
+                f"<table><tr><th>Theme</th><th>All comments</th>{heads}</tr>"
+                f"{''.join(rows)}</table>{_monthly_html(listing)}"
             )
         sections.append(
             f'<section class="card"><h2>What customers talk about · '
@@ -91,16 +96,36 @@ def _share(
     return "–" if value is None else f"{value[0]:.0%}"
 
 
-def _monthly_text(listing: ThemeListing) -> str:
+def _monthly_table(listing: ThemeListing) -> Table:
     names = {f.theme_id: f.label for f in listing.figures}
-    lines = []
+    table = Table(title="Top themes, share of the month's comments", show_edge=False)
+    table.add_column("month")
+    for theme_id in listing.top:
+        table.add_column(names.get(theme_id, "Other"), overflow="fold")
+    table.add_column("comments")
     for month in listing.by_month:
         if month.comments:
-            parts = ", ".join(
-                f"{names.get(t, 'Other')} {month.shares.get(t, (0.0,))[0]:.0%}" for t in listing.top
-            )
-            lines.append(f"{month.name}: {parts} (n={month.comments})")
-    return "Top themes by month: " + ("; ".join(lines) if lines else "no comments")
+            cells = [f"{month.shares.get(t, (0.0,))[0]:.0%}" for t in listing.top]
+            table.add_row(month.name, *cells, str(month.comments))
+    return table
+
+
+def _monthly_html(listing: ThemeListing) -> str:
+    if not listing.top:
+        return ""
+    names = {f.theme_id: f.label for f in listing.figures}
+    heads = "".join(f"<th>{html.escape(names.get(t, 'Other'))}</th>" for t in listing.top)
+    rows = "".join(
+        f"<tr><td>{m.name}</td>"
+        + "".join(f"<td>{m.shares.get(t, (0.0,))[0]:.0%}</td>" for t in listing.top)
+        + f"<td>{m.comments}</td></tr>"
+        for m in listing.by_month
+        if m.comments
+    )
+    return (
+        "<h3>Top themes month by month</h3>"
+        f"<table><tr><th>Month</th>{heads}<th>Comments</th></tr>{rows}</table>"
+    )
 
 
 def _empty_text(listing: ThemeListing) -> str:
