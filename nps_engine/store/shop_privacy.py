@@ -55,6 +55,15 @@ class Subject:
 def redact_customer(session: Session, store: str, subject: Subject, now: datetime) -> None:
     address = subject.address(session, store)
     _redact_customer_row(session, store, subject.customer_id, now)
+    # A comment's embedding is derived from the comment: it goes with it (comment themes).
+    answers = select(models.Response.id).where(
+        models.Response.store == store, _theirs(models.Response, subject, address)
+    )
+    session.execute(
+        delete(models.CommentTheme).where(
+            models.CommentTheme.store == store, models.CommentTheme.response_id.in_(answers)
+        )
+    )
     _blank(session, models.Order, store, _theirs(models.Order, subject, address), email=None)
     _blank(
         session, models.Response, store, _theirs(models.Response, subject, address),

@@ -16,6 +16,7 @@ from nps_engine.report import Period
 from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
+from nps_engine.store.shop_privacy import Subject, redact_customer
 from tests.themes_fakes import FakeCommentEmbedder
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -172,3 +173,15 @@ def test_segment_keeps_only_its_answers(database: Database, store_id: str, segme
     listing = theme_listing(settings(store_id), database, NOW, PERIOD, segment=segment)
     found = {rid for f in listing.figures for rid in f.response_ids}
     assert found == (set(ids[:6]) if segment == "detractors" else set(ids[6:]))
+
+
+def test_redacted_customer_loses_the_embedding_of_their_comment(
+    database: Database, store_id: str
+) -> None:
+    ids = add_answers(database, store_id, COMMENTS)
+    update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
+    with database.session() as session:
+        redact_customer(session, store_id, Subject(0, "c0@example.com"), NOW)
+    cached = cache.cached_comments(database, store_id)
+    assert ids[0] not in cached.response_ids.tolist()
+    assert ids[1] in cached.response_ids.tolist()
