@@ -133,17 +133,23 @@ def bench(size: int, workdir: Path) -> None:
     text_file = workdir / f"texts-{size}.json"
     text_file.write_text(json.dumps(texts[:REFERENCE_TEXTS]))
     first = child("--run", url)
+    print(
+        f"{size:>7,} comments  first run {first['seconds']:7.1f} s wall "
+        f"{first['cpu']:7.1f} s CPU  peak RSS {first['peak_mb']:5.0f} MB  "
+        f"({first['themes']:.0f} themes)",
+        flush=True,
+    )
     fill(url, comments(1000, seed=2), seed=2)
     more = child("--run", url)
+    print(
+        f"{'':>16}  1,000 new {more['seconds']:7.1f} s wall {more['cpu']:7.1f} s CPU  "
+        f"peak RSS {more['peak_mb']:5.0f} MB  (recomputed: {bool(more['rebuilt'])})",
+        flush=True,
+    )
     bare = child("--reference", str(text_file))
     scale = size / min(size, REFERENCE_TEXTS)
     bare_seconds, bare_cpu = bare["seconds"] * scale, bare["cpu"] * scale
     print(
-        f"{size:>7,} comments  first run {first['seconds']:7.1f} s wall "
-        f"{first['cpu']:7.1f} s CPU  peak RSS {first['peak_mb']:5.0f} MB  "
-        f"({first['themes']:.0f} themes)\n"
-        f"{'':>16}  1,000 new {more['seconds']:7.1f} s wall {more['cpu']:7.1f} s CPU  "
-        f"peak RSS {more['peak_mb']:5.0f} MB  (recomputed: {bool(more['rebuilt'])})\n"
         f"{'':>16}  reference, bare e5 on {min(size, REFERENCE_TEXTS):,} of the texts scaled to "
         f"all: {bare_seconds:.1f} s wall {bare_cpu:.1f} s CPU; first run / reference = "
         f"{first['seconds'] / bare_seconds:.2f} wall, {first['cpu'] / bare_cpu:.2f} CPU",

@@ -177,17 +177,18 @@ def _print_table(listing: ThemeListing, all_comments: int) -> None:
     for column in ("id", "theme", "keywords", "size", "share (95% CI)", "NPS (95% CI)", "answers"):
         table.add_column(column)
     for f in listing.figures:
-        ids = ", ".join(str(i) for i in f.response_ids[:5]) + (" …" if f.size > 5 else "")
+        ids = ", ".join(str(i) for i in f.response_ids[:3]) + (" …" if f.size > 3 else "")
         low, high = f.share_ci95
         table.add_row(
             "" if f.theme_id is None else str(f.theme_id),
             f.label + (" (pinned)" if f.pinned else ""),
-            ", ".join(f.keywords),
+            ", ".join(f.keywords[:3]),
             str(f.size),
             f"{f.share:.0%} ({low:.0%}-{high:.0%})",
             figure_text(f.nps),
             ids,
         )
     stdout.print(table)
+    stdout.print("All members' answer ids: --format json.", markup=False)
     if listing.unthemed:
         stdout.print(f"{listing.unthemed} comments not assigned yet.", markup=False)
