@@ -40,6 +40,7 @@ from nps_engine.config import Settings, parse_settings
 from nps_engine.report import Report
 from nps_engine.store.database import Database
 from nps_engine.web.background import BackgroundServer, free_port
+from sandbox.clock import ManualClock
 from sandbox.responder import Responder, ResponderStats
 from sandbox.runner import Sandbox, SandboxOptions
 from sandbox.world import World
@@ -70,17 +71,8 @@ class DemoResult:
     zendesk_users_tagged: int = 0
     zendesk_tickets_tagged: int = 0
     followup_tickets: int = 0
+    promoter_codes: int = 0
     themes_text: str = ""
-
-
-class DemoClock:
-    """The jobs' and the survey pages' notion of now, moved week by week."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
 
 
 def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
@@ -102,7 +94,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
         settings = _settings(sandbox, workdir, port)
         database = Database(settings.database.url)
         database.upgrade()
-        clock = DemoClock(now - timedelta(weeks=options.weeks))
+        # The jobs' and the survey pages' notion of now, moved week by week.
+        clock = ManualClock(now - timedelta(weeks=options.weeks))
         app = bootstrap.web_app(settings, database, clock=clock.now)
         try:
             with BackgroundServer(app, port=port):
@@ -111,6 +104,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
             database.dispose()
         result.workdir = workdir
         _count_tags(result, world)
+        if sandbox.shopify is not None:
+            result.promoter_codes = len(sandbox.shopify.discounts.codes)
     return result
 
 
@@ -121,6 +116,8 @@ def _settings(sandbox: Sandbox, workdir: Path, port: int) -> Settings:
     document["store"] |= {"id": "demo", "name": "Maison Demo", "timezone": "Europe/Paris"}
     document["web"]["posts_per_minute_per_ip"] = 100_000  # every simulated customer is 127.0.0.1
     document["survey"] = {"max_per_run": 10_000, "review_url": "https://example.com/reviews"}
+    # Promoters are thanked with a 10% code, shown on the thank-you page.
+    document["rewards"] = {"promoter_discount": {"enabled": True, "percentage": 10}}
     (settings,) = parse_settings(document, {})
     return settings
 
@@ -129,7 +126,7 @@ def _loop(
     settings: Settings,
     database: Database,
     sandbox: Sandbox,
-    clock: DemoClock,
+    clock: ManualClock,
     now: datetime,
     options: DemoOptions,
     say: Callable[[str], None],
@@ -141,23 +138,23 @@ def _loop(
                           seed=options.seed)  # fmt: skip
     answers = ResponderStats()
     pushed: Counter[str] = Counter()
-    while clock.current <= now:
-        week = clock.current
+    while clock.now() <= now:
+        week = clock.now()
         send = send_step(settings, database, week)
         outcomes.append(run_job(database, store, "surveys send", send, clock.now))
         _add(answers, responder.answer_new_emails())
         # A day later, as the 5-minute push of `nps serve` would have by then: tags for the
         # week's answers, and follow-up tickets for its detractors while they are fresh.
-        clock.current = min(week + timedelta(days=1), now)
-        push = push_step(settings, database, clock.current)
+        clock.move_to(min(week + timedelta(days=1), now))
+        push = push_step(settings, database, clock.now())
         outcomes.append(run_job(database, store, "tags push", push, clock.now))
         pushed.update(outcomes[-1].counters)
-        clock.current = week + timedelta(weeks=1)
+        clock.move_to(week + timedelta(weeks=1))
     say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
         f"{answers.answered} answered through the survey pages")  # fmt: skip
-    clock.current = now
+    clock.move_to(now)
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
-    report = store_report(settings, database, now, report_period(settings, now))
+    report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
     listings = _themes(settings, database, now, report, say)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     page = themes_part.add_to_html(RENDERERS["html"]([report]), listings)
@@ -223,7 +220,8 @@ def print_result(result: DemoResult, console: Console) -> None:
     console.print(
         f"written back: {result.shopify_tagged} Shopify customers tagged (nps:...), "
         f"{result.zendesk_users_tagged} Zendesk users and {result.zendesk_tickets_tagged} open "
-        f"tickets tagged (nps_...), {result.followup_tickets} detractor follow-up tickets opened"
+        f"tickets tagged (nps_...), {result.followup_tickets} detractor follow-up tickets opened, "
+        f"{result.promoter_codes} promoter thank-you codes created"
     )
     console.print(f"HTML report: {result.html_report}")
     console.print(f"demo store (SQLite): {result.workdir / 'nps.db'}")

@@ -16,7 +16,7 @@ from jobs.report_job import report_period
 from jobs.theme_listing import ThemeListing, listing_json, segment_names, theme_listing
 from jobs.themes_job import update_themes
 from nps_engine.config import Settings
-from nps_engine.report import figure_text
+from nps_engine.report_text import figure_text
 from nps_engine.store import comment_themes as cache
 from nps_engine.theme_clusters import MIN_COMMENTS
 

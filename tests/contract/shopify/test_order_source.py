@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -10,13 +11,14 @@ from typing import Any
 
 import pytest
 import responses
-from shopify_fakes import FakeClock, ShopifyApi, admin_schema, client, clock, ok, shopify_api
+from shopify_fakes import ShopifyApi, admin_schema, client, clock, ok, shopify_api
 
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.cost import estimated_cost
 from connectors.shopify.errors import BulkOperationFailed, ShopifyTransientError
 from connectors.shopify.queries import BULK_RUN, BULK_STATUS, ORDERS_UPDATED
 from connectors.shopify.source import ShopifyOrderSource
+from sandbox.clock import ManualClock
 
 __all__ = ["admin_schema", "client", "clock", "shopify_api"]
 
@@ -69,8 +71,8 @@ def orders_page(nodes: list[dict[str, Any]], next_cursor: str | None) -> dict[st
 
 
 @pytest.fixture
-def source(client: ShopifyClient, clock: FakeClock, tmp_path: Path) -> ShopifyOrderSource:
-    return ShopifyOrderSource(client, spool_dir=tmp_path, clock=clock, sleep=clock.sleep)
+def source(client: ShopifyClient, clock: ManualClock, tmp_path: Path) -> ShopifyOrderSource:
+    return ShopifyOrderSource(client, spool_dir=tmp_path, clock=clock.monotonic, sleep=clock.sleep)
 
 
 def test_orders_are_read_in_the_window_sorted_by_update_page_by_page(
@@ -221,7 +223,7 @@ def jsonl(*rows: dict[str, Any]) -> bytes:
 
 
 def test_backfill_runs_a_bulk_query_polls_and_joins_children_on_parent_id(
-    source: ShopifyOrderSource, clock: FakeClock, shopify_api: ShopifyApi
+    source: ShopifyOrderSource, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     def expect_run(payload: dict[str, Any]) -> None:
         assert payload["query"] == BULK_RUN
@@ -270,28 +272,44 @@ def test_a_failed_bulk_operation_is_reported_with_its_error_code(
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
 
 
-def test_a_bulk_query_already_running_is_a_transient_refusal(
-    source: ShopifyOrderSource, shopify_api: ShopifyApi
-) -> None:
-    refused = {
-        "bulkOperationRunQuery": {
-            "bulkOperation": None,
-            "userErrors": [
-                {
-                    "field": None,
-                    "code": "OPERATION_IN_PROGRESS",
-                    "message": "A bulk query operation for this app and shop is "
-                    "already in progress: gid://shopify/BulkOperation/1.",
-                }
-            ],
-        }
+BUSY = {
+    "bulkOperationRunQuery": {
+        "bulkOperation": None,
+        "userErrors": [
+            {
+                "field": None,
+                "code": "OPERATION_IN_PROGRESS",
+                "message": "A bulk query operation for this app and shop is "
+                "already in progress: gid://shopify/BulkOperation/1.",
+            }
+        ],
     }
-    shopify_api.reply(ok(refused))
+}
+
+
+def test_a_backfill_waits_for_a_free_bulk_query_slot(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: ManualClock
+) -> None:
+    shopify_api.reply(ok(BUSY))
+    shopify_api.reply(ok(BUSY))
+    shopify_api.reply(ok(bulk_run_created()))
+    shopify_api.reply(ok(bulk_operation("COMPLETED", None)))
+    assert list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC))) == []
+    assert clock.sleeps[:2] == [2.0, 3.0]  # waited, longer each time, then started
+
+
+def test_a_bulk_slot_that_never_frees_up_is_a_transient_refusal_naming_it(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: ManualClock
+) -> None:
+    source.bulk_busy_timeout_seconds = 10
+    for _ in range(4):  # waits of 2, 3 and 4.5 s fit in 10; the next would not
+        shopify_api.reply(ok(BUSY))
     with pytest.raises(ShopifyTransientError, match="already in progress"):
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
+    assert sum(clock.sleeps) <= 10
 
 
-def test_a_query_too_costly_is_retried_with_half_the_page(
+def test_a_query_too_costly_is_resized_at_once_from_the_reported_cost(
     source: ShopifyOrderSource, shopify_api: ShopifyApi
 ) -> None:
     too_costly = {
@@ -310,7 +328,9 @@ def test_a_query_too_costly_is_retried_with_half_the_page(
         expect=lambda p: sizes.append(p["variables"]["first"]),
     )
     assert [o.id for page in source.order_pages(AFTER, BEFORE) for o in page] == [1]
-    assert sizes[1] == sizes[0] // 2
+    # Not halved: sized so the reported cost per node fills 90% of the 1000-point limit.
+    assert sizes[1] == math.floor(900 / (1200 / sizes[0]))
+    assert len(sizes) == 2
 
 
 def test_a_window_beyond_the_pagination_cap_restarts_below_the_last_update(

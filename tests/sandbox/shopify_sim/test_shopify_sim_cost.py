@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from graphql.execution.values import get_variable_values
 
+from sandbox.clock import ManualClock
 from sandbox.shopify.cost import CostWalker, InputTooLarge, LeakyBucket, PageTooLarge
 from sandbox.shopify.schema import build
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 1, 15, tzinfo=UTC), monotonic_start=100.0)
 
 
 def walker_for(
@@ -33,18 +32,26 @@ def walker_for(
 @pytest.mark.parametrize(
     ("query", "cost"),
     [
-        # The docs' example shape: a connection of one object with scalars only is 2 + 1.
+        # A connection of one object with scalars only is 2 + 1.
         ("{ orders(first: 1) { edges { node { name } } } }", 3),
         ("{ shop { name } }", 1),
-        ("{ orders(first: 10) { nodes { id customer { id } } } }", 2 + 10 * 2),
+        # 10 nodes count as ceil(log2(11)) = 4.
+        ("{ orders(first: 10) { nodes { id customer { id } } } }", 2 + 4 * 2),
+        # pageInfo 1; a list field costs one element whatever its first.
         (
             "{ orders(first: 5) { pageInfo { hasNextPage } "
             "nodes { fulfillments(first: 3) { id } } } }",
-            2 + 5 * (1 + 3),
+            2 + 1 + 3 * (1 + 1),
         ),
         (
             "{ customers(first: 2) { nodes { orders(first: 4) { nodes { id } } } } }",
-            2 + 2 * (1 + 2 + 4),
+            2 + 2 * (1 + (2 + 3 * 1)),
+        ),
+        # Values without an id inside a resource cost nothing (money, an email address).
+        (
+            "{ orders(first: 1) { nodes { totalPriceSet { shopMoney { amount } } "
+            "customer { defaultEmailAddress { emailAddress } } } } }",
+            2 + 1 * (1 + 0 + 1 + 0),
         ),
         (
             # Fragments on an interface: only the dearest possible type counts.
@@ -60,7 +67,7 @@ def walker_for(
         ),
     ],
 )
-def test_requested_cost_follows_the_documented_rules(query: str, cost: int) -> None:
+def test_requested_cost_follows_the_calibrated_rules(query: str, cost: int) -> None:
     walker, operation = walker_for(query)
     assert walker.requested(operation) == cost
 
@@ -69,7 +76,7 @@ def test_variables_set_the_page_size() -> None:
     walker, operation = walker_for(
         "query($n: Int) { orders(first: $n) { nodes { id } } }", {"n": 50}
     )
-    assert walker.requested(operation) == 52
+    assert walker.requested(operation) == 2 + 6  # 50 nodes count as ceil(log2(51)) = 6
 
 
 def test_actual_cost_counts_what_came_back() -> None:
@@ -96,7 +103,7 @@ def test_an_input_array_above_250_is_refused() -> None:
 
 
 def test_bucket_starts_full_and_spends() -> None:
-    bucket = LeakyBucket(2000, 100, clock=Clock())
+    bucket = LeakyBucket(2000, 100, clock=clock().monotonic)
     assert bucket.try_spend(1500)
     assert bucket.throttle_status() == {
         "maximumAvailable": 2000,
@@ -106,25 +113,25 @@ def test_bucket_starts_full_and_spends() -> None:
 
 
 def test_bucket_refuses_more_than_it_holds_and_takes_nothing() -> None:
-    bucket = LeakyBucket(1000, 50, clock=Clock())
+    bucket = LeakyBucket(1000, 50, clock=clock().monotonic)
     assert bucket.try_spend(900)
     assert not bucket.try_spend(101)
     assert bucket.available() == 100
 
 
 def test_bucket_restores_at_the_restore_rate_up_to_its_maximum() -> None:
-    clock = Clock()
-    bucket = LeakyBucket(2000, 100, clock=clock)
+    time = clock()
+    bucket = LeakyBucket(2000, 100, clock=time.monotonic)
     bucket.try_spend(2000)
-    clock.now += 2.5
+    time.advance(2.5)
     assert bucket.available() == 250
-    clock.now += 60
+    time.advance(60)
     assert bucket.available() == 2000
 
 
 def test_refund_returns_unused_points_without_overflowing() -> None:
-    clock = Clock()
-    bucket = LeakyBucket(2000, 100, clock=clock)
+    time = clock()
+    bucket = LeakyBucket(2000, 100, clock=time.monotonic)
     bucket.try_spend(502)
     bucket.refund(400)
     assert bucket.available() == 1898
@@ -133,7 +140,7 @@ def test_refund_returns_unused_points_without_overflowing() -> None:
 
 
 def test_float_configuration_is_echoed_like_the_docs_sample() -> None:
-    bucket = LeakyBucket(1000.0, 50.0, clock=Clock())
+    bucket = LeakyBucket(1000.0, 50.0, clock=clock().monotonic)
     bucket.try_spend(3)
     assert bucket.throttle_status() == {
         "maximumAvailable": 1000.0,
