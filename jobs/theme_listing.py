@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from nps_engine.config import Settings
-from nps_engine.records import SurveyKind
 from nps_engine.periods import Period
+from nps_engine.records import SurveyKind
 from nps_engine.segments import enabled_segments
 from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
