@@ -314,6 +314,8 @@ class PromoterReward(Base):
     email_state: Mapped[str | None] = mapped_column(String(16))
     emailed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
 class CommentTheme(Base):
     """One commented answer's cached embedding and its theme (docs/themes.md).
 

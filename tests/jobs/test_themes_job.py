@@ -17,7 +17,7 @@ from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
 from nps_engine.store.shop_privacy import Subject, redact_customer
-from tests.themes_fakes import FakeCommentEmbedder
+from tests.fakes import FakeCommentEmbedder
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 PERIOD = Period(date(2026, 1, 1), date(2026, 6, 15), "UTC")
