@@ -2,10 +2,10 @@
 shop in 7 topics, 160 English, 160 French, 63 German, Spanish and Italian) with the real model.
 
 Thresholds, from docs/themes.md: one topic is at most 16% of the sample, so a grouping that
-ignores meaning scores about 0.16 purity. e5 with per-language centring measured 0.53 to 0.61
-purity and 0.82 to 0.89 English/French agreement over seeds 0-3 in 9-10 themes; the char n-gram
-TF-IDF model we compared with (bench/themes_models.py) 0.49 to 0.53 purity in 15-20 themes but
-only 0.31 to 0.45 agreement. We assert 0.50 purity and 0.70 agreement (a grouping split by
+ignores meaning scores about 0.16 purity. e5 with per-language centring measured 0.59 to 0.72
+purity and 0.81 to 0.93 English/French agreement over seeds 0-3 in 8-19 themes; the char n-gram
+TF-IDF model we compared with (bench/themes_models.py) 0.52 to 0.55 purity in 20 themes but
+only 0.34 to 0.46 agreement. We assert 0.50 purity and 0.70 agreement (a grouping split by
 language scores 0), so a model that cannot match French with English fails.
 """
 
