@@ -20,7 +20,10 @@ from nps_engine.report_text import figure_text
 from nps_engine.store import comment_themes as cache
 from nps_engine.theme_clusters import MIN_COMMENTS
 
-themes_app = typer.Typer(help="Comment themes.", no_args_is_help=False)
+themes_app = typer.Typer(
+    help="Comment themes: what customers talk about, with the share and NPS of each theme.",
+    no_args_is_help=False,
+)
 
 
 class ThemesFormat(enum.StrEnum):
