@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.cli.commands.reporting import _date_option
 from jobs.cli.console import fail, fail_usage, open_database, state_of, stderr, stdout
@@ -78,6 +79,10 @@ def themes(
         try:
             run = update_themes(settings, database, _embedder(settings), now, rebuild=rebuild)
             listing = theme_listing(settings, database, now, period, segment=segment)
+        except SQLAlchemyError as error:
+            # The driver's first line says what is wrong; the rest is SQL (and comments).
+            first_line = str(getattr(error, "orig", None) or error).splitlines()[0]
+            fail(f"store {settings.store.id}: cannot read or write the database: {first_line}")
         finally:
             database.dispose()
         what = f"recomputed ({run.reason})" if run.rebuilt else f"{run.assigned} new assigned"
