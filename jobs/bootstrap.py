@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from connectors.email import SmtpMailer
 from connectors.http import make_session
+from connectors.shopify.access import ShopifyAccessProbe
 from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient, token_source
 from connectors.shopify.discounts import ShopifyDiscountDesk
@@ -171,6 +172,9 @@ def web_adapters(settings: Settings, database: Database | None = None) -> WebAda
 
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
+        shop_access=ShopifyAccessProbe(shopify_client(settings, quick=True))
+        if settings.shopify is not None
+        else None,
         ticket_tagger=tagger,
         promoter_reward=_promoter_reward(settings, database),
     )

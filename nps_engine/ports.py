@@ -223,3 +223,18 @@ class CommentEmbedder(Protocol):
     def languages(self, texts: Sequence[str]) -> list[str | None]:
         """ISO 639-1 code of each text, None when it is too short or ambiguous to tell."""
         ...
+
+
+class ShopAccessProbe(Protocol):
+    """Whether the Shopify Admin API still accepts the app's credentials.
+
+    Shopify sends ``shop/redact`` 48 hours after the app is uninstalled, when its token no longer
+    works. The body is signed but not the topic header, so a captured delivery could be replayed
+    as ``shop/redact``: the receiver erases the store only once this says access is gone.
+    """
+
+    def admin_api_accepts_us(self) -> bool:
+        """True while the Admin API answers us, False once it refuses our credentials (401,
+        402, 403, 404: the app is uninstalled or the shop closed). Raises for anything else
+        (network down, Shopify unavailable): nothing is known then."""
+        ...

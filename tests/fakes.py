@@ -328,6 +328,22 @@ class FakeDiscountDesk:
         return f"gid://shopify/DiscountCodeNode/{reward.code.upper()}"
 
 
+class FakeShopAccessProbe:
+    """Whether the Admin API still takes our token: ``accepts`` False once the app is uninstalled;
+    ``down`` raises as the real probe does when Shopify cannot be asked."""
+
+    def __init__(self, accepts: bool = True, down: bool = False) -> None:
+        self.accepts = accepts
+        self.down = down
+        self.asked = 0
+
+    def admin_api_accepts_us(self) -> bool:
+        self.asked += 1
+        if self.down:
+            raise TransientError("no answer from Shopify", system="shopify")
+        return self.accepts
+
+
 # Comment themes: topic words point along their topic's axis, so tests know which comments
 # belong together without loading a model.
 TOPICS = {

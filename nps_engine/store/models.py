@@ -272,6 +272,8 @@ class WebhookEvent(Base):
     """Deliveries already handled, so a retried webhook is acknowledged and ignored."""
 
     __tablename__ = "webhook_events"
+    # Shopify's X-Shopify-Event-Id: the same event re-sent under a new webhook id is a repeat too.
+    __table_args__ = (Index(None, "store", "source", "event_id"),)
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -279,6 +281,25 @@ class WebhookEvent(Base):
     event_id: Mapped[str | None] = mapped_column(String(128))
     topic: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class Erasure(Base):
+    """What a privacy webhook erased, and when: the proof that a redaction was done.
+
+    Holds no personal data (a customer is named by their Shopify id) and outlives ``shop/redact``.
+    """
+
+    __tablename__ = "erasures"
+    __table_args__ = (Index(None, "store", "erased_at"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    store: Mapped[str] = mapped_column(StoreKey)
+    topic: Mapped[str] = mapped_column(String(64))
+    # "shop 954889" or "customer 207119551"
+    subject: Mapped[str] = mapped_column(String(128))
+    rows_erased: Mapped[int] = mapped_column(Integer)
+    delivery_id: Mapped[str | None] = mapped_column(String(128))
+    erased_at: Mapped[datetime]
 
 
 class ShopifyQueryCost(Base):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nps_engine.config.settings import Settings, WebSettings
-from nps_engine.ports import ShopifyWebhookReader, TicketTagger
+from nps_engine.ports import ShopAccessProbe, ShopifyWebhookReader, TicketTagger
 from nps_engine.store.database import Database
 
 
@@ -26,6 +26,8 @@ class WebAdapters:
     """The outside world as the web app sees it; None where the store has no such system."""
 
     shopify_webhooks: ShopifyWebhookReader | None = None
+    # Asked before shop/redact erases the store; None: shop/redact is never applied.
+    shop_access: ShopAccessProbe | None = None
     # Built on first use: a webhook receiver that never fires never opens a Zendesk session.
     ticket_tagger: Callable[[], TicketTagger] | None = None
     # Creates the thank-you code of a promoter answer (response id, now) when rewards are on;

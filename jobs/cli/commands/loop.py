@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
 from jobs.runtime.logs import mask_emails
@@ -144,7 +145,8 @@ def print_outcomes(outcomes: Sequence[JobOutcome]) -> None:
         problems = "; ".join(outcome.errors[:3])
         if len(outcome.errors) > 3:
             problems += f"; and {len(outcome.errors) - 3} more (see `nps status`)"
-        table.add_row(outcome.store, outcome.job,
-                      f"[{styles.get(outcome.status, 'white')}]{outcome.status}[/]",
-                      done or "-", problems or "-")  # fmt: skip
+        # Error text is data, not Rich markup: "[/]" in a vendor's message must print as is.
+        table.add_row(Text(outcome.store), Text(outcome.job),
+                      Text(outcome.status, style=styles.get(outcome.status, "white")),
+                      Text(done or "-"), Text(problems or "-"))  # fmt: skip
     stdout.print(table)

@@ -2,7 +2,7 @@
 owner's renames and merges, and the store's current theme model
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 05:40:00
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from nps_engine.store.types import UtcDateTime
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
