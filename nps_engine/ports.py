@@ -14,6 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from nps_engine.alert_messages import AlertMessage
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
 from nps_engine.shop_events import Intent
@@ -217,6 +220,23 @@ class AlertChannel(Protocol):
     name: str
 
     def deliver(self, message: AlertMessage) -> None: ...
+
+class CommentEmbedder(Protocol):
+    """Sentence embeddings and languages of survey comments, computed on this machine
+    (``connectors.comment_embedder.LocalCommentEmbedder``): no hosted model, nothing downloaded."""
+
+    @property
+    def model_name(self) -> str:
+        """Names the model: cached vectors of another model are recomputed."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One row per text, unit length."""
+        ...
+
+    def languages(self, texts: Sequence[str]) -> list[str | None]:
+        """ISO 639-1 code of each text, None when it is too short or ambiguous to tell."""
+        ...
 
 
 class ShopAccessProbe(Protocol):

@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "reporting",
         "Segmented NPS with 95% intervals: overall, each segment against the rest, month by month.",
     ),
+    "themes": (
+        "themes",
+        "Comment themes: what customers talk about, with the share and NPS of each theme.",
+    ),
     "sandbox": (
         "sandbox",
         "Run the simulators on 127.0.0.1, print their URLs and a config to use them.",

@@ -26,6 +26,7 @@ from nps_engine.config.alerts import AlertSettings
 from nps_engine.config.dashboard import DashboardSettings
 from nps_engine.config.rewards import RewardSettings
 from nps_engine.config.server_limits import ServerLimits
+from nps_engine.config.themes import ThemesSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -358,3 +359,4 @@ class Settings(Section):
     dashboard: DashboardSettings = DashboardSettings()
     limits: ServerLimits = ServerLimits()
     rewards: RewardSettings = RewardSettings()
+    themes: ThemesSettings = ThemesSettings()

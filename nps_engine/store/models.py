@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -397,3 +398,56 @@ class PromoterReward(Base):
     email_state: Mapped[str | None] = mapped_column(String(16))
     emailed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CommentTheme(Base):
+    """One commented answer's cached embedding and its theme (docs/themes.md).
+
+    ``text_hash`` tells a re-submitted comment from the cached one; ``assigned_at`` is None until
+    the comment is assigned, and ``theme_id`` None after that means "other".
+    """
+
+    __tablename__ = "comment_themes"
+    __table_args__ = (Index(None, "store", "theme_id"),)
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    response_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    embedder: Mapped[str] = mapped_column(String(64))
+    text_hash: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    theme_id: Mapped[int | None] = mapped_column(Integer)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    assigned_at: Mapped[datetime | None]
+
+
+class Theme(Base):
+    """A theme with an id that outlives recomputes; ``position`` is its centroid's row in the
+    current model (None once no recompute finds it again). The owner's ``renamed_to`` and
+    ``merged_into`` ride on the id."""
+
+    __tablename__ = "themes"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    label: Mapped[str] = mapped_column(String(120))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int | None] = mapped_column(Integer)
+    renamed_to: Mapped[str | None] = mapped_column(String(120))
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ThemeModel(Base):
+    """The store's current theme model: centring means, centroids and cutoffs (numpy ``.npz``)."""
+
+    __tablename__ = "theme_models"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    embedder: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[bytes] = mapped_column(LargeBinary)
+    comments: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]

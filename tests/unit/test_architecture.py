@@ -46,6 +46,9 @@ PURE = frozenset(
         "statistics",
         "survey_texts",
         "tag_plan",
+        "theme_clusters",
+        "theme_keywords",
+        "theme_summary",
     )
 )
 # What a pure module may not reach for even from the standard library or PyPI: files, the
