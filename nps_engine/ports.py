@@ -14,6 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+from numpy.typing import NDArray
+
+from nps_engine.alert_messages import AlertMessage
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
 from nps_engine.shop_events import Intent
 
@@ -213,6 +217,38 @@ class ShopifyWebhookReader(Protocol):
 
         Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
         """
+        ...
+
+
+class AlertChannel(Protocol):
+    """One way an alert leaves: ``email`` (SMTP) or ``webhook`` (Slack or any URL).
+
+    ``deliver`` returns when the channel accepted the message; it raises the connectors'
+    ``TransientError`` when trying later may work (after the shared retry policy gave up),
+    ``PermanentError`` when it will not, and ``AlertOutcomeUnknown`` (a ``PermanentError``)
+    when the message may have left before the connection broke (never re-sent).
+    """
+
+    name: str
+
+    def deliver(self, message: AlertMessage) -> None: ...
+
+
+class CommentEmbedder(Protocol):
+    """Sentence embeddings and languages of survey comments, computed on this machine
+    (``connectors.comment_embedder.LocalCommentEmbedder``): no hosted model, nothing downloaded."""
+
+    @property
+    def model_name(self) -> str:
+        """Names the model: cached vectors of another model are recomputed."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One row per text, unit length."""
+        ...
+
+    def languages(self, texts: Sequence[str]) -> list[str | None]:
+        """ISO 639-1 code of each text, None when it is too short or ambiguous to tell."""
         ...
 
 

@@ -22,8 +22,11 @@ from pydantic import (
     model_validator,
 )
 
+from nps_engine.config.alerts import AlertSettings
+from nps_engine.config.dashboard import DashboardSettings
 from nps_engine.config.rewards import RewardSettings
 from nps_engine.config.server_limits import ServerLimits
+from nps_engine.config.themes import ThemesSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -357,5 +360,8 @@ class Settings(Section):
     segments: SegmentSettings = SegmentSettings()
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    alerts: AlertSettings = AlertSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     limits: ServerLimits = ServerLimits()
     rewards: RewardSettings = RewardSettings()
+    themes: ThemesSettings = ThemesSettings()

@@ -68,6 +68,15 @@ def redact_customer(
     """Blank the customer's personal data everywhere; the number of rows changed."""
     address = subject.address(session, store)
     changed = _redact_customer_row(session, store, subject.customer_id, now)
+    # A comment's embedding is derived from the comment: it goes with it (comment themes).
+    answers = select(models.Response.id).where(
+        models.Response.store == store, _theirs(models.Response, subject, address)
+    )
+    session.execute(
+        delete(models.CommentTheme).where(
+            models.CommentTheme.store == store, models.CommentTheme.response_id.in_(answers)
+        )
+    )
     changed += _blank(
         session, models.Order, store, _theirs(models.Order, subject, address), email=None
     )

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
-from nps_engine.web import health, shopify_webhooks, survey_pages, zendesk_webhooks
+from nps_engine.web import admin, health, shopify_webhooks, survey_pages, zendesk_webhooks
 from nps_engine.web.body_limits import BodyLimitMiddleware, BodyLimits
 from nps_engine.web.context import WebAdapters, WebContext, utc_now
 from nps_engine.web.security import SecurityHeaders
@@ -35,6 +35,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     survey_pages,
     shopify_webhooks,
     zendesk_webhooks,
+    admin,
 )
 
 

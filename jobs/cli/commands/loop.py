@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
     tags = typer.Typer(help="Write NPS tags back to Shopify and Zendesk.", no_args_is_help=True)
     tags.command("push")(push_command)
     app.add_typer(tags, name="tags")
+    alerts = typer.Typer(help="Alerts about fresh answers (alerts: in the config).",
+                         no_args_is_help=True)  # fmt: skip
+    alerts.command("send")(alerts_command)
+    app.add_typer(alerts, name="alerts")
 
 
 def sync_command(
@@ -104,9 +108,23 @@ def describe_change(change: TagChange) -> str:
     return f"{who}: {' '.join(edits)}"
 
 
+def alerts_command(ctx: typer.Context) -> None:
+    """Queue and send the alerts that are due now (`nps run` and `nps serve` do it too)."""
+    from jobs.steps import alerts_step
+
+    def steps(
+        settings: Settings, database: Database, progress: ProgressFn
+    ) -> list[tuple[str, Work]]:
+        if not settings.alerts.enabled:
+            return []
+        return [("alerts", alerts_step(settings, database, utc_now()))]
+
+    _run_for_each_store(ctx, steps)
+
+
 def run_command(ctx: typer.Context) -> None:
     """Sync, send the surveys that are due, push tags: the whole loop once (for cron)."""
-    from jobs.steps import push_step, send_step, sync_step
+    from jobs.steps import alerts_step, push_step, send_step, sync_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
@@ -118,6 +136,8 @@ def run_command(ctx: typer.Context) -> None:
             planned.append(("surveys send", lambda c: send_step(
                 settings, database, utc_now(), progress=progress)(c)))  # fmt: skip
         planned.append(("tags push", lambda c: push_step(settings, database, utc_now())(c)))
+        if settings.alerts.enabled:
+            planned.append(("alerts", lambda c: alerts_step(settings, database, utc_now())(c)))
         return planned
 
     _run_for_each_store(ctx, steps)

@@ -65,6 +65,8 @@ def serve_command(
         logging.getLogger("nps.serve").info("%s", listening)
     else:
         stdout.print(listening, markup=False)
+    public = str(settings.web.public_url).rstrip("/")
+    stdout.print(f"dashboard: {public}/admin (users: `nps users add EMAIL`)", markup=False)
     try:
         with background(settings, database, enabled=scheduler):
             config = server_config(

@@ -2,7 +2,7 @@
 suppressions keyed by a hash of the address instead of the address itself
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-30 05:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import nps_engine.store.types
 
 revision = "0008"
-down_revision = "0004"  # re-chained after main merged 0003 and 0004 (was 0002)
+down_revision = "0006"  # re-chained on main's head 0006 (was 0002)
 branch_labels = None
 depends_on = None
 
