@@ -2,24 +2,43 @@
 
 Every port the engine and the jobs use lives here, in this one module. Each has a real adapter in
 ``connectors/`` and a fake in ``tests/fakes.py``; ``jobs/bootstrap.py`` builds the real ones.
-Adapters speak only in records (``nps_engine.records``) and the small value types below: no
-vendor object ever crosses a port.
+Adapters speak only in records (``nps_engine.records``) and the small value types of
+``nps_engine.port_values`` (re-exported here): no vendor object ever crosses a port.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from nps_engine.alert_messages import AlertMessage
-from nps_engine.records import Customer, Order, Ticket, ZendeskUser
+from nps_engine.port_values import (
+    NO_ZENDESK_USER,
+    FollowupTicket,
+    PromoterCode,
+    PushOutcome,
+    SendResult,
+    SurveyEmail,
+    TagChange,
+    TicketPage,
+)
+from nps_engine.records import Customer, Order, ZendeskUser
 from nps_engine.shop_events import Intent
+
+__all__ = [
+    "NO_ZENDESK_USER",
+    "FollowupTicket",
+    "PromoterCode",
+    "PushOutcome",
+    "SendResult",
+    "SurveyEmail",
+    "TagChange",
+    "TicketPage",
+]
 
 
 class OrderSource(Protocol):
@@ -40,48 +59,10 @@ class OrderSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TicketPage:
-    tickets: Sequence[Ticket]
-    users: Sequence[ZendeskUser]
-    # Where the next export starts; saved only once this page is committed.
-    after_cursor: str | None
-    end_of_stream: bool
-
-
 class TicketSource(Protocol):
     def ticket_pages(self, cursor: str | None, start_time: datetime) -> Iterator[TicketPage]:
         """Tickets changed since ``cursor`` (or since ``start_time`` when there is none)."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class TagChange:
-    """What one customer's tags (and, in Zendesk, user fields) must become in one system."""
-
-    customer_id: int
-    email: str | None
-    add: tuple[str, ...]
-    remove: tuple[str, ...]
-    desired: tuple[str, ...]
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PushOutcome:
-    customer_id: int
-    ok: bool
-    error: str | None = None
-    # False when the error will not go away by itself (e.g. "Customer does not exist").
-    retryable: bool = True
-    # Nothing to write to in this system (a customer who never contacted support has no Zendesk
-    # user): not a failure, and not worth asking again until something changes.
-    skipped: bool = False
-
-
-# The outcome error of a customer who has no Zendesk user (yet): once the ticket sync links one,
-# the store forgets the skip (``nps_engine.store.support.retry_customers_found_in_zendesk``).
-NO_ZENDESK_USER = "no Zendesk user with this email yet"
 
 
 class TagWriter(Protocol):
@@ -96,25 +77,6 @@ class TagPreview(Protocol):
     customers no user has the email of), so a dry run says what will really happen."""
 
     def preview(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyEmail:
-    invite_id: int
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: Mapping[str, str]
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    ok: bool
-    # True for a permanent refusal of this address (5xx on RCPT): suppress it.
-    bounced: bool = False
-    error: str | None = None
 
 
 class SurveyMailer(Protocol):
@@ -135,21 +97,6 @@ class UserDirectory(Protocol):
     def open_tickets(self, user_ids: Sequence[int]) -> Mapping[int, Sequence[int]]:
         """Ids of the tickets still open, per requester, as last synced."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class FollowupTicket:
-    """A detractor follow-up ticket, findable again by its ``external_id``."""
-
-    external_id: str
-    requester_email: str
-    requester_name: str | None
-    subject: str
-    note: str
-    tags: tuple[str, ...] = ()
-    requester_id: int | None = None
-    group_id: int | None = None
-    assignee_id: int | None = None
 
 
 class FollowupDesk(Protocol):
@@ -173,20 +120,6 @@ class QueryCostMemory(Protocol):
     def node_cost(self, query: str) -> float | None: ...
 
     def remember_node_cost(self, query: str, points_per_node: float) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PromoterCode:
-    """A single-use discount code thanking one promoter, findable again by its ``code``."""
-
-    code: str
-    customer_id: int
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    percentage: Decimal | None = None  # exactly one of percentage and fixed_amount
-    fixed_amount: Decimal | None = None
-    minimum_order: Decimal | None = None
 
 
 class DiscountDesk(Protocol):

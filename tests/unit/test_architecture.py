@@ -30,6 +30,7 @@ PURE = frozenset(
         "invite_tokens",
         "multiple_tests",
         "periods",
+        "port_values",
         "ports",
         "records",
         "report",

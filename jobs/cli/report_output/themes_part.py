@@ -131,4 +131,5 @@ def _monthly_html(listing: ThemeListing) -> str:
 def _empty_text(listing: ThemeListing) -> str:
     if listing.comments:
         return f"{listing.comments} comments not grouped yet: run `nps themes`."
-    return "No themed comments in this period: run `nps themes` once customers write comments."
+    # Two lines: the report's text stays within 80 columns when piped.
+    return "No themed comments in this period:\nrun `nps themes` once customers write comments."
