@@ -104,6 +104,9 @@ def test_rename_survives_rebuild_and_report_shows_themes(config: Path, tmp_path:
     html = tmp_path / "r.html"
     assert nps(config, "report", "--format", "html", "--output", str(html)).exit_code == 0
     assert "What customers talk about" in html.read_text()
+    piped = nps(config, "report").stdout  # the test runner is not a terminal: 80 columns
+    assert "Livraison:" in piped  # one block per theme, not a table cut to pieces
+    assert [line for line in piped.splitlines() if len(line.rstrip()) > 80] == []
 
 
 def test_bad_segment_and_unknown_theme_are_named(config: Path) -> None:

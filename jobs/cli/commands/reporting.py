@@ -142,7 +142,7 @@ def _rendered(
     if output_format is OutputFormat.HTML:
         return themes_part.add_to_html(text, listings)
     if output_format is OutputFormat.TABLE:
-        return text + themes_part.table_text(listings)
+        return text + themes_part.table_text(listings, 80)
     return text
 
 
@@ -162,7 +162,8 @@ def _emit(
             # Wrapped at the width (80 when piped), so cron mail and files read well.
             stdout.print(report_renderable(report), soft_wrap=False)
         if listings:
-            typer.echo(themes_part.table_text(listings), nl=False)
+            width = stdout.width if stdout.is_terminal else 80
+            typer.echo(themes_part.table_text(listings, width), nl=False)
         return  # the table itself says when a store has no answers
     else:
         typer.echo(_rendered(reports, output_format, listings), nl=False)

@@ -10,7 +10,9 @@ import json
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from jobs.theme_listing import ThemeListing, listing_json
 
@@ -26,29 +28,56 @@ def add_to_json(text: str, listings: Sequence[ThemeListing]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def table_text(listings: Sequence[ThemeListing], width: int = 110) -> str:
+# Below this width the per-segment table is printed as one block per theme instead: nine
+# columns cannot share 80 (a piped report, cron mail) without cutting every header.
+WIDE_ENOUGH = 110
+
+
+def table_text(listings: Sequence[ThemeListing], width: int = WIDE_ENOUGH) -> str:
+    """The themes part as text ``width`` columns wide (80 for a file or a pipe)."""
     console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
     for listing in listings:
         console.print(f"Comment themes · {listing.store}", style="bold", markup=False)
         if not listing.figures:
             console.print(_empty_text(listing), markup=False)
             continue
-        console.print("Share of each segment's comments per theme", markup=False)
-        table = Table(show_edge=False)
-        short = [g.name.replace("_", " ") for g in listing.by_segment]
-        for column in ("theme", "all", *short):
-            table.add_column(column, overflow="fold")
-        for figure in listing.figures:
-            cells = [_share(listing, figure.theme_id, g.shares) for g in listing.by_segment]
-            table.add_row(figure.label, f"{figure.share:.0%} (n={figure.size})", *cells)
-        table.add_row("comments", str(sum(f.size for f in listing.figures)),
-                      *(str(g.comments) for g in listing.by_segment))  # fmt: skip
-        console.print(table)
+        if width >= WIDE_ENOUGH:
+            console.print("Share of each segment's comments per theme", markup=False)
+            console.print(_segment_table(listing))
+        else:
+            _print_stacked(console, listing)
         if listing.top:
             console.print(_monthly_table(listing))
     output = console.file
     assert isinstance(output, io.StringIO)
     return output.getvalue()
+
+
+def _segment_table(listing: ThemeListing) -> Table:
+    table = Table(show_edge=False)
+    short = [g.name.replace("_", " ") for g in listing.by_segment]
+    for column in ("theme", "all", *short):
+        table.add_column(column, overflow="fold")
+    for figure in listing.figures:
+        cells = [_share(listing, figure.theme_id, g.shares) for g in listing.by_segment]
+        table.add_row(figure.label, f"{figure.share:.0%} (n={figure.size})", *cells)
+    table.add_row("comments", str(sum(f.size for f in listing.figures)),
+                  *(str(g.comments) for g in listing.by_segment))  # fmt: skip
+    return table
+
+
+def _print_stacked(console: Console, listing: ThemeListing) -> None:
+    """One block per theme: its share of all comments, then its share in each segment."""
+    total = sum(f.size for f in listing.figures)
+    console.print(f"Share of comments per theme ({total} comments)", markup=False)
+    for figure in listing.figures:
+        console.print(f"  {figure.label}: {figure.share:.0%} (n={figure.size})", markup=False)
+        parts = [
+            f"{g.name.replace('_', ' ')} {_share(listing, figure.theme_id, g.shares)}"
+            for g in listing.by_segment
+        ]
+        if parts:  # wrapped lines keep the indent
+            console.print(Padding(Text(" · ".join(parts)), (0, 0, 0, 4)))
 
 
 def add_to_html(page: str, listings: Sequence[ThemeListing]) -> str:
