@@ -161,7 +161,11 @@ def test_status_pending_counts_only_what_a_push_will_do(database: Database, stor
     push_tags(database, store_id, "zendesk", NoUserWriter({3}), ZENDESK, NOW, with_fields=True)
     # Customer 4 adds a comment to the same score: tags and fields stay as they are.
     with database.session() as session:
-        row = session.scalars(select(models.Response).where(models.Response.customer_id == 4)).one()
+        row = session.scalars(
+            select(models.Response).where(
+                models.Response.store == store_id, models.Response.customer_id == 4
+            )
+        ).one()
         row.comment, row.updated_at = "fine", NOW + timedelta(minutes=5)
     with database.session() as session:
         before = read_status(session, store_id, tag_systems=("zendesk",))
