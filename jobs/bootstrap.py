@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
+
+import redis
+
+from connectors import budgets
 
 from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
@@ -46,15 +51,35 @@ def _zendesk(settings: Settings) -> ZendeskSettings:
     return settings.zendesk
 
 
+@lru_cache(maxsize=8)
+def _budget_redis(url: str) -> redis.Redis:
+    """One connection pool per process and URL (redis-py re-opens it in a forked worker)."""
+    return budgets.connect(url)
+
+
 def shopify_client(settings: Settings) -> ShopifyClient:
     shopify = _shopify(settings)
-    return ShopifyClient(
+    client = ShopifyClient(
         shopify.shop_domain,
         shopify.access_token.get_secret_value(),
         api_version=shopify.api_version,
         api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
         timeout=shopify.timeout_seconds,
     )
+    if settings.queue is not None:
+        # Distributed mode: every worker of this shop pays into one bucket (connectors.budgets).
+        redis_client = _budget_redis(settings.queue.budget_url)
+        client.bucket = budgets.SharedCostBucket(redis_client, client.endpoint)
+    return client
+
+
+def zendesk_budget(settings: Settings) -> budgets.SharedRequestBudget | None:
+    """The account's request budget shared by every worker (distributed mode), or None."""
+    if settings.queue is None:
+        return None
+    zendesk = _zendesk(settings)
+    address = str(zendesk.base_url) if zendesk.base_url else f"{zendesk.subdomain}.zendesk.com"
+    return budgets.SharedRequestBudget(_budget_redis(settings.queue.budget_url), address)
 
 
 def order_source(settings: Settings) -> ShopifyOrderSource:
@@ -75,6 +100,7 @@ def zendesk_client(settings: Settings) -> ZendeskClient:
         base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
         timeout=zendesk.timeout_seconds,
         ratelimit_budget_seconds=zendesk.ratelimit_budget_seconds,
+        budget=zendesk_budget(settings),
     )
 
 

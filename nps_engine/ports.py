@@ -166,3 +166,42 @@ class ShopifyWebhookReader(Protocol):
         Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
         """
         ...
+
+
+class ShopifyCostBudget(Protocol):
+    """A shop's GraphQL cost bucket as the Shopify client pays into it.
+
+    The client's own :class:`connectors.shopify.cost.CostBucket` serves one process; a shared
+    one (``connectors.budgets``) serves every worker of a shop. ``wait_before`` may reserve the
+    points itself (a shared bucket must, atomically, or two workers would both spend the same
+    points); ``spend`` then charges nothing more. ``now`` is the client's monotonic clock.
+    ``known``/``maximum``: whether an answer has told the bucket's size yet, and that size.
+    """
+
+    @property
+    def known(self) -> bool: ...
+
+    @property
+    def maximum(self) -> float: ...
+
+    def wait_before(self, cost: float, now: float) -> float:
+        """Seconds to wait before sending a query of requested cost ``cost``."""
+        ...
+
+    def spend(self, cost: float, now: float) -> None: ...
+
+    def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
+        """An answer's ``extensions.cost.throttleStatus``: the bucket as Shopify saw it."""
+        ...
+
+
+class RequestBudget(Protocol):
+    """A Zendesk account's requests per minute, shared by every client of the account."""
+
+    def acquire(self) -> float:
+        """Take one request; the seconds to wait before sending it (0: go now)."""
+        ...
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """An answer's status and rate-limit headers (``ratelimit-remaining``/``-reset``)."""
+        ...

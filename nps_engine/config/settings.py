@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from nps_engine.config.queue import QueueSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -309,3 +310,4 @@ class Settings(Section):
     segments: SegmentSettings = SegmentSettings()
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    queue: QueueSettings | None = None
