@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import redis
 
 from connectors import budgets
-
 from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.source import ShopifyOrderSource

@@ -11,7 +11,18 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli.commands import admin, data, demo, loop, reporting, sandbox, serve, setup, surveys
+from jobs.cli.commands import (
+    admin,
+    data,
+    demo,
+    distributed,
+    loop,
+    reporting,
+    sandbox,
+    serve,
+    setup,
+    surveys,
+)
 from jobs.cli.console import CliState
 from jobs.runtime import logs
 
@@ -45,7 +56,7 @@ def _global_options(
     ctx.obj = CliState(config_path=config, verbosity=verbosity, json_logs=json_logs)
 
 
-for module in (admin, data, loop, reporting, setup, sandbox, surveys, serve, demo):
+for module in (admin, data, loop, reporting, setup, sandbox, surveys, serve, demo, distributed):
     module.register(app)
 
 

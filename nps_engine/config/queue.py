@@ -74,5 +74,5 @@ class QueueSettings(BaseModel):
     @property
     def visibility_timeout_seconds(self) -> int:
         """How long Redis keeps a taken task from other workers before giving it to another
-        (the worker died): longer than any task, which the time budget bounds."""
-        return 2 * self.store_time_budget_seconds + 60
+        (the worker died): longer than any task, whose time limit is twice the budget."""
+        return 2 * self.store_time_budget_seconds + 15

@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.cli.console import fail, fail_usage, open_database, state_of, stderr, stdout
+from jobs.cli.console import (
+    fail,
+    fail_usage,
+    open_database,
+    state_of,
+    stderr,
+    stdout,
+    store_option,
+)
 from jobs.cli.report_output import RENDERERS
 from jobs.cli.report_output.rich_table import report_renderable
 from jobs.report_job import report_period
@@ -50,6 +58,7 @@ def report(
         SurveyKind.TRANSACTIONAL,
         help="transactional (post-delivery) or relationship survey; never mixed.",
     ),
+    store: list[str] | None = store_option(),
 ) -> None:
     """Segmented NPS with 95% intervals: overall, each segment against the rest, month by month."""
     since_day, until_day = _date_option("--since", since), _date_option("--until", until)
@@ -58,7 +67,7 @@ def report(
     now = datetime.now(UTC)
     reports = [
         _store_report(settings, now, since_day, until_day, basis, kind)
-        for settings in state_of(ctx).stores()
+        for settings in state_of(ctx).selected(store)
     ]
     _emit(reports, output_format, output)
 
