@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from celery import Celery, chain
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from jobs.distributed.queue_state import QueueState
 from nps_engine.config import Settings
@@ -69,7 +69,8 @@ def make_app(stores: Sequence[Settings]) -> StoreApp:
         task_store_errors_even_if_ignored=False,
         task_serializer="json",
         accept_content=["json"],
-        task_queues=[Queue(name) for name in QUEUES.values()],  # type: ignore[no-untyped-call]
+        # Each queue its own direct exchange and key: a message goes to exactly one queue.
+        task_queues=[_queue(name) for name in QUEUES.values()],
         task_default_queue=QUEUES["sync"],
         task_create_missing_queues=False,
         # A job past twice its budget is stuck (a hung vendor): kill it (prefork) before Redis
@@ -93,6 +94,10 @@ def make_app(stores: Sequence[Settings]) -> StoreApp:
 
     register_tasks(app)
     return app
+
+
+def _queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
 
 
 def enqueue(

@@ -145,13 +145,14 @@ class Fleet:
 
 
 def purge(settings: list[Settings]) -> None:
-    """Empty the broker's nps queues: a test must not run what an earlier one left behind."""
+    """Delete the broker's nps queues (the workers declare them again): a test must not run
+    what an earlier one left behind."""
     app = make_app(settings)
     with app.connection_for_write() as connection:
         for queue in QUEUES.values():
             channel = connection.channel()
             try:
-                channel.queue_purge(queue)
+                channel.queue_delete(queue)
             except Exception:  # noqa: BLE001 - a queue never declared on this broker
                 pass
             finally:

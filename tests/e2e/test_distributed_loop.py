@@ -43,7 +43,9 @@ def emails_per_order(running: Fleet) -> dict[str, Counter[int]]:
     counts: dict[str, Counter[int]] = {}
     with running.database.session() as session:
         for store, sandbox in running.stores.items():
-            invites = list(session.scalars(select(models.Invite).where(models.Invite.store == store)))
+            invites = list(
+                session.scalars(select(models.Invite).where(models.Invite.store == store))
+            )
             assert len(sandbox.smtp.messages) == sum(i.state == "sent" for i in invites)
             counts[store] = Counter(i.order_id for i in invites if i.state == "sent")
     return counts
@@ -96,6 +98,10 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
             detractors = sum(r.score <= 6 for r in responses)
             assert len(followups) == detractors
             assert max(followups.values(), default=1) == 1
+    # Each job ran once per enqueueing: scheduler, then `run --enqueue` (no copy ran twice).
+    for job, count in (("sync", 2), ("surveys send", 2), ("tags push", 2), ("report", 1)):
+        per_store = Counter(run.store for run in stores.runs(job))
+        assert per_store == dict.fromkeys(stores.stores, count), (job, per_store)
     again = emails_per_order(stores)
     assert again == sent, "the second run mailed someone again"
 
@@ -105,5 +111,8 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
     standby = [p for p, text in logs.items() if "standing by" in text]
     assert len(active) == 1 and len(standby) == 1, logs
     os.killpg(active[0].pid, signal.SIGKILL)
-    stores.wait_for("the standby scheduler to take over",
-                    lambda: "scheduler: active" in stores.log_of(standby[0]), timeout=15)
+    stores.wait_for(
+        "the standby scheduler to take over",
+        lambda: "scheduler: active" in stores.log_of(standby[0]),
+        timeout=15,
+    )
