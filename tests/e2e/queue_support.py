@@ -76,6 +76,12 @@ class Fleet:
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
     _logs: list[IO[str]] = field(default_factory=list)
 
+    @property
+    def broker(self) -> str:
+        queue = self.settings[0].queue
+        assert queue is not None
+        return queue.broker_url.get_secret_value()
+
     def start(self, *args: str) -> subprocess.Popen[str]:
         log = open(self.workdir / f"process-{len(self.processes)}.log", "w")  # noqa: SIM115
         self._logs.append(log)
