@@ -8,6 +8,7 @@ Redis keys and budgets never meet another test's; the broker's queues are purged
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time as day_time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -158,14 +159,11 @@ def purge(settings: list[Settings]) -> None:
         for queue in QUEUES.values():
             channel = connection.channel()
             try:
-                channel.queue_delete(queue)
-            except Exception:  # noqa: BLE001 - a queue never declared on this broker
-                pass
+                with contextlib.suppress(Exception):  # a queue never declared on this broker
+                    channel.queue_delete(queue)
             finally:
-                try:
+                with contextlib.suppress(Exception):
                     channel.close()
-                except Exception:  # noqa: BLE001
-                    pass
 
 
 @contextmanager
@@ -237,8 +235,3 @@ def fleet(
                 for key in client.scan_iter(f"nps:queue:*{store}*"):
                     client.delete(key)
             client.close()
-
-
-def survey_window_now(tz: str) -> tuple[day_time, day_time]:
-    window = open_window(tz, datetime.now(UTC))
-    return day_time.fromisoformat(window[0]), day_time.fromisoformat(window[1])

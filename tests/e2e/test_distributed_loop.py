@@ -109,7 +109,8 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
     logs = {p: stores.log_of(p) for p in (first, second)}
     active = [p for p, text in logs.items() if "scheduler: active" in text]
     standby = [p for p, text in logs.items() if "standing by" in text]
-    assert len(active) == 1 and len(standby) == 1, logs
+    assert len(active) == 1, logs
+    assert len(standby) == 1, logs
     os.killpg(active[0].pid, signal.SIGKILL)
     stores.wait_for(
         "the standby scheduler to take over",
