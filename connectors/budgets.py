@@ -6,16 +6,19 @@ the restore rate and be throttled; here each of them reserves from one budget, a
 script runs alone on the Redis server), and each answer's ``throttleStatus`` or rate-limit
 headers bring the shared view back to the vendor's truth.
 
-Shopify (:class:`SharedCostBucket`): a reservation takes the query's requested cost from the
-extrapolated bucket *at once*, even into debt; a worker whose reservation left the bucket negative
-waits ``debt / restoreRate`` seconds, so the reservations form a queue that drains at exactly the
-restore rate. An answer's ``currentlyAvailable`` then replaces the estimate, less the reservations
-of queries still on their way (at most one per client: a client is used by one thread). Before any
-answer the bucket is assumed to be the smallest Shopify publishes (1000 points, 50 per second).
+Shopify (:class:`SharedCostBucket`): a query takes its requested cost from the shared estimate
+only when the estimate holds that many points; otherwise the worker sleeps until the restore rate
+should have brought them, and asks again (whoever asks first after the refill wins; the others
+wait on). An answer's ``currentlyAvailable`` then replaces the estimate, less the points of
+queries sent after that one and not yet answered. Answers can reach Redis out of order (four
+processes on two cores): each query takes a ticket when it is paid for, and an answer older than
+the one applied last is ignored (it would not show the points spent since). Before any answer
+the bucket is assumed to be the smallest Shopify publishes (1000 points, 50 per second).
 
 Zendesk (:class:`SharedRequestBudget`): ``ratelimit-remaining``/``-reset`` of the last answer;
 each request takes one; at zero the next waits for the window's reset. Within one window the
-remaining count only goes down (an answer cannot give back what other workers reserved).
+remaining count only goes down (an answer cannot give back what other workers reserved). Until
+an answer has told the limit, one request goes alone (a probe) and the others wait for it.
 
 Times come from the Redis server (``TIME``), the one clock every machine shares.
 """
@@ -23,6 +26,7 @@ Times come from the Redis server (``TIME``), the one clock every machine shares.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,14 +51,15 @@ local avail = tonumber(s[2]) or max
 local at = tonumber(s[4]) or now
 avail = math.min(max, avail + math.max(0, now - at) * rate)
 local cost = math.min(tonumber(ARGV[1]), max)
-avail = avail - cost
-redis.call('HSET', KEYS[1], 'max', max, 'avail', avail, 'rate', rate, 'at', now)
-redis.call('HSET', KEYS[2], ARGV[2], cost .. ' ' .. now)
+if avail < cost then
+  return {tostring((cost - avail) / rate), tostring(max), 0}
+end
+local ticket = redis.call('HINCRBY', KEYS[1], 'ticket', 1)
+redis.call('HSET', KEYS[1], 'max', max, 'avail', avail - cost, 'rate', rate, 'at', now)
+redis.call('HSET', KEYS[2], ARGV[2], cost .. ' ' .. now .. ' ' .. ticket)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-local wait = 0
-if avail < 0 then wait = -avail / rate end
-return {tostring(wait), tostring(max)}
+return {'0', tostring(max), ticket}
 """
 )
 
@@ -62,18 +67,23 @@ _OBSERVE = (
     _NOW
     + """
 redis.call('HDEL', KEYS[2], ARGV[4])
+local mine = tonumber(ARGV[7])
+if mine == 0 then mine = tonumber(redis.call('HGET', KEYS[1], 'ticket') or '0') end
+local applied = tonumber(redis.call('HGET', KEYS[1], 'applied') or '0')
+if mine < applied then return 'stale' end
 local pending = 0
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
-  local cost, at = string.match(all[i + 1], '(%S+) (%S+)')
+  local cost, at, ticket = string.match(all[i + 1], '(%S+) (%S+) (%S+)')
   if now - tonumber(at) > tonumber(ARGV[5]) then
     redis.call('HDEL', KEYS[2], all[i])
-  else
+  elseif tonumber(ticket) > mine then
     pending = pending + tonumber(cost)
   end
 end
 local avail = tonumber(ARGV[2]) - pending
-redis.call('HSET', KEYS[1], 'max', ARGV[1], 'avail', avail, 'rate', ARGV[3], 'at', now)
+redis.call('HSET', KEYS[1], 'max', ARGV[1], 'avail', avail, 'rate', ARGV[3], 'at', now,
+           'applied', mine)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return tostring(avail)
 """
@@ -84,7 +94,10 @@ _ACQUIRE = (
     + """
 local s = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset_at')
 local limit = tonumber(s[1])
-if not limit then return '0' end
+if not limit then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 5) then return '0' end
+  return '0.2'
+end
 local remaining = tonumber(s[2])
 local reset_at = tonumber(s[3])
 if now >= reset_at then
@@ -127,9 +140,15 @@ def budget_key(kind: str, address: str) -> str:
 
 
 class SharedCostBucket:
-    """A shop's Shopify cost bucket in Redis (module docstring). One per client and thread."""
+    """A shop's Shopify cost bucket in Redis (module docstring). One per client and thread.
 
-    def __init__(self, client: redis.Redis, address: str) -> None:
+    :meth:`wait_before` waits itself until the points are paid for, and returns 0: a wait it
+    returned would be slept by the client without asking again, while others took the points.
+    ``waited_seconds`` adds up that waiting."""
+
+    def __init__(
+        self, client: redis.Redis, address: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._redis = client
         self._state = budget_key("shopify", address)
         self._pending = self._state + ":pending"
@@ -138,18 +157,26 @@ class SharedCostBucket:
         self._observe = client.register_script(_OBSERVE)
         self.maximum = ASSUMED_BUCKET[0]
         self.known = False
+        self.waited_seconds = 0.0
+        self._sleep = sleep
+        self._ticket = 0
 
     def wait_before(self, cost: float, now: float) -> float:
-        wait, maximum = self._reserve(
-            keys=[self._state, self._pending],
-            args=[cost, self._holder, *ASSUMED_BUCKET, KEY_TTL_SECONDS],
-        )
-        self.maximum = float(maximum)
-        seconds = float(wait)
-        return seconds + SAFETY_SECONDS if seconds > 0 else 0.0
+        while True:
+            wait, maximum, ticket = self._reserve(
+                keys=[self._state, self._pending],
+                args=[cost, self._holder, *ASSUMED_BUCKET, KEY_TTL_SECONDS],
+            )
+            self.maximum = float(maximum)
+            seconds = float(wait)
+            if seconds <= 0:
+                self._ticket = int(ticket)
+                return 0.0
+            self.waited_seconds += seconds + SAFETY_SECONDS
+            self._sleep(seconds + SAFETY_SECONDS)
 
     def spend(self, cost: float, now: float) -> None:
-        """Nothing: :meth:`wait_before` reserved the points."""
+        """Nothing: :meth:`wait_before` has paid."""
 
     def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
         self.maximum = float(throttle_status["maximumAvailable"])
@@ -163,6 +190,7 @@ class SharedCostBucket:
                 self._holder,
                 PENDING_STALE_SECONDS,
                 KEY_TTL_SECONDS,
+                self._ticket,
             ],
         )
 
@@ -176,7 +204,8 @@ class SharedRequestBudget:
         self._headers = client.register_script(_HEADERS)
 
     def acquire(self) -> float:
-        wait = float(self._acquire(keys=[self._key], args=[ASSUMED_WINDOW_SECONDS]))
+        keys = [self._key, self._key + ":probe"]
+        wait = float(self._acquire(keys=keys, args=[ASSUMED_WINDOW_SECONDS]))
         return wait + SAFETY_SECONDS if wait > 0 else 0.0
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:

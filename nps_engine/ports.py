@@ -172,9 +172,9 @@ class ShopifyCostBudget(Protocol):
     """A shop's GraphQL cost bucket as the Shopify client pays into it.
 
     The client's own :class:`connectors.shopify.cost.CostBucket` serves one process; a shared
-    one (``connectors.budgets``) serves every worker of a shop. ``wait_before`` may reserve the
-    points itself (a shared bucket must, atomically, or two workers would both spend the same
-    points); ``spend`` then charges nothing more. ``now`` is the client's monotonic clock.
+    one (``connectors.budgets``) serves every worker of a shop. ``wait_before`` may itself wait
+    and pay (a shared bucket must, atomically, or two workers would both spend the same points)
+    and return 0; ``spend`` then charges nothing more. ``now`` is the client's monotonic clock.
     ``known``/``maximum``: whether an answer has told the bucket's size yet, and that size.
     """
 
