@@ -8,6 +8,7 @@ one scheduler enqueues, the standby takes over when it dies.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections import Counter
@@ -66,6 +67,16 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
         assert sum(per_order.values()) > 0, f"{store} sent no survey"
         assert max(per_order.values()) == 1, f"{store}: an order got two emails"
 
+    # `nps status` shows the two workers, empty queues, and how long ago each store synced.
+    status = stores.run("status", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    queue = json.loads(status.stdout)["queue"]
+    assert queue["workers_alive"] == 2, queue
+    assert queue["queued"] == {"sync": 0, "surveys send": 0, "tags push": 0, "report": 0}
+    for store in stores.stores:
+        assert 0 <= queue["stores"][store]["lag_seconds"] < 60
+        assert queue["stores"][store]["paused"] is None
+
     # Customers answer; the answers settle (follow-ups wait 10 minutes for a comment); cron-style
     # `nps run --enqueue` then pushes them.
     answered = {}
@@ -117,3 +128,55 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
         lambda: "scheduler: active" in stores.log_of(standby[0]),
         timeout=15,
     )
+
+
+@pytest.fixture
+def one_bad_token(pg: Database, tmp_path: Path) -> Iterator[Fleet]:
+    def wrong_token(document: dict[str, object]) -> None:
+        stores = document["stores"]
+        assert isinstance(stores, list)
+        stores[0]["shopify"]["access_token"] = "shpat_revoked"
+        stores[0]["zendesk"]["api_token"] = "revoked"
+
+    with fleet(tmp_path, pg, brokers()[0].values[0], stores=2, customers=20,
+               adjust=wrong_token) as running:  # fmt: skip
+        yield running
+
+
+def test_a_store_whose_credentials_are_refused_is_paused_and_reported(one_bad_token: Fleet) -> None:
+    bad, good = list(one_bad_token.stores)
+    one_bad_token.worker("a")
+    scheduler = one_bad_token.start("scheduler", "--tick", "0.3")
+    one_bad_token.wait_for("the good store's jobs and the bad store's sync", lambda: any(
+        run.store == good and run.status == "succeeded" for run in one_bad_token.runs("report"))
+        and any(run.store == bad for run in one_bad_token.runs("sync")))  # fmt: skip
+    # The bad store's other jobs were skipped, not run into the same wall.
+    assert not [run for run in one_bad_token.runs() if run.store == bad and run.job != "sync"]
+    syncs = {run.store: run for run in one_bad_token.runs("sync")}
+    assert syncs[bad].status == "failed"
+    assert syncs[good].status == "succeeded"
+    listed = one_bad_token.run("stores", "--format", "json")
+    entries = {entry["store"]: entry for entry in json.loads(listed.stdout)["stores"]}
+    assert "check the token" in entries[bad]["paused"]["reason"] or "401" in (
+        entries[bad]["paused"]["reason"])  # fmt: skip
+    assert entries[good]["paused"] is None
+    table = one_bad_token.run("stores")
+    assert table.returncode == 1, table.stdout  # a paused store is something to act on
+    # Paused, the store is not enqueued again at every tick: a later scheduler pass (forced by
+    # forgetting when its jobs last went out) enqueues the good store only.
+    scheduler.terminate()
+    scheduler.wait(timeout=20)
+    from connectors.budgets import connect
+    from jobs.distributed.queue_state import QueueState
+
+    state = QueueState(connect(one_bad_token.settings[0].queue.budget_url))  # type: ignore[union-attr]
+    for store in (bad, good):
+        state.redis.delete(f"nps:queue:last:{store}")
+    once = one_bad_token.run("scheduler", "--once")
+    assert once.returncode == 0, once.stderr
+    one_bad_token.wait_for("the good store's second sync", lambda: sum(
+        run.store == good for run in one_bad_token.runs("sync")) == 2)  # fmt: skip
+    assert sum(run.store == bad for run in one_bad_token.runs("sync")) == 1
+    resumed = one_bad_token.run("stores", "--resume", bad)
+    assert f"{bad}: resumed" in resumed.stdout
+    assert state.paused(bad) is None
