@@ -96,8 +96,9 @@ class Fleet:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str, *more: str) -> subprocess.Popen[str]:
-        return self.start("worker", "--pool", "threads", "--concurrency", "2", "--name",
+    def worker(self, name: str, *more: str, json_logs: bool = False) -> subprocess.Popen[str]:
+        flags = ["--json-logs"] if json_logs else []
+        return self.start(*flags, "worker", "--pool", "threads", "--concurrency", "2", "--name",
                           f"{name}-{uuid.uuid4().hex[:6]}@test", *more)  # fmt: skip
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:

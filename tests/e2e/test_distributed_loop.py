@@ -53,7 +53,7 @@ def emails_per_order(running: Fleet) -> dict[str, Counter[int]]:
 
 
 def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None:
-    stores.worker("a")
+    json_worker = stores.worker("a", json_logs=True)
     stores.worker("b")
     first = stores.start("scheduler", "--tick", "0.5")
     second = stores.start("scheduler", "--tick", "0.5")
@@ -66,6 +66,12 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
     for store, per_order in sent.items():
         assert sum(per_order.values()) > 0, f"{store} sent no survey"
         assert max(per_order.values()) == 1, f"{store}: an order got two emails"
+
+    # --json-logs: the worker's output is JSON lines only (a log shipper reads them), ours.
+    lines = [line for line in stores.log_of(json_worker).splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert entries[0]["message"].startswith("worker starting: 3 stores")
 
     # `nps status` shows the two workers, empty queues, and how long ago each store synced.
     status = stores.run("status", "--format", "json")

@@ -120,9 +120,14 @@ def worker_command(
     _checked_databases(stores)
     _server_logs(state, stores)
     setup_logging.connect(_keep_our_logging, weak=False)
+    # Celery warns (SecurityWarning) when run as root, as containers often do: through our log.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").handlers[:] = list(logging.getLogger("nps").handlers)
     app = make_app(stores)
     queue = app.nps_queue
-    argv = [
+    # The banner is for a terminal; a log shipper (--json-logs) or a quiet run gets our lines only.
+    argv = ["--quiet"] if state.json_logs or state.verbosity < 0 else []
+    argv += [
         "worker",
         f"--concurrency={concurrency or queue.worker_concurrency}",
         f"--pool={pool or queue.worker_pool}",
