@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -124,7 +126,12 @@ class Dispatcher:
         due = due_jobs(store_schedules(settings), dict(last), now, settings.store.tz)
         if not due:
             return
-        sent, waiting = enqueue(self.app, self.state, store, due)
+        try:
+            sent, waiting = enqueue(self.app, self.state, store, due)
+        except (KombuError, RedisError, OSError) as error:  # broker or Redis down: next tick
+            log.error("%s: cannot enqueue %s: %s: %s", store, ", ".join(due),
+                      type(error).__name__, error)  # fmt: skip
+            return
         for job in due:
             self.state.set_enqueued(store, job, now)
         self.enqueued += len(sent)

@@ -113,7 +113,12 @@ def enqueue(
         (sent if state.mark_queued(store, job, ttl) else waiting).append(job)
     if sent:
         signatures = [task_signature(app, store, job) for job in sent]
-        chain(*signatures).apply_async() if len(signatures) > 1 else signatures[0].apply_async()
+        try:
+            chain(*signatures).apply_async() if len(signatures) > 1 else signatures[0].apply_async()
+        except Exception:
+            for job in sent:  # not in the queue after all: the next attempt must not skip them
+                state.clear_queued(store, job)
+            raise
     return sent, waiting
 
 

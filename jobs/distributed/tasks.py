@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +113,7 @@ def _after(
 ) -> None:
     store, job, queue = outcome.store, outcome.job, app.nps_queue
     if outcome.credentials_refused:
-        pause = state.pause(store, "; ".join(outcome.errors[:2]), _now(),
+        pause = state.pause(store, "; ".join(outcome.errors[:2]), utc_now(),
                             queue.credentials_pause_minutes)  # fmt: skip
         log.error("%s paused until %s: credentials refused (%s)", store,
                   f"{pause.until:%Y-%m-%d %H:%M} UTC", pause.reason)  # fmt: skip
@@ -133,10 +132,6 @@ def _after(
         log.warning("%s/%s will be retried in %.0f s (attempt %d of %d)", store, job, delay,
                     attempt + 1, queue.max_retries + 1)  # fmt: skip
         raise task.retry(countdown=delay, max_retries=queue.max_retries)
-
-
-def _now() -> datetime:
-    return utc_now()
 
 
 def register_tasks(app: StoreApp) -> None:

@@ -4,10 +4,13 @@ on a plain SQLite store (no queue needed)."""
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from jobs.cli.app import app
@@ -117,3 +120,25 @@ def test_a_store_slice_ends_at_the_first_progress_after_its_budget() -> None:
     with pytest.raises(SliceEnded):
         store_slice.progress("shopify orders", 500)
     assert store_slice.ended
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NPS_TEST_REDIS_URL"), reason="NPS_TEST_REDIS_URL is not set"
+)
+def test_run_enqueue_with_the_broker_down_fails_and_leaves_nothing_marked(tmp_path: Path) -> None:
+    redis_url = os.environ["NPS_TEST_REDIS_URL"]
+    store = f"down-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"store: {{id: {store}}}\n"
+        "database: {url: 'postgresql://postgres@127.0.0.1:5432/unused'}\n"
+        f"queue: {{broker_url: 'amqp://guest:guest@127.0.0.1:1//', redis_url: '{redis_url}'}}\n"
+    )
+    result = nps(path, "run", "--enqueue")
+    assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
+    assert "cannot reach the queue" in result.output  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert not list(client.scan_iter(f"nps:queue:queued:{store}:*"))
+    finally:
+        client.close()

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -35,6 +35,10 @@ from jobs.cli.console import (
 from jobs.runtime import logs
 from nps_engine.config import Settings
 from nps_engine.config.queue import QueueSettings
+
+if TYPE_CHECKING:  # Celery loads only for the commands that use it
+    from jobs.distributed.queue_app import StoreApp
+    from jobs.distributed.queue_state import QueueState
 
 log = logging.getLogger("nps.worker")
 
@@ -208,14 +212,14 @@ def enqueue_run(ctx: typer.Context, wanted: list[str] | None) -> None:
 
 
 def _enqueue(
-    app: Any, queue_state: Any, store: str, jobs: list[str]
+    app: StoreApp, queue_state: QueueState, store: str, jobs: list[str]
 ) -> tuple[list[str], list[str]]:
     from jobs.distributed.queue_app import enqueue
 
     return enqueue(app, queue_state, store, jobs)
 
 
-def _queue_state(queue: QueueSettings) -> Any:
+def _queue_state(queue: QueueSettings) -> QueueState:
     from connectors.budgets import connect
     from jobs.distributed.queue_state import QueueState
 
