@@ -4,6 +4,12 @@ Generates a fresh SQLite store (default: 1,000,000 answers over 300,000 customer
 orders and Zendesk tickets; the generation is not what is measured), then runs the report as a
 subprocess and prints its wall time and peak RSS. Target on a 2-core machine: under 5 s, 500 MB.
 
+In the same run it times a reference: the same aggregates (each customer's latest answer of the
+period and of each month, the overall and monthly tallies, the support-contact and return
+segments) in plain SQLite SQL through ``sqlite3``, checks that both give the same numbers, and
+prints the ratio. The report does more than the reference (facts for every segment, custom
+rules, trends per segment, changes, the store's order habits), so the ratio is the price of that.
+
     python bench/report.py                      # the full-size run
     python bench/report.py --responses 20000 --customers 6000 --keep /tmp/small.db
 """
@@ -185,6 +191,85 @@ def measure(config: Path) -> tuple[float, float, float, dict[str, object]]:
     return seconds, usage.ru_utime + usage.ru_stime, peak_mb, json.loads(output)
 
 
+def plain_sql(path: Path, report: dict[str, object]) -> tuple[float, float, dict[str, object]]:
+    """The reference: the report's headline numbers in plain SQL on the same file."""
+    from nps_engine.periods import Period
+
+    period_json = report["period"]
+    assert isinstance(period_json, dict)
+    period = Period(
+        datetime.fromisoformat(period_json["from"]).date(),
+        datetime.fromisoformat(period_json["to"]).date(),
+        period_json["timezone"],
+    )
+    calendar = " UNION ALL ".join(
+        f"SELECT '{m.label}' AS label, '{stamp(m.start)}' AS start, '{stamp(m.end)}' AS finish"
+        for m in period.months()
+    )
+    categories = "sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)"
+    answers = f"""
+        WITH calendar AS ({calendar}),
+        answers AS (
+          SELECT r.id, r.customer_id, r.order_id, r.score, r.responded_at, calendar.label,
+                 row_number() OVER (PARTITION BY r.customer_id
+                                    ORDER BY r.responded_at DESC, r.id DESC) AS period_rank,
+                 row_number() OVER (PARTITION BY r.customer_id, calendar.label
+                                    ORDER BY r.responded_at DESC, r.id DESC) AS month_rank
+          FROM calendar JOIN responses r
+            ON r.responded_at >= calendar.start AND r.responded_at < calendar.finish
+          WHERE r.store = :store AND r.kind = 'transactional'
+        )"""
+    support = """EXISTS (SELECT 1 FROM tickets t WHERE t.store = :store
+                   AND t.customer_id = a.customer_id AND t.created_at <= a.responded_at
+                   AND t.created_at >= strftime('%Y-%m-%d %H:%M:%f', a.responded_at, '-90 days'))"""
+    returned = "(o.returned OR o.refunded)"
+    started, started_cpu = time.perf_counter(), time.process_time()
+    connection = sqlite3.connect(path)
+    months = connection.execute(
+        answers + f" SELECT label, {categories} FROM answers WHERE month_rank = 1 GROUP BY label",
+        {"store": STORE},
+    ).fetchall()
+    headline = connection.execute(
+        answers
+        + f""" SELECT {categories},
+              sum({support} AND score >= 9), sum({support} AND score BETWEEN 7 AND 8),
+              sum({support} AND score <= 6),
+              sum({returned} AND score >= 9), sum({returned} AND score BETWEEN 7 AND 8),
+              sum({returned} AND score <= 6)
+            FROM answers a LEFT JOIN orders o ON o.store = :store AND o.id = a.order_id
+            WHERE period_rank = 1""",
+        {"store": STORE},
+    ).fetchone()
+    connection.close()
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - started_cpu
+    return (
+        seconds,
+        cpu_seconds,
+        {
+            "overall": [int(v or 0) for v in headline[0:3]],
+            "support_contacted": [int(v or 0) for v in headline[3:6]],
+            "returned": [int(v or 0) for v in headline[6:9]],
+            "trend": {label: [int(v or 0) for v in counts] for label, *counts in months},
+        },
+    )
+
+
+def report_numbers(report: dict[str, object]) -> dict[str, object]:
+    """The same numbers, read from the report's JSON."""
+
+    def tally(figure: dict[str, int]) -> list[int]:
+        return [figure["promoters"], figure["passives"], figure["detractors"]]
+
+    segments = {s["name"]: tally(s) for s in report["segments"]}  # type: ignore[attr-defined]
+    return {
+        "overall": tally(report["overall"]),  # type: ignore[arg-type]
+        "support_contacted": segments["support_contacted"],
+        "returned": segments["returned"],
+        "trend": {m["month"]: tally(m) for m in report["trend"] if m["n"]},  # type: ignore[attr-defined]
+    }
+
+
 def generate_apart(path: Path, responses: int, customers: int, seed: int) -> None:
     """Generate in a child process: the generator's memory would otherwise be copied into the
     measured subprocess when it is spawned and show up in its peak RSS."""
@@ -219,12 +304,20 @@ def main() -> None:
         config = Path(scratch) / "config.yaml"
         config.write_text(f"store: {{id: {STORE}}}\ndatabase: {{url: 'sqlite:///{path}'}}\n")
         seconds, cpu_seconds, peak_mb, report = measure(config)
+        reference_seconds, reference_cpu, reference = plain_sql(path, report)
     overall = report["overall"]
     assert isinstance(overall, dict)
     print(
         f"nps report --format json: {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU, "
         f"peak RSS {peak_mb:.0f} MB (n={overall['n']}, NPS {overall['nps']}, "
         f"{len(report['trend'])} months)"  # type: ignore[arg-type]
+    )
+    same = reference == report_numbers(report)
+    print(
+        f"plain SQL reference (sqlite3, same aggregates, same file): {reference_seconds:.2f} s "
+        f"wall, {reference_cpu:.2f} s CPU; ratio {seconds / reference_seconds:.1f}x wall, "
+        f"{cpu_seconds / reference_cpu:.1f}x CPU; numbers "
+        f"{'identical' if same else 'DIFFERENT'}"
     )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average while measuring: {load} (other work on the machine slows the wall time)")

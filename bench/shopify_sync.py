@@ -7,14 +7,25 @@ RSS is its own) with its simulator in a child process (so the simulator's memory
 - incremental: every order of a shop with about 20,000 orders, page by page (orders only);
 - bulk: a 100,000-order backfill by bulk operation, streamed into SQLite;
 - tags: 5,000 customers' tags pushed, then the same push again (must make zero write calls).
+- bulk_tags: 50,000 customers' tags pushed through bulk mutations (``--bulk-tags``), against the
+  bound of today's aliased path on the same changes (10 points a mutation from the bucket).
+  Target: under 10 minutes.
 
 For each it prints HTTP calls, total query cost (points charged), THROTTLED answers, wall time,
 and the lower bound no client can beat: (total cost - bucket size) / restore rate. Targets: wall
 time within 1.15x of the bound, zero THROTTLED, zero writes on the second push, and peak RSS
 under 300 MB for the backfill. The phases run in parallel (each has its own bucket).
 
+The client connects as a Dev Dashboard app (client credentials grant) to a simulator whose costs
+are calibrated on real recorded answers. The incremental phase also prints the calls per 1,000
+orders and the mean real cost per call as a share of the 1000-point single-query limit, for page
+sizes learned from Shopify's answers and, as the reference in the same run, for pages sized by
+the static estimate alone (what the client did before); targets: pages after the first use at
+least 80% of the limit or 250 orders, and the sync stays within 1.10x of the bound.
+
     python bench/shopify_sync.py                          # all three, full size (~20 minutes)
     python bench/shopify_sync.py --phase tags --tags 500  # one phase, smaller
+    python bench/shopify_sync.py --phase bulk_tags --bulk-tags 50000
 """
 
 from __future__ import annotations
@@ -26,13 +37,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from connectors.shopify.client import ShopifyClient
+from connectors.http import make_session
+from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
+from connectors.shopify.client import GraphQLResult, ShopifyClient, token_source
+from connectors.shopify.cost import MAX_QUERY_COST, CostBucket, page_size
+from connectors.shopify.paging import PageSizer
+from connectors.shopify.queries import ORDERS_UPDATED
 from connectors.shopify.source import ShopifyOrderSource
 from connectors.shopify.tags import ShopifyTagWriter
 from jobs.push_tags import push_tags
@@ -45,6 +61,7 @@ from nps_engine.store.database import Database
 WORLD_NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 NOW = WORLD_NOW + timedelta(minutes=5)
 BUCKET, RESTORE = 2000, 100
+MUTATION_POINTS = 10  # what Shopify charges one tagsAdd/tagsRemove
 ORDERS_PER_CUSTOMER = 2.82  # what the generator draws on average (mean_orders=2.5 + repeaters)
 ALL_HISTORY_DAYS = 600
 
@@ -53,7 +70,7 @@ def serve(customers: int, seed: int, pipe: Connection) -> None:
     """The child: generate the world, serve it, report the customer ids and the traffic."""
     from sandbox.generator import generate
     from sandbox.shopify.cost import LeakyBucket
-    from sandbox.shopify.simulator import DEFAULT_ACCESS_TOKEN, ShopifySimulator
+    from sandbox.shopify.simulator import ShopifySimulator
 
     world = generate(customers, seed, WORLD_NOW)
     simulator = ShopifySimulator(
@@ -63,7 +80,8 @@ def serve(customers: int, seed: int, pipe: Connection) -> None:
         pipe.send(
             {
                 "url": simulator.base_url,
-                "token": DEFAULT_ACCESS_TOKEN,
+                "client_id": simulator.grants.client_id,
+                "client_secret": simulator.grants.client_secret,
                 "shop": world.shop_domain,
                 "orders": len(world.orders),
                 "customer_ids": sorted(world.customers),
@@ -94,14 +112,15 @@ class OrdersOnly:
 
 
 def run_phase(phase: str, size: int, seed: int) -> None:
-    customers = max(1, round(size / ORDERS_PER_CUSTOMER)) if phase != "tags" else size + 500
+    tagging = phase in {"tags", "bulk_tags"}
+    customers = max(1, round(size / ORDERS_PER_CUSTOMER)) if not tagging else size + 500
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=serve, args=(customers, seed, child)
     )
     server.start()
     shop = parent.recv()
-    client = ShopifyClient(shop["shop"], shop["token"], api_base_url=shop["url"], timeout=120)
+    client = dev_dashboard_client(shop)
     source = ShopifyOrderSource(client, bulk_poll_seconds=1.0)
     with tempfile.TemporaryDirectory() as folder:
         database = Database(f"sqlite:///{Path(folder) / 'bench.db'}")
@@ -116,13 +135,95 @@ def run_phase(phase: str, size: int, seed: int) -> None:
     report(phase, shop, client, server_side, wall, extra)
 
 
+class PageLog(ShopifyClient):
+    """The client, noting each orders page: its ``first`` and its real requested cost."""
+
+    pages: list[tuple[int, int]]
+
+    def execute(
+        self,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        expected_cost: int | None = None,
+    ) -> GraphQLResult:
+        result = super().execute(document, variables, expected_cost=expected_cost)
+        if document == ORDERS_UPDATED and variables:
+            requested = int(result.cost.get("requestedQueryCost") or 0)
+            self.pages.append((int(variables["first"]), requested))
+        return result
+
+
+def dev_dashboard_client(shop: dict[str, Any]) -> PageLog:
+    session = make_session(120)
+    access = token_source(
+        shop["shop"],
+        client_id=shop["client_id"],
+        client_secret=shop["client_secret"],
+        api_base_url=shop["url"],
+        session=session,
+    )
+    client = PageLog(shop["shop"], access, api_base_url=shop["url"], session=session)
+    client.pages = []
+    return client
+
+
+class EstimateOnly(PageSizer):
+    """The reference: every page sized by the static estimate for the whole 1000-point limit,
+    as the client did before it learned from Shopify's answers."""
+
+    def first(
+        self,
+        query: str,
+        document: str,
+        variables: Mapping[str, Any],
+        bucket: CostBucket | None = None,
+        now: float = 0.0,
+    ) -> int:
+        return page_size(document, variables, budget=self.max_query_cost)
+
+    def learn(self, query: str, first: int, requested_cost: float | None) -> None:
+        return None
+
+
 def incremental(
     database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
 ) -> str:
-    summary = sync_shopify(
-        database, "bench", OrdersOnly(source, incremental=True), NOW, backfill_days=ALL_HISTORY_DAYS
+    lines = []
+    for label, sizer in (("reference, static estimate", EstimateOnly()), ("learned", None)):
+        log = dev_dashboard_client(shop)
+        store = f"bench-{len(lines)}"
+        started = time.monotonic()
+        summary = sync_shopify(
+            database, store, OrdersOnly(ShopifyOrderSource(log, sizer=sizer), incremental=True),
+            NOW, backfill_days=ALL_HISTORY_DAYS,
+        )  # fmt: skip
+        wall = time.monotonic() - started
+        lines.append(_page_figures(label, log, summary.orders, wall))
+        if sizer is None:
+            client.stats = log.stats  # the phase's report is the learned run's
+            client.pages = log.pages  # type: ignore[attr-defined]
+        time.sleep(BUCKET / RESTORE)  # a full bucket for the next run
+    return f"orders synced {summary.orders} of {shop['orders']}\n" + "\n".join(lines)
+
+
+def _page_figures(label: str, client: PageLog, orders: int, wall: float) -> str:
+    pages = client.pages
+    costs = [cost for _first, cost in pages]
+    later = pages[1:]
+    worst_share = min((cost / MAX_QUERY_COST for _f, cost in later), default=0.0)
+    smallest = min((first for first, _c in later), default=0)
+    meets = all(cost >= 0.8 * MAX_QUERY_COST or first >= 250 for first, cost in later)
+    bound = max(0.0, (client.stats.actual_cost - BUCKET) / RESTORE)
+    ratio = f"{wall / bound:.2f}x" if bound > 0 else "n/a (bound 0: fits in the bucket)"
+    return (
+        f"  {label}: {len(pages)} pages, {1000 * len(pages) / max(orders, 1):.1f} calls per 1,000 "
+        f"orders, mean real cost per call {sum(costs) / max(len(costs), 1):.1f} points = "
+        f"{sum(costs) / max(len(costs), 1) / MAX_QUERY_COST:.1%} of the 1000-point limit; pages "
+        f"after the first: smallest {smallest} orders, lowest cost share {worst_share:.1%} "
+        f"(target >= 80% or 250 orders: {'met' if meets else 'NOT met'}); wall {wall:.1f} s, "
+        f"bound {bound:.1f} s: {ratio}"
     )
-    return f"orders synced {summary.orders} of {shop['orders']} in {summary.pages} pages"
 
 
 def bulk(
@@ -156,9 +257,8 @@ def bulk(
     )
 
 
-def tags(
-    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
-) -> str:
+def answered_customers(database: Database, shop: dict[str, Any]) -> None:
+    """An answer for every customer but the last 500, so each has tags to receive."""
     ids = shop["customer_ids"][: len(shop["customer_ids"]) - 500]
     with database.session() as session:
         for index, customer_id in enumerate(ids):
@@ -174,6 +274,12 @@ def tags(
                     updated_at=NOW,
                 )
             )
+
+
+def tags(
+    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
+) -> str:
+    answered_customers(database, shop)
     writer = ShopifyTagWriter(client)
     form = TagSettings().shopify
     first = push_tags(database, "bench", "shopify", writer, form, NOW)
@@ -185,8 +291,27 @@ def tags(
     )
 
 
-PHASES = {"incremental": incremental, "bulk": bulk, "tags": tags}
-SIZES = {"incremental": "orders", "bulk": "bulk_orders", "tags": "tags"}
+def bulk_tags(
+    database: Database, source: ShopifyOrderSource, client: ShopifyClient, shop: dict[str, Any]
+) -> str:
+    answered_customers(database, shop)
+    writer = ShopifyBulkTagWriter(client, threshold=2000, poll_seconds=1.0)
+    form = TagSettings().shopify
+    plan = push_tags(database, "bench", "shopify", writer, form, NOW, dry_run=True)
+    mutations = sum(bool(c.add) + bool(c.remove) for c in plan.changes)
+    started = time.monotonic()
+    first = push_tags(database, "bench", "shopify", writer, form, NOW)
+    wall = time.monotonic() - started
+    aliased_bound = max(0.0, (MUTATION_POINTS * mutations - BUCKET) / RESTORE)
+    return (
+        f"customers tagged {first.pushed} (failed {first.failed}) in {wall:.1f} s through "
+        f"{writer.stats.operations} bulk operations; the aliased path's bound for the same "
+        f"{mutations} mutations: {aliased_bound:.0f} s ({aliased_bound / wall:.1f}x slower)"
+    )
+
+
+PHASES = {"incremental": incremental, "bulk": bulk, "tags": tags, "bulk_tags": bulk_tags}
+SIZES = {"incremental": "orders", "bulk": "bulk_orders", "tags": "tags", "bulk_tags": "bulk_tags"}
 
 
 def report(
@@ -206,7 +331,8 @@ def report(
         f"  HTTP calls {stats.calls} (simulator saw {server_side['calls']}), total query cost "
         f"{stats.actual_cost} (simulator charged {server_side['cost']}), THROTTLED "
         f"{stats.throttled} (simulator {server_side['throttled']})\n"
-        f"  wall {wall:.1f} s, lower bound {bound:.1f} s: {ratio}; "
+        f"  phase wall {wall:.1f} s (incremental: both runs and a bucket refill), lower bound "
+        f"{bound:.1f} s: {ratio}; "
         f"waited for the bucket {stats.bucket_wait_seconds:.1f} s; peak RSS {peak:.0f} MB",
         flush=True,
     )
@@ -218,6 +344,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--bulk-orders", type=int, default=100_000)
     parser.add_argument("--tags", type=int, default=5_000)
+    parser.add_argument("--bulk-tags", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if args.phase != "all":
@@ -230,6 +357,8 @@ def main() -> None:
         str(args.bulk_orders),
         "--tags",
         str(args.tags),
+        "--bulk-tags",
+        str(args.bulk_tags),
         "--seed",
         str(args.seed),
     ]

@@ -89,6 +89,18 @@ return tostring(avail)
 """
 )
 
+_PEEK = (
+    _NOW
+    + """
+local s = redis.call('HMGET', KEYS[1], 'max', 'avail', 'rate', 'at')
+local max = tonumber(s[1]) or tonumber(ARGV[1])
+local rate = tonumber(s[3]) or tonumber(ARGV[2])
+local avail = tonumber(s[2]) or max
+local at = tonumber(s[4]) or now
+return tostring(math.min(max, avail + math.max(0, now - at) * rate))
+"""
+)
+
 _ACQUIRE = (
     _NOW
     + """
@@ -155,6 +167,7 @@ class SharedCostBucket:
         self._holder = uuid.uuid4().hex
         self._reserve = client.register_script(_RESERVE)
         self._observe = client.register_script(_OBSERVE)
+        self._peek = client.register_script(_PEEK)
         self.maximum = ASSUMED_BUCKET[0]
         self.known = False
         self.waited_seconds = 0.0
@@ -177,6 +190,11 @@ class SharedCostBucket:
 
     def spend(self, cost: float, now: float) -> None:
         """Nothing: :meth:`wait_before` has paid."""
+
+    def available_at(self, now: float) -> float:
+        """The points the shared bucket holds now (for page sizing; ``now`` is not used: the
+        Redis server's clock is the one every worker shares)."""
+        return float(self._peek(keys=[self._state], args=[*ASSUMED_BUCKET]))
 
     def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
         self.maximum = float(throttle_status["maximumAvailable"])

@@ -7,18 +7,23 @@ the sandbox) and call the same job functions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import redis
+from pydantic import SecretStr
 
 from connectors import budgets
 from connectors.email import SmtpMailer
-from connectors.shopify.client import ShopifyClient
+from connectors.http import make_session
+from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
+from connectors.shopify.client import ShopifyClient, token_source
+from connectors.shopify.discounts import ShopifyDiscountDesk
+from connectors.shopify.paging import PageSizer
 from connectors.shopify.source import ShopifyOrderSource
-from connectors.shopify.tags import ShopifyTagWriter
 from connectors.shopify.webhooks import ShopifyWebhookReader
 from connectors.zendesk import (
     ZendeskClient,
@@ -31,6 +36,7 @@ from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
 from nps_engine.ports import TicketTagger
 from nps_engine.store.database import Database
+from nps_engine.store.query_costs import StoredQueryCosts
 from nps_engine.store.support import SupportDirectory
 from nps_engine.web.context import WebAdapters, utc_now
 
@@ -56,17 +62,33 @@ def _budget_redis(url: str) -> redis.Redis:
     return budgets.connect(url)
 
 
-def shopify_client(settings: Settings) -> ShopifyClient:
+def shopify_client(settings: Settings, *, quick: bool = False) -> ShopifyClient:
+    """A client with its own token source: a Dev Dashboard app's tokens are asked for on first
+    use and renewed before they expire. ``quick``: for a page a customer is waiting on (short
+    timeout, two attempts)."""
     shopify = _shopify(settings)
+    base_url = str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None
+    timeout = min(shopify.timeout_seconds, 5.0) if quick else shopify.timeout_seconds
+    session = make_session(timeout)
+    access = token_source(
+        shopify.shop_domain,
+        access_token=_secret(shopify.access_token),
+        client_id=shopify.client_id,
+        client_secret=_secret(shopify.client_secret),
+        api_base_url=base_url,
+        session=session,
+    )
     client = ShopifyClient(
         shopify.shop_domain,
-        shopify.access_token.get_secret_value(),
+        access,
         api_version=shopify.api_version,
-        api_base_url=str(shopify.api_base_url).rstrip("/") if shopify.api_base_url else None,
-        timeout=shopify.timeout_seconds,
+        api_base_url=base_url,
+        session=session,
+        retry_options={"max_attempts": 2} if quick else None,
     )
-    if settings.queue is not None:
-        # Distributed mode: every worker of this shop pays into one bucket (connectors.budgets).
+    if settings.queue is not None and not quick:
+        # Distributed mode: every worker of this shop pays into one bucket (connectors.budgets);
+        # a page a customer waits on keeps its own, rather than queue behind a backfill.
         redis_client = _budget_redis(settings.queue.budget_url)
         client.bucket = budgets.SharedCostBucket(redis_client, client.endpoint)
     return client
@@ -81,12 +103,25 @@ def zendesk_budget(settings: Settings) -> budgets.SharedRequestBudget | None:
     return budgets.SharedRequestBudget(_budget_redis(settings.queue.budget_url), address)
 
 
-def order_source(settings: Settings) -> ShopifyOrderSource:
-    return ShopifyOrderSource(shopify_client(settings))
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
-def shopify_tag_writer(settings: Settings) -> ShopifyTagWriter:
-    return ShopifyTagWriter(shopify_client(settings))
+def order_source(settings: Settings, database: Database | None = None) -> ShopifyOrderSource:
+    """The sync's source; with ``database``, page sizes learned from Shopify's real costs are
+    kept between runs."""
+    memory = StoredQueryCosts(database, settings.store.id) if database is not None else None
+    return ShopifyOrderSource(shopify_client(settings), sizer=PageSizer(memory))
+
+
+def shopify_tag_writer(settings: Settings) -> ShopifyBulkTagWriter:
+    return ShopifyBulkTagWriter(
+        shopify_client(settings), threshold=_shopify(settings).bulk_tags_threshold
+    )
+
+
+def discount_desk(settings: Settings) -> ShopifyDiscountDesk:
+    return ShopifyDiscountDesk(shopify_client(settings))
 
 
 def zendesk_client(settings: Settings) -> ZendeskClient:
@@ -141,8 +176,9 @@ def mailer(settings: Settings) -> SmtpMailer:
     return SmtpMailer(settings.email)
 
 
-def web_adapters(settings: Settings) -> WebAdapters:
-    """What ``nps serve``'s webhook receivers need, for the systems this store has."""
+def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:
+    """What ``nps serve``'s webhook receivers and thank-you page need, for the systems this
+    store has."""
     tagger: Callable[[], TicketTagger] | None = None
     if settings.zendesk is not None:
 
@@ -152,7 +188,33 @@ def web_adapters(settings: Settings) -> WebAdapters:
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
         ticket_tagger=tagger,
+        promoter_reward=_promoter_reward(settings, database),
     )
+
+
+def _promoter_reward(
+    settings: Settings, database: Database | None
+) -> Callable[[int, datetime], None] | None:
+    """Creates a promoter's code while the thank-you page is being answered (the push job
+    catches up on any it could not), through a client that gives up quickly."""
+    if database is None or settings.shopify is None:
+        return None
+    if not settings.rewards.promoter_discount.enabled:
+        return None
+    from jobs.rewards import reward_response
+
+    # One client (one token, renewed as needed) for every answer; a client is not shared
+    # between threads, and codes are rare, so answers take turns.
+    desks: list[ShopifyDiscountDesk] = []
+    lock = threading.Lock()
+
+    def reward(response_id: int, now: datetime) -> None:
+        with lock:
+            if not desks:
+                desks.append(ShopifyDiscountDesk(shopify_client(settings, quick=True)))
+            reward_response(database, settings, desks[0], response_id, now)
+
+    return reward
 
 
 def web_app(
@@ -161,4 +223,4 @@ def web_app(
     """The survey pages and webhook receivers of one store, wired to its real adapters."""
     from nps_engine.web.app import create_app  # Starlette loads only for the commands that serve
 
-    return create_app(settings, database, clock=clock, adapters=web_adapters(settings))
+    return create_app(settings, database, clock=clock, adapters=web_adapters(settings, database))

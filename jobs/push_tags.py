@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from nps_engine.config.settings import ChurnRiskSegment, TagFormat
 from nps_engine.ports import PushOutcome, TagChange, TagWriter
-from nps_engine.segments import ResponseFacts, is_churn_risk
+from nps_engine.segments import ResponseFacts
 from nps_engine.store import models
 from nps_engine.store.database import Database, upsert
 from nps_engine.store.report_facts import latest_facts_per_customer
-from nps_engine.tag_plan import NpsState, PushedState, plan
+from nps_engine.tag_plan import NpsState, PushedState, is_churn_risk_for_tag, plan
 
 COMMIT_EVERY = 200
 PERMANENT = "permanent: "
@@ -103,7 +103,7 @@ def push_tags(
 
 def _state_of(facts: ResponseFacts, churn: ChurnRiskSegment, now: datetime) -> NpsState:
     assert facts.customer_id is not None
-    at_risk = churn.enabled and is_churn_risk(facts, churn, now)
+    at_risk = churn.enabled and is_churn_risk_for_tag(facts, churn, now)
     return NpsState(
         facts.customer_id, facts.email, facts.score, facts.category, facts.responded_at, at_risk
     )

@@ -18,6 +18,7 @@ from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
 from jobs.push_tags import push_tags
 from jobs.report_job import report_period, store_report
+from jobs.rewards import issue_rewards
 from jobs.runtime.progress import ProgressFn
 from jobs.runtime.runner import JobContext
 from jobs.send_surveys import send_surveys
@@ -78,7 +79,7 @@ def sync_step(
     def shopify_part(context: JobContext) -> None:
         assert settings.shopify is not None
         summary = sync_shopify(
-            database, store, bootstrap.order_source(settings), now, full=full,
+            database, store, bootstrap.order_source(settings, database), now, full=full,
             backfill_days=settings.shopify.backfill_days, progress=progress,
         )  # fmt: skip
         context.add_counts(summary.counts())
@@ -177,10 +178,27 @@ def push_step(
         if summary.stopped:
             context.error(f"zendesk follow-up: stopped early, will resume: {summary.stopped}")
 
+    def rewards_part(context: JobContext) -> None:
+        desk = bootstrap.discount_desk(settings)
+        discount = settings.rewards.promoter_discount
+        if discount.thank_you_email and settings.email is not None:
+            with bootstrap.mailer(settings) as mailer:
+                summary = issue_rewards(database, settings, desk, now, mailer)
+        else:
+            summary = issue_rewards(database, settings, desk, now)
+        context.add_counts(summary.counts())
+        for error in summary.errors:
+            context.error(f"shopify reward: {error}")
+        if summary.stopped:
+            context.error(f"shopify reward: stopped early, will resume: {summary.stopped}")
+
     def work(context: JobContext) -> None:
         parts = _Parts(context)
         if settings.tags.enabled and settings.shopify is not None:
             parts.run("shopify", shopify_part)
+        rewards = settings.rewards.promoter_discount.enabled
+        if rewards and settings.shopify is not None and not dry_run:
+            parts.run("shopify", rewards_part)
         if settings.tags.enabled and settings.zendesk is not None:
             parts.run("zendesk", zendesk_part)
         if settings.zendesk is not None and not dry_run:
@@ -195,7 +213,9 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
     reader never sees half a file)."""
 
     def work(context: JobContext) -> None:
-        report = store_report(settings, database, now, report_period(settings, now))
+        report = store_report(
+            database, settings, report_period(settings, now), now=now, processes=1
+        )
         target = Path(settings.schedule.report_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".tmp")

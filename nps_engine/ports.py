@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from nps_engine.records import Customer, Order, Ticket, ZendeskUser
@@ -149,6 +150,41 @@ class FollowupDesk(Protocol):
     def create_followup(self, ticket: FollowupTicket) -> int: ...
 
 
+class QueryCostMemory(Protocol):
+    """What each Shopify query really cost per node, kept between runs so a sync's first page
+    is sized right (``nps_engine.store.query_costs.StoredQueryCosts``)."""
+
+    def node_cost(self, query: str) -> float | None: ...
+
+    def remember_node_cost(self, query: str, points_per_node: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PromoterCode:
+    """A single-use discount code thanking one promoter, findable again by its ``code``."""
+
+    code: str
+    customer_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    percentage: Decimal | None = None  # exactly one of percentage and fixed_amount
+    fixed_amount: Decimal | None = None
+    minimum_order: Decimal | None = None
+
+
+class DiscountDesk(Protocol):
+    """Where promoter discount codes are made (``connectors.shopify.discounts``)."""
+
+    def find_code(self, code: str) -> str | None:
+        """The discount's id when ``code`` exists in the shop, else None."""
+        ...
+
+    def create_code(self, reward: PromoterCode) -> str:
+        """Create the code; its discount's id. Raises when Shopify refuses it."""
+        ...
+
+
 class TicketTagger(Protocol):
     """Tags on one Zendesk ticket (the ``ticket.created`` webhook tags new tickets at once)."""
 
@@ -189,6 +225,10 @@ class ShopifyCostBudget(Protocol):
         ...
 
     def spend(self, cost: float, now: float) -> None: ...
+
+    def available_at(self, now: float) -> float:
+        """The points the bucket holds at ``now`` (for sizing pages)."""
+        ...
 
     def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
         """An answer's ``extensions.cost.throttleStatus``: the bucket as Shopify saw it."""

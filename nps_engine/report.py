@@ -1,6 +1,7 @@
-"""The segmented NPS report: overall, each segment against the rest, month by month. Pure.
+"""The segmented NPS report: overall, each segment against the rest, month by month (for everyone
+and for each segment), and the change from one month to the next. Pure.
 
-Two bases (DESIGN.md section 4): ``customers`` counts each customer's latest answer in the period
+Two bases (docs/report.md): ``customers`` counts each customer's latest answer in the period
 (one voice per customer, the default), ``responses`` counts every answer. Post-delivery and
 relationship answers are never blended: a report is about one :class:`SurveyKind`.
 
@@ -12,71 +13,61 @@ that month*, so a customer who answered in March and in June counts once in each
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-from nps_engine.records import Category, SurveyKind
+from nps_engine.answer_counts import BASES as BASES
+from nps_engine.answer_counts import Basis as Basis
+from nps_engine.answer_counts import Tallies as Tallies
+from nps_engine.answer_counts import in_scope, monthly_facts, tally_answers
+from nps_engine.answer_counts import monthly_tallies as monthly_tallies
+from nps_engine.multiple_tests import holm
+from nps_engine.periods import Month as Month
+from nps_engine.periods import Period as Period
+from nps_engine.periods import default_period as default_period
+from nps_engine.records import SurveyKind
+from nps_engine.report_text import change_sentence, segment_sentence
 from nps_engine.segments import ResponseFacts, Segment
-from nps_engine.statistics import Comparison, NpsFigure, Tally, compare, nps_of
+from nps_engine.statistics import (
+    Comparison,
+    Difference,
+    NpsFigure,
+    Tally,
+    compare,
+    difference_of,
+    nps_of,
+)
 
-Basis = Literal["customers", "responses"]
-BASES: tuple[Basis, ...] = ("customers", "responses")
+Method = Literal["adjusted-wald", "bayes"]
+SMALL_MONTH = 30  # answers; below it in most months, trends are also shown over a rolling window
 
 
 @dataclass(frozen=True, slots=True)
-class Month:
-    """One calendar month of the store's time zone, as a half-open UTC range."""
+class ReportOptions:
+    """How cautious the report is (``report.*`` in the configuration, ``--method`` on the CLI).
 
-    label: str  # YYYY-MM
-    start: datetime
-    end: datetime
+    ``min_compare_n``: no p-value and no "points below" sentence unless both sides have at least
+    this many answers. ``window_months``: the rolling window shown beside the monthly trends when
+    most months have fewer than 30 answers. ``method="bayes"`` adds a Bayesian credible interval
+    beside every adjusted-Wald one in the JSON.
+    """
+
+    min_compare_n: int = 10
+    window_months: int = 3
+    method: Method = "adjusted-wald"
 
 
 @dataclass(frozen=True, slots=True)
-class Period:
-    """Store-local dates, both included: ``since`` 00:00 up to the end of ``until``."""
+class SegmentMonth:
+    """One month of a segment's trend: the segment and everyone else who answered that month,
+    and the same over the rolling window ending that month when the report uses one."""
 
-    since: date
-    until: date
-    timezone: str
-
-    def __post_init__(self) -> None:
-        if self.until < self.since:
-            raise ValueError(f"the period ends ({self.until}) before it starts ({self.since})")
-
-    @property
-    def start(self) -> datetime:
-        return _local_midnight(self.since, self.timezone)
-
-    @property
-    def end(self) -> datetime:
-        return _local_midnight(self.until + timedelta(days=1), self.timezone)
-
-    def months(self) -> tuple[Month, ...]:
-        """The months the period touches, the first and last cut to the period."""
-        months = []
-        first = self.since.replace(day=1)
-        while first <= self.until:
-            following = (first + timedelta(days=32)).replace(day=1)
-            start = max(self.start, _local_midnight(first, self.timezone))
-            end = min(self.end, _local_midnight(following, self.timezone))
-            months.append(Month(f"{first:%Y-%m}", start, end))
-            first = following
-        return tuple(months)
-
-
-def default_period(today: date, months: int, timezone: str) -> Period:
-    """The last ``months`` calendar months, this one included, up to ``today``."""
-    first = today.replace(day=1)
-    for _ in range(months - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
-    return Period(first, today, timezone)
-
-
-def _local_midnight(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    month: str
+    segment: NpsFigure
+    rest: NpsFigure
+    rolling_segment: NpsFigure | None = None
+    rolling_rest: NpsFigure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +75,54 @@ class SegmentResult:
     name: str
     label: str
     comparison: Comparison
+    # False when the segment is defined by the score, or a side has fewer than min_compare_n
+    # answers: its NPS is shown, never a difference, p-value or "points below" sentence.
+    comparable: bool = True
+    note: str | None = None
+    p_adjusted: float | None = None
+    trend: tuple[SegmentMonth, ...] = ()
 
     @property
     def figure(self) -> NpsFigure:
         return self.comparison.segment
 
     @property
+    def difference(self) -> float | None:
+        return self.comparison.difference if self.comparable else None
+
+    @property
+    def p_value(self) -> float | None:
+        return self.comparison.p_value if self.comparable else None
+
+    @property
     def summary(self) -> str:
-        return plain_language(self.label, self.comparison)
+        return segment_sentence(self.label, self.comparison, self.p_adjusted, self.note)
 
 
 @dataclass(frozen=True, slots=True)
 class MonthResult:
     month: str
     figure: NpsFigure
+    rolling: NpsFigure | None = None  # the window ending this month, when the report uses one
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """``month`` against ``previous`` (two months, or the period against the same dates a year
+    earlier when ``scope`` is "year"): the difference of their NPS with its interval and test."""
+
+    scope: Literal["month", "year"]
+    month: str
+    previous: str
+    later: NpsFigure
+    earlier: NpsFigure
+    test: Difference
+    comparable: bool
+    p_adjusted: float | None = None
+
+    @property
+    def summary(self) -> str:
+        return change_sentence(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,23 +134,13 @@ class Report:
     overall: NpsFigure
     segments: tuple[SegmentResult, ...]
     trend: tuple[MonthResult, ...]
+    changes: tuple[Change, ...] = ()
+    options: ReportOptions = field(default_factory=ReportOptions)
+    rolling: bool = False  # whether trends also show a window of options.window_months
 
     @property
     def empty(self) -> bool:
         return self.overall.n == 0
-
-
-@dataclass(frozen=True, slots=True)
-class Tallies:
-    """Everyone's tally and each segment's. Tallies of disjoint sets of customers add up, which
-    lets a big store be counted in parts (``jobs.report_parts``)."""
-
-    overall: Tally
-    segments: tuple[Tally, ...]
-
-    def __add__(self, other: Tallies) -> Tallies:
-        parts = zip(self.segments, other.segments, strict=True)
-        return Tallies(self.overall + other.overall, tuple(a + b for a, b in parts))
 
 
 def build_report(
@@ -137,27 +152,34 @@ def build_report(
     period: Period,
     segments: Sequence[Segment],
     trend: Mapping[str, Tally],
+    options: ReportOptions | None = None,
+    month_facts: Mapping[str, Sequence[ResponseFacts]] | None = None,
+    year_before: Tally | None = None,
 ) -> Report:
     """The report over ``facts`` (answers of ``kind`` in ``period``; others are ignored).
 
     ``trend`` holds the tally of each month label (see :func:`monthly_tallies`, or the store's
-    SQL equivalent); months without answers are shown empty.
+    SQL equivalent); months without answers are shown empty. ``month_facts`` holds each month's
+    counted answers (derived from ``facts`` when not given); ``year_before`` the tally of the same
+    dates a year earlier, when known.
     """
-    tallies = tally_answers(facts, basis=basis, kind=kind, period=period, segments=segments)
-    return report_from_tallies(
-        tallies, store=store, basis=basis, kind=kind, period=period, segments=segments, trend=trend
+    answers = list(facts)
+    if month_facts is None:
+        month_facts = monthly_facts(in_scope(answers, kind, period), period.months(), basis)
+    tallies = tally_answers(
+        answers, basis=basis, kind=kind, period=period, segments=segments, month_facts=month_facts
     )
-
-
-def tally_answers(
-    facts: Iterable[ResponseFacts],
-    *,
-    basis: Basis,
-    kind: SurveyKind,
-    period: Period,
-    segments: Sequence[Segment],
-) -> Tallies:
-    return _tallies(_on_basis(_in_scope(facts, kind, period), basis), segments)
+    return report_from_tallies(
+        tallies,
+        store=store,
+        basis=basis,
+        kind=kind,
+        period=period,
+        segments=segments,
+        trend=trend,
+        options=options,
+        year_before=year_before,
+    )
 
 
 def report_from_tallies(
@@ -169,173 +191,135 @@ def report_from_tallies(
     period: Period,
     segments: Sequence[Segment],
     trend: Mapping[str, Tally],
+    options: ReportOptions | None = None,
+    year_before: Tally | None = None,
 ) -> Report:
-    results = tuple(
-        SegmentResult(segment.name, segment.label, compare(tally, tallies.overall))
-        for segment, tally in zip(segments, tallies.segments, strict=True)
-    )
+    """The report from counts alone: intervals, segment tests (Holm-adjusted together, none where
+    a segment is score-defined or a side is under ``options.min_compare_n``), monthly trends for
+    everyone and each segment (with a rolling window when most months are small), and changes
+    over time (month against month, Holm-adjusted together; the period against ``year_before``)."""
+    options = options or ReportOptions()
+    labels = [month.label for month in period.months()]
+    monthly = [trend.get(label, Tally()) for label in labels]
+    rolling = _mostly_small(monthly)
+    window = options.window_months if rolling else 0
+    overall_rolling = _rolling(monthly, window)
     months = tuple(
-        MonthResult(month.label, nps_of(trend.get(month.label, Tally())))
-        for month in period.months()
+        MonthResult(label, nps_of(tally), overall_rolling[i])
+        for i, (label, tally) in enumerate(zip(labels, monthly, strict=True))
     )
-    return Report(store, basis, kind, period, nps_of(tallies.overall), results, months)
+    results = _segment_results(tallies, segments, labels, monthly, options, window)
+    changes = _changes(labels, monthly, nps_of(tallies.overall), period, year_before, options)
+    overall = nps_of(tallies.overall)
+    return Report(store, basis, kind, period, overall, results, months, changes, options, rolling)
 
 
-def _in_scope(
-    facts: Iterable[ResponseFacts], kind: SurveyKind, period: Period
-) -> Iterable[ResponseFacts]:
-    start, end = period.start, period.end
-    return (f for f in facts if f.kind == kind and start <= f.responded_at < end)
-
-
-def _on_basis(facts: Iterable[ResponseFacts], basis: Basis) -> Iterable[ResponseFacts]:
-    if basis == "responses":
-        return facts
-    latest: dict[str, ResponseFacts] = {}
-    for fact in facts:
-        kept = latest.get(fact.customer_key)
-        if kept is None or (fact.responded_at, fact.response_id) > (
-            kept.responded_at,
-            kept.response_id,
-        ):
-            latest[fact.customer_key] = fact
-    return latest.values()
-
-
-_COUNTS = {Category.PROMOTER: 0, Category.PASSIVE: 1, Category.DETRACTOR: 2}
-
-
-def _tallies(facts: Iterable[ResponseFacts], segments: Sequence[Segment]) -> Tallies:
-    """Everyone's tally and each segment's, in one pass (the hot loop of a million-answer store)."""
-    overall = [0, 0, 0]
-    inside = [[0, 0, 0] for _ in segments]
-    checks = [(segment.matches, counts) for segment, counts in zip(segments, inside, strict=True)]
-    for fact in facts:
-        slot = _COUNTS[fact.category]
-        overall[slot] += 1
-        for matches, counts in checks:
-            if matches(fact):
-                counts[slot] += 1
-    return Tallies(Tally(*overall), tuple(Tally(*counts) for counts in inside))
-
-
-def monthly_tallies(
-    facts: Iterable[ResponseFacts], months: Sequence[Month], basis: Basis
-) -> dict[str, Tally]:
-    """Each month's tally from answers of one kind (small stores, tests).
-
-    ``nps_engine.store.report_facts.load_report_inputs`` computes the same in SQL (a test keeps
-    the two in step).
-    """
-    answers = list(facts)
-    result: dict[str, Tally] = {}
-    for month in months:
-        in_month = [f for f in answers if month.start <= f.responded_at < month.end]
-        result[month.label] = Tally.of_scores(f.score for f in _on_basis(in_month, basis))
-    return result
-
-
-def plain_language(label: str, comparison: Comparison) -> str:
-    """One sentence a store owner can read aloud, e.g. "Customers who contacted support: NPS 12
-    (+/-9), 31 points below the rest, p=0.002"."""
-    figure = comparison.segment
-    if figure.nps is None:
-        return f"{label}: no answers in this period"
-    line = f"{label}: NPS {figure_text(figure)}"
-    difference, p_value = comparison.difference, comparison.p_value
-    if difference is None or p_value is None:
-        line += ", everyone answering is in this segment, so there is no rest to compare with"
-    elif p_value < 0.05:
-        line += f", {_points(difference)} the rest, {p_text(p_value)}"
-    else:
-        line += (
-            f", not significantly different from the rest "
-            f"({_points(difference)}, {p_text(p_value)})"
+def _segment_results(
+    tallies: Tallies,
+    segments: Sequence[Segment],
+    labels: Sequence[str],
+    monthly: Sequence[Tally],
+    options: ReportOptions,
+    window: int,
+) -> tuple[SegmentResult, ...]:
+    comparisons = [compare(tally, tallies.overall) for tally in tallies.segments]
+    notes = [_why_not_comparable(s, c, options) for s, c in zip(segments, comparisons, strict=True)]
+    adjusted = holm(
+        [c.p_value if n is None else None for c, n in zip(comparisons, notes, strict=True)]
+    )
+    results = []
+    for index, segment in enumerate(segments):
+        inside = [tallies.months.get(label, (Tally(),) * len(segments))[index] for label in labels]
+        rest = [everyone - part for everyone, part in zip(monthly, inside, strict=True)]
+        rolling_in, rolling_rest = _rolling(inside, window), _rolling(rest, window)
+        trend = tuple(
+            SegmentMonth(label, nps_of(inside[i]), nps_of(rest[i]), rolling_in[i], rolling_rest[i])
+            for i, label in enumerate(labels)
         )
-    if figure.small_sample:
-        line += f"; small sample (n={figure.n}), read with caution"
-    return line
+        note = notes[index]
+        results.append(
+            SegmentResult(
+                segment.name,
+                segment.label,
+                comparisons[index],
+                note is None,
+                note,
+                adjusted[index],
+                trend,
+            )
+        )
+    return tuple(results)
 
 
-def figure_text(figure: NpsFigure) -> str:
-    """``12 (+/-9)``: the NPS and the half-width of its 95% interval, in whole points.
-
-    The adjusted-Wald interval is centred near, not on, the observed NPS, and is cut at -100 and
-    +100; when it is lopsided by more than a point a "+/-" would misstate it, so both ends are
-    written instead: ``-100 (-100 to -43)``.
-    """
-    if figure.nps is None or figure.ci95 is None:
-        return "n/a"
-    low, high = figure.ci95
-    below, above = figure.nps - low, high - figure.nps
-    if abs(above - below) <= 2:
-        return f"{round(figure.nps)} (+/-{round((high - low) / 2)})"
-    return f"{round(figure.nps)} ({round(low)} to {round(high)})"
-
-
-def _points(difference: float) -> str:
-    points = round(abs(difference))
-    if points == 0:
-        return "level with"
-    unit = "point" if points == 1 else "points"
-    return f"{points} {unit} {'above' if difference > 0 else 'below'}"
+def _why_not_comparable(
+    segment: Segment, comparison: Comparison, options: ReportOptions
+) -> str | None:
+    if not segment.comparable:
+        return (
+            "defined by the score itself, so its NPS differs from the rest by construction: "
+            "shown without a comparison"
+        )
+    sizes = (comparison.segment.n, comparison.rest.n)
+    if sizes[0] and not sizes[1]:
+        return "everyone answering is in this segment, so there is no rest to compare with"
+    if min(sizes) < options.min_compare_n:
+        return (
+            f"too few answers to compare (n={sizes[0]} here, {sizes[1]} in the rest; "
+            f"{options.min_compare_n} needed on each side)"
+        )
+    return None
 
 
-def p_text(p_value: float) -> str:
-    if p_value < 0.001:
-        return "p<0.001"
-    if p_value < 0.1:  # three decimals so that 0.049 never reads as "p=0.05"
-        return f"p={p_value:.3f}"
-    return f"p={p_value:.2f}"
+def _changes(
+    labels: Sequence[str],
+    monthly: Sequence[Tally],
+    overall: NpsFigure,
+    period: Period,
+    year_before: Tally | None,
+    options: ReportOptions,
+) -> tuple[Change, ...]:
+    pairs: list[tuple[Literal["month", "year"], str, str, Tally, Tally]] = [
+        ("month", labels[i], labels[i - 1], monthly[i], monthly[i - 1])
+        for i in range(1, len(labels))
+        if monthly[i].n and monthly[i - 1].n
+    ]
+    if year_before is not None and year_before.n and overall.n:
+        earlier = period.year_before()
+        pairs.append(
+            ("year", _span(period.since, period.until), _span(earlier.since, earlier.until),
+             overall.tally, year_before)
+        )  # fmt: skip
+    tests = [difference_of(later, earlier) for *_, later, earlier in pairs]
+    comparable = [min(later.n, earlier.n) >= options.min_compare_n for *_, later, earlier in pairs]
+    adjusted = holm([t.p_value if ok else None for t, ok in zip(tests, comparable, strict=True)])
+    return tuple(
+        Change(scope, month, previous, nps_of(later), nps_of(earlier), test, ok, p_adjusted)
+        for (scope, month, previous, later, earlier), test, ok, p_adjusted in zip(
+            pairs, tests, comparable, adjusted, strict=True
+        )
+    )
 
 
-def report_json(report: Report) -> dict[str, object]:
-    """The JSON contract of DESIGN.md section 5 (plus ``store``, ``kind``, labels and summaries)."""
-    return {
-        "store": report.store,
-        "basis": report.basis,
-        "kind": report.kind.value,
-        "period": {
-            "from": report.period.since.isoformat(),
-            "to": report.period.until.isoformat(),
-            "timezone": report.period.timezone,
-        },
-        "overall": _figure_json(report.overall),
-        "segments": [_segment_json(result) for result in report.segments],
-        "trend": [{"month": m.month, **_figure_json(m.figure, counts=False)} for m in report.trend],
-    }
+def _span(since: date, until: date) -> str:
+    return f"{since.isoformat()}..{until.isoformat()}"
 
 
-def _segment_json(result: SegmentResult) -> dict[str, object]:
-    comparison = result.comparison
-    return {
-        "name": result.name,
-        "label": result.label,
-        **_figure_json(comparison.segment),
-        "rest": _figure_json(comparison.rest, counts=False),
-        "difference": _rounded(comparison.difference),
-        "p_value": None if comparison.p_value is None else float(f"{comparison.p_value:.3g}"),
-        "summary": result.summary,
-    }
+def _mostly_small(monthly: Sequence[Tally]) -> bool:
+    """Most months (more than half) with fewer than 30 answers: single months are then mostly
+    noise, so the trends are also shown over a rolling window."""
+    return sum(tally.n < SMALL_MONTH for tally in monthly) * 2 > len(monthly)
 
 
-def _figure_json(figure: NpsFigure, *, counts: bool = True) -> dict[str, object]:
-    tally = figure.tally
-    numbers: dict[str, object] = {"n": figure.n}
-    if counts:
-        numbers |= {
-            "promoters": tally.promoters,
-            "passives": tally.passives,
-            "detractors": tally.detractors,
-        }
-    ci95 = None if figure.ci95 is None else [_rounded(figure.ci95[0]), _rounded(figure.ci95[1])]
-    return numbers | {
-        "nps": _rounded(figure.nps),
-        "ci95": ci95,
-        "small_sample": figure.small_sample,
-    }
-
-
-def _rounded(value: float | None) -> float | None:
-    """One decimal: NPS is read in whole points, the decimal keeps sums and sorting honest."""
-    return None if value is None else round(value, 1)
+def _rolling(monthly: Sequence[Tally], window: int) -> list[NpsFigure | None]:
+    """The NPS of each month's window (that month and the ``window - 1`` before it, within the
+    period); None everywhere when ``window`` is 0. On the customers basis a customer who answered
+    in two months of a window counts in each, as in the monthly figures themselves."""
+    if window <= 0:
+        return [None] * len(monthly)
+    figures: list[NpsFigure | None] = []
+    for index in range(len(monthly)):
+        total = Tally()
+        for tally in monthly[max(0, index - window + 1) : index + 1]:
+            total += tally
+        figures.append(nps_of(total))
+    return figures

@@ -91,6 +91,21 @@ class Rule:
         return self.predicate(features)
 
 
+SCORE_FEATURES = frozenset({"score", "category", "score_drop"})
+
+
+def features_used(source: object) -> frozenset[str]:
+    """The features a (valid) rule looks at, through any ``all:``/``any:`` nesting."""
+    if isinstance(source, list):
+        return frozenset().union(*(features_used(item) for item in source))
+    if not isinstance(source, Mapping):
+        return frozenset()
+    used: set[str] = set()
+    for key, value in source.items():
+        used |= features_used(value) if key in ("all", "any") else {str(key)}
+    return frozenset(used)
+
+
 def parse_rule(source: object, path: str = "") -> Rule:
     if not isinstance(source, Mapping) or not source:
         raise RuleError(path, "a rule must be a non-empty mapping of feature to condition")

@@ -1,6 +1,10 @@
 """Who is in which segment: the built-in ones (contacted support, returned, churn risk) and the
 store owner's custom ones, over the facts of one answer. Pure: facts and ``now`` in, answers out.
 
+A segment compared with the rest must not be defined by the answer being measured: the built-in
+churn-risk segment looks at behaviour only (returns, support, not coming back), and a custom
+segment whose rule reads the score is marked not ``comparable``.
+
 What depends on the moment the report (or tag push) runs is computed against one ``now`` per run:
 the loader binds it into every :class:`ResponseFacts` as ``as_of`` (read by
 ``days_since_last_order``, which custom rules see as a plain feature), and the churn rule takes it
@@ -16,6 +20,7 @@ from decimal import Decimal
 
 from nps_engine.config.settings import ChurnRiskSegment, CustomSegment, SegmentSettings
 from nps_engine.records import Category, SurveyKind, normalise_email
+from nps_engine.segment_rules import SCORE_FEATURES, features_used
 
 _CATEGORY_OF_SCORE = (Category.DETRACTOR,) * 7 + (Category.PASSIVE,) * 2 + (Category.PROMOTER,) * 2
 
@@ -86,25 +91,41 @@ class ResponseFacts:
         return (self.as_of - self.last_order_at).days
 
 
-def is_churn_risk(facts: ResponseFacts, rules: ChurnRiskSegment, now: datetime) -> bool:
-    """DESIGN.md section 4: a low latest score, a drop since the previous answer, a passive who
-    returned or contacted support, or no new order for more than ``no_repeat_days`` after the
-    surveyed one (after the latest known order when the answer names no order, e.g. an import)."""
-    if facts.score <= rules.max_score:
+def is_churn_risk(facts: ResponseFacts, rules: ChurnRiskSegment, habits: StoreHabits) -> bool:
+    """The report's churn-risk segment: behaviour only, never the score being measured.
+
+    A customer is at risk when they returned or had a refund on the surveyed order, contacted
+    support within the support window before answering, or went quiet: no new order within
+    ``no_repeat_days`` of the surveyed one (of the latest order when the answer names none) while
+    the store's repeat customers usually come back sooner, or a repeat buyer (two orders or more)
+    whose last order is more than twice the store's usual gap between orders ago (recency and
+    frequency). The score-based rule stays for the agents' tag only
+    (:func:`nps_engine.tag_plan.is_churn_risk_for_tag`).
+    """
+    if facts.returned or facts.support_contacted:
         return True
-    drop = facts.score_drop
-    if drop is not None and drop >= rules.drop_points:
+    usual = habits.usual_return_days
+    if usual is None:  # no repeat customers yet: not coming back says nothing
+        return False
+    limit = timedelta(days=rules.no_repeat_days)
+    if usual < rules.no_repeat_days and no_repeat_order(facts, limit, habits.as_of):
         return True
-    if (
-        rules.passive_with_return_or_support
-        and facts.category is Category.PASSIVE
-        and (facts.returned or facts.support_contacted)
-    ):
-        return True
-    return _no_repeat_order(facts, timedelta(days=rules.no_repeat_days), now)
+    days = facts.days_since_last_order
+    return facts.orders_count >= 2 and days is not None and days > 2 * usual
 
 
-def _no_repeat_order(facts: ResponseFacts, limit: timedelta, now: datetime) -> bool:
+@dataclass(frozen=True, slots=True)
+class StoreHabits:
+    """What "usual" means in this store: the median days between a customer's consecutive orders
+    (None when no customer ordered twice), as of the report's ``now``."""
+
+    usual_return_days: float | None
+    as_of: datetime
+
+
+def no_repeat_order(facts: ResponseFacts, limit: timedelta, now: datetime) -> bool:
+    """No new order for more than ``limit`` after the surveyed one (after the latest known order
+    when the answer names no order, e.g. an import)."""
     if facts.surveyed_order_at is not None:
         if facts.next_order_after_surveyed_at is not None:
             return False
@@ -121,6 +142,9 @@ class Segment:
     name: str
     label: str
     matches: Callable[[ResponseFacts], bool]
+    # False when the rule looks at the score (or its category or drop): such a segment's NPS is
+    # low or high by construction, so it is shown but never tested against the rest.
+    comparable: bool = True
 
 
 BUILT_IN_LABELS = {
@@ -130,23 +154,42 @@ BUILT_IN_LABELS = {
 }
 
 
-def enabled_segments(settings: SegmentSettings, now: datetime) -> tuple[Segment, ...]:
-    """The segments the configuration switches on, built-in ones first, in a stable order."""
+def enabled_segments(
+    settings: SegmentSettings, now: datetime, usual_return_days: float | None = None
+) -> tuple[Segment, ...]:
+    """The segments the configuration switches on, built-in ones first, in a stable order.
+
+    ``usual_return_days`` is the store's median gap between orders
+    (``nps_engine.store.order_habits``); without it the churn-risk segment does not use
+    "went quiet" (only returns and support contacts).
+    """
     segments: list[Segment] = []
     if settings.support_contacted.enabled:
         segments.append(_built_in("support_contacted", _contacted_support))
     if settings.returned.enabled:
         segments.append(_built_in("returned", _returned))
     if settings.churn_risk.enabled:
-        rules = settings.churn_risk
-        segments.append(_built_in("churn_risk", lambda facts: is_churn_risk(facts, rules, now)))
+        rules, habits = settings.churn_risk, StoreHabits(usual_return_days, now)
+        segments.append(_built_in("churn_risk", lambda facts: is_churn_risk(facts, rules, habits)))
     segments.extend(custom_segment(custom) for custom in settings.custom)
     return tuple(segments)
 
 
+# facts only custom rules read, by the rule feature that reads them
+_OPTIONAL_FACT_OF_FEATURE = {"score_drop": "previous_score", "open_ticket": "open_ticket"}
+
+
+def optional_facts(settings: SegmentSettings) -> frozenset[str]:
+    """The facts beyond the built-in segments' that the custom rules read (the previous score for
+    ``score_drop``, ``open_ticket``), so the store looks up only those."""
+    used = frozenset().union(*(features_used(custom.rule) for custom in settings.custom))
+    return frozenset(fact for feature, fact in _OPTIONAL_FACT_OF_FEATURE.items() if feature in used)
+
+
 def custom_segment(custom: CustomSegment) -> Segment:
     rule = custom.parsed
-    return Segment(custom.name, custom.label or _label_of(custom.name), rule.matches)
+    comparable = SCORE_FEATURES.isdisjoint(features_used(custom.rule))
+    return Segment(custom.name, custom.label or _label_of(custom.name), rule.matches, comparable)
 
 
 def _built_in(name: str, matches: Callable[[ResponseFacts], bool]) -> Segment:

@@ -1,10 +1,16 @@
-"""NPS with its uncertainty, and the comparison of a segment with the rest of the customers.
+"""NPS with its uncertainty, and the comparison of two groups of answers.
 
-Method (DESIGN.md section 4): the adjusted-Wald interval for NPS (Rocks 2016; Sauro & Lewis,
+Method (docs/report.md): the adjusted-Wald interval for NPS (Rocks 2016; Sauro & Lewis,
 "Quantifying the User Experience", ch. 5): add 3 to n and 3/4 to both promoters and detractors,
 then ``Var = p_P + p_D - (p_P - p_D)^2`` and ``NPS_adj +/- 1.96 * sqrt(Var / n_adj)``. The same
-adjusted proportions feed the two-sample z-test of a segment against the rest. Pure arithmetic:
-counts in, figures out.
+adjusted proportions feed the two-sample test (Lewis & Sauro, "How to Statistically Compare Two
+Net Promoter Scores", 2021): the difference of the adjusted NPS over the square root of the sum of
+their variances is a z statistic, and the difference +/- 1.96 standard errors its 95% interval.
+This compares a segment with the rest and a month with the previous one. Pure arithmetic: counts
+in, figures out (see ``nps_engine.multiple_tests`` and ``nps_engine.bayes`` for the rest).
+
+One documented rule on top of the method: the interval printed beside an observed NPS always
+contains it (:func:`nps_of`). :func:`adjusted_wald` gives the method's bounds untouched.
 """
 
 from __future__ import annotations
@@ -84,21 +90,34 @@ def _adjusted(tally: Tally) -> _Adjusted:
     return _Adjusted(difference, p_promoters + p_detractors - difference**2, n_adj)
 
 
+def adjusted_wald(tally: Tally) -> tuple[float, float]:
+    """The adjusted-Wald 95% interval in points, exactly as the method gives it (not cut at
+    -100/+100, not stretched): for checking against published worked examples."""
+    adjusted = _adjusted(tally)
+    half_width = Z_95 * math.sqrt(adjusted.variance / adjusted.n)
+    return 100.0 * (adjusted.nps - half_width), 100.0 * (adjusted.nps + half_width)
+
+
+INTERVAL_RULE = (
+    "95% intervals by the adjusted-Wald method, cut at -100 and +100 and widened, only where the "
+    "method's interval would miss it, to include the observed NPS (tiny samples)."
+)
+
+
 def nps_of(tally: Tally) -> NpsFigure:
     """The classic NPS (%promoters - %detractors) with its adjusted-Wald 95% interval.
 
     ``nps`` and ``ci95`` are None for an empty tally: "no answers" is not "NPS 0".
+
+    The documented rule (:data:`INTERVAL_RULE`, docs/report.md): the adjustment pulls the centre
+    towards 0, so with a handful of answers the method's interval can miss the figure printed
+    beside it (n=1 promoter: NPS 100, interval -48..98). The bounds are then widened to include
+    the observed value and cut at -100/+100; everywhere else they are the method's, unchanged.
     """
     if tally.n == 0:
         return NpsFigure(tally, None, None)
     nps = 100.0 * (tally.promoters - tally.detractors) / tally.n
-    adjusted = _adjusted(tally)
-    half_width = Z_95 * math.sqrt(adjusted.variance / adjusted.n)
-    low = 100.0 * (adjusted.nps - half_width)
-    high = 100.0 * (adjusted.nps + half_width)
-    # The adjustment pulls the centre towards 0; with one or two answers the interval can then miss
-    # the observed figure printed beside it (n=1 promoter: NPS 100, interval -48..98). A reader
-    # takes that for a bug, so the interval is stretched to include the observed value.
+    low, high = adjusted_wald(tally)
     low, high = min(low, nps), max(high, nps)
     return NpsFigure(tally, nps, (max(-100.0, low), min(100.0, high)))
 
@@ -113,6 +132,39 @@ class Comparison:
     p_value: float | None  # two-sided, z-test on the adjusted scores
 
 
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """``later`` minus ``earlier`` in points, its 95% interval and two-sided p-value
+    (adjusted-Wald two-sample method). The interval and p-value are None when a side is empty."""
+
+    difference: float | None
+    ci95: tuple[float, float] | None
+    p_value: float | None
+
+
+def difference_of(later: Tally, earlier: Tally) -> Difference:
+    """The observed NPS difference, with the adjusted-Wald interval and test of that difference.
+
+    The interval is centred on the difference of the *adjusted* NPS (the method's estimate) and
+    is reported unchanged, not stretched: it is the method's, as published.
+    """
+    if later.n == 0 or earlier.n == 0:
+        return Difference(None, None, None)
+    # the same arithmetic as nps_of, so that a difference equals the two printed figures'
+    observed = (
+        100.0 * (later.promoters - later.detractors) / later.n
+        - 100.0 * (earlier.promoters - earlier.detractors) / earlier.n
+    )
+    a, b = _adjusted(later), _adjusted(earlier)
+    standard_error = math.sqrt(a.variance / a.n + b.variance / b.n)
+    centre = a.nps - b.nps
+    z = centre / standard_error
+    p_value = math.erfc(abs(z) / math.sqrt(2.0))
+    half_width = Z_95 * standard_error
+    ci95 = (100.0 * (centre - half_width), 100.0 * (centre + half_width))
+    return Difference(observed, ci95, p_value)
+
+
 def compare(segment: Tally, everyone: Tally) -> Comparison:
     """Compare ``segment`` with ``everyone - segment``.
 
@@ -123,10 +175,5 @@ def compare(segment: Tally, everyone: Tally) -> Comparison:
     segment_figure, rest_figure = nps_of(segment), nps_of(rest)
     if segment.n == 0 or rest.n == 0:
         return Comparison(segment_figure, rest_figure, None, None)
-    assert segment_figure.nps is not None
-    assert rest_figure.nps is not None
-    a, b = _adjusted(segment), _adjusted(rest)
-    standard_error = math.sqrt(a.variance / a.n + b.variance / b.n)
-    z = (a.nps - b.nps) / standard_error
-    p_value = math.erfc(abs(z) / math.sqrt(2.0))
-    return Comparison(segment_figure, rest_figure, segment_figure.nps - rest_figure.nps, p_value)
+    tested = difference_of(segment, rest)
+    return Comparison(segment_figure, rest_figure, tested.difference, tested.p_value)

@@ -19,7 +19,8 @@ from nps_engine.config.settings import Settings
 
 SHIPPED = Path(__file__).parent / "locales"
 FALLBACK_LANGUAGE = "en"
-PLACEHOLDERS = frozenset({"store", "name", "order", "score"})
+# {code}, {value}, {until} and {minimum} are for the promoter reward texts.
+PLACEHOLDERS = frozenset({"store", "name", "order", "score", "code", "value", "until", "minimum"})
 
 
 class TextsError(ValueError):

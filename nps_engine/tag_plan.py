@@ -11,11 +11,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from nps_engine.config.settings import TagFormat
+from nps_engine.config.settings import ChurnRiskSegment, TagFormat
 from nps_engine.ports import TagChange
 from nps_engine.records import Category
+from nps_engine.segments import ResponseFacts, no_repeat_order
+
+
+def is_churn_risk_for_tag(facts: ResponseFacts, rules: ChurnRiskSegment, now: datetime) -> bool:
+    """Whether the customer gets the agents' churn-risk tag (``nps:churn-risk``).
+
+    This rule reads the score on purpose: a detractor (score <= ``max_score``), a drop of
+    ``drop_points`` since the previous answer, a passive who returned or contacted support, or no
+    new order for ``no_repeat_days`` after the surveyed one. It tells an agent whom to call. It is
+    NOT the report's churn-risk segment (:func:`nps_engine.segments.is_churn_risk`), which must not
+    be defined by the score it is compared on.
+    """
+    if facts.score <= rules.max_score:
+        return True
+    drop = facts.score_drop
+    if drop is not None and drop >= rules.drop_points:
+        return True
+    if (
+        rules.passive_with_return_or_support
+        and facts.category is Category.PASSIVE
+        and (facts.returned or facts.support_contacted)
+    ):
+        return True
+    return no_repeat_order(facts, timedelta(days=rules.no_repeat_days), now)
 
 
 @dataclass(frozen=True, slots=True)

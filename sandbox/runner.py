@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ def start_shopify(
     traffic: Traffic,
     clock: ManualClock | None = None,
     bucket: tuple[float, float] = (2000.0, 100.0),
+    token_lifetime: timedelta = timedelta(hours=24),
 ) -> ShopifySimulator:
     try:
         from sandbox.shopify import ShopifySimulator
@@ -56,7 +57,12 @@ def start_shopify(
         raise ShopifyUnavailable(f"the Shopify simulator is not available: {missing}") from None
     now = clock.now if clock is not None else None
     simulator = ShopifySimulator(
-        world, port=port, traffic=traffic, clock=now, bucket=LeakyBucket(*bucket)
+        world,
+        port=port,
+        traffic=traffic,
+        clock=now,
+        bucket=LeakyBucket(*bucket),
+        token_lifetime=token_lifetime,
     )
     simulator.start()
     return simulator
@@ -75,13 +81,18 @@ class SandboxOptions:
     shopify: bool = True  # False runs Zendesk and SMTP only
     # The Shopify cost bucket (points, points restored per second); a standard plan's by default.
     shopify_bucket: tuple[float, float] = (2000.0, 100.0)
+    # How long a client credentials token lives (Shopify: about 24 hours); short in tests that
+    # must see a token expire in the middle of a sync.
+    shopify_token_lifetime: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class SandboxEndpoints:
     shopify_url: str | None
     shopify_shop: str
-    shopify_access_token: str | None
+    shopify_access_token: str | None  # the legacy permanent token (admin-created app)
+    shopify_client_id: str | None  # the Dev Dashboard app's credentials (client credentials grant)
+    shopify_client_secret: str | None
     shopify_webhook_secret: str | None
     zendesk_url: str
     zendesk_subdomain: str
@@ -143,6 +154,7 @@ class Sandbox:
                 self._traffic(0),
                 self.clock,
                 self.options.shopify_bucket,
+                self.options.shopify_token_lifetime,
             )
         except ShopifyUnavailable as missing:
             self.problems.append(str(missing))
@@ -173,6 +185,8 @@ class Sandbox:
             shopify_url=shopify.base_url if shopify else None,
             shopify_shop=self.world.shop_domain,
             shopify_access_token=shopify.access_token if shopify else None,
+            shopify_client_id=shopify.grants.client_id if shopify else None,
+            shopify_client_secret=shopify.grants.client_secret if shopify else None,
             shopify_webhook_secret=shopify.webhook_secret if shopify else None,
             zendesk_url=self.zendesk.base_url,
             zendesk_subdomain=zendesk.subdomain,
@@ -198,7 +212,8 @@ class Sandbox:
         database_url: str = "sqlite:///nps-sandbox.db",
         public_url: str = "http://127.0.0.1:8000",
     ) -> dict[str, Any]:
-        """The configuration document pointing nps-loop at these simulators."""
+        """The configuration document pointing nps-loop at these simulators, connected as a Dev
+        Dashboard app (client credentials grant), as a new store owner would be."""
         ends = self.endpoints()
         document: dict[str, Any] = {
             "store": {"id": SANDBOX_STORE_ID, "name": "NPS Sandbox Shop", "language": "en"},
@@ -207,7 +222,8 @@ class Sandbox:
         if ends.shopify_url is not None:
             document["shopify"] = {
                 "shop": ends.shopify_shop,
-                "access_token": ends.shopify_access_token,
+                "client_id": ends.shopify_client_id,
+                "client_secret": ends.shopify_client_secret,
                 "api_version": SHOPIFY_API_VERSION,
                 "api_base_url": ends.shopify_url,
                 "webhook_secret": ends.shopify_webhook_secret,

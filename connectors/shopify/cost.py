@@ -7,9 +7,12 @@ pay for is refused with THROTTLED (https://shopify.dev/docs/apps/build/apis/grap
 Every response reports ``extensions.cost.throttleStatus``; :class:`CostBucket` keeps the last one
 and extrapolates, so the client waits *before* sending a query that would be throttled.
 
-:func:`estimated_cost` follows Shopify's published rules closely enough to size pages: scalars and
-enums 0, objects 1, connections 2 plus ``first`` times the cost of one node, list fields with
-``first`` that many times their element, and 10 per mutation field.
+:func:`estimated_cost` follows Shopify's published rules: scalars and enums 0, objects 1,
+connections 2 plus ``first`` times the cost of one node, list fields with ``first`` that many
+times their element, named and inline fragments as the fields they hold, and 10 per mutation
+field. Real charges are far lower (recorded: 8 where this says 17, 157 where it says 933), so it is
+only the first guess; :mod:`connectors.shopify.paging` sizes later pages from what Shopify
+reports.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -89,8 +95,8 @@ def throttled_wait(cost: Mapping[str, Any]) -> float:
 
 def estimated_cost(document: str, variables: Mapping[str, Any] | None = None) -> int:
     """The requested cost Shopify will compute for ``document`` with ``variables``."""
-    operation = _operation(document)
-    values = dict(variables or {})
+    operation, fragments = _parsed(document)
+    values = {**dict(variables or {}), _FRAGMENTS: fragments}
     if operation.operation is OperationType.MUTATION:
         return MUTATION_COST * sum(
             1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
@@ -98,11 +104,22 @@ def estimated_cost(document: str, variables: Mapping[str, Any] | None = None) ->
     return _selection_cost(operation.selection_set, values)
 
 
+def operation_name(document: str) -> str:
+    """The operation's name (``OrdersUpdated``), or ``anonymous``: the key costs are learned by."""
+    operation, _fragments = _parsed(document)
+    return operation.name.value if operation.name else "anonymous"
+
+
+_FRAGMENTS = "\0fragments"  # where the walk keeps the named fragments (no variable has this name)
+
+
 @lru_cache(maxsize=64)
-def _operation(document: str) -> OperationDefinitionNode:
-    for definition in parse(document).definitions:
+def _parsed(document: str) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinitionNode]]:
+    tree: DocumentNode = parse(document)
+    fragments = {d.name.value: d for d in tree.definitions if isinstance(d, FragmentDefinitionNode)}
+    for definition in tree.definitions:
         if isinstance(definition, OperationDefinitionNode):
-            return definition
+            return definition, fragments
     raise ValueError("the document has no operation")
 
 
@@ -110,26 +127,52 @@ def _selection_cost(selection_set: SelectionSetNode | None, variables: dict[str,
     if selection_set is None:
         return 0
     total = 0
-    fragments = []
+    typed: dict[str, int] = {}
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             total += _field_cost(selection, variables)
-        elif isinstance(selection, InlineFragmentNode):
-            fragments.append(_selection_cost(selection.selection_set, variables))
-    # An interface or union costs its most expensive possible selection.
-    return total + max(fragments, default=0)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = variables[_FRAGMENTS].get(selection.name.value)
+            if fragment is None:
+                continue
+            condition, inner = fragment.type_condition.name.value, fragment.selection_set
+        else:
+            assert isinstance(selection, InlineFragmentNode)
+            condition = selection.type_condition.name.value if selection.type_condition else ""
+            inner = selection.selection_set
+        typed[condition] = typed.get(condition, 0) + _selection_cost(inner, variables)
+    # Fragments on the concrete types of an interface or union: only one applies, count the
+    # dearest (a fragment on the parent's own type, or with no condition, always applies; the
+    # walk does not know types, so it treats every condition the same way).
+    return total + max(typed.values(), default=0)
 
 
 def _field_cost(field: FieldNode, variables: dict[str, Any]) -> int:
     if field.selection_set is None or field.name.value == "pageInfo":
         return 0
     first = _first_argument(field, variables)
-    children = {s.name.value: s for s in field.selection_set.selections if isinstance(s, FieldNode)}
+    children = {s.name.value: s for s in _flat_fields(field.selection_set, variables)}
     if first is not None and ("nodes" in children or "edges" in children):
         node = children.get("nodes") or _edge_node(children["edges"])
         return 2 + first * (1 + _selection_cost(node.selection_set if node else None, variables))
     element = 1 + _selection_cost(field.selection_set, variables)
     return element * (first if first is not None else 1)
+
+
+def _flat_fields(selection_set: SelectionSetNode, variables: dict[str, Any]) -> list[FieldNode]:
+    """The fields of a selection with its fragments (named or inline) opened up."""
+    found: list[FieldNode] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            found.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            found += _flat_fields(selection.selection_set, variables)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = variables[_FRAGMENTS].get(selection.name.value)
+            if fragment is not None:
+                found += _flat_fields(fragment.selection_set, variables)
+    return found
 
 
 def _edge_node(edges: FieldNode) -> FieldNode | None:

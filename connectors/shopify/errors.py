@@ -4,6 +4,7 @@
      |-- ShopifyTransientError   (TransientError)   5xx, HTML 502 pages, INTERNAL_SERVER_ERROR
      |-- ShopifyRateLimited      (RateLimited)      THROTTLED (HTTP 200), HTTP 429/503 Retry-After
      |-- ShopifyAuthError        (AuthenticationError) 401, 403, ACCESS_DENIED: names the scope
+     |    `-- GrantRefused                          the client credentials grant said no
      |-- ShopifyRequestRejected  (RequestRejected)  validation errors, other 4xx, userErrors
      |    `-- QueryTooCostly                        MAX_COST_EXCEEDED (.cost, .max_cost)
      `-- BulkOperationFailed     (PermanentError)   a bulk operation ended FAILED/CANCELED/EXPIRED
@@ -36,6 +37,11 @@ class ShopifyRateLimited(RateLimited):
 
 class ShopifyAuthError(AuthenticationError):
     pass
+
+
+class GrantRefused(ShopifyAuthError):
+    """The token endpoint refused the app's client id and secret (or the app is not installed):
+    asking again cannot help."""
 
 
 class ShopifyRequestRejected(RequestRejected):

@@ -108,6 +108,22 @@ query BulkStatus($id: ID!) {
 
 TAG_MUTATION_SELECTION = "node { id } userErrors { field message }"
 
+# A promoter's thank-you code (connectors.shopify.discounts).
+DISCOUNT_CREATE = """
+mutation PromoterDiscountCreate($discount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $discount) {
+    codeDiscountNode { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+DISCOUNT_BY_CODE = """
+query PromoterDiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id }
+}
+"""
+
 
 def bulk_orders_query(search: str) -> str:
     """:data:`BULK_ORDERS` with ``search`` as the ``orders(query:)`` string literal."""
@@ -186,4 +202,6 @@ def all_documents(samples: Sequence[TagOperation] = ("tagsRemove", "tagsAdd")) -
         "bulk_status": BULK_STATUS,
         "bulk_orders": bulk_orders_query("created_at:>'2025-01-01T00:00:00Z'"),
         "tags": tag_mutations(tuple(samples)),
+        "discount_create": DISCOUNT_CREATE,
+        "discount_by_code": DISCOUNT_BY_CODE,
     }

@@ -24,6 +24,8 @@ SCOPES = {
     "tagsAdd": "write_customers",
     "tagsRemove": "write_customers",
     "bulkOperationRunQuery": "read_orders and read_customers",
+    "discountCodeBasicCreate": "write_discounts",
+    "codeDiscountNodeByCode": "read_discounts (or write_discounts)",
 }
 
 REQUIRED_SCOPES = (
@@ -34,6 +36,22 @@ REQUIRED_SCOPES = (
     "read_fulfillments",
     "read_returns",
 )
+# Promoter rewards create discount codes (discountCodeBasicCreate, codeDiscountNodeByCode).
+REWARD_SCOPES = ("write_discounts",)
+
+
+def needed_scopes(rewards: bool) -> tuple[str, ...]:
+    return REQUIRED_SCOPES + (REWARD_SCOPES if rewards else ())
+
+
+def granted_covers(granted: Sequence[str], scope: str) -> bool:
+    """Whether ``granted`` includes ``scope``; a write scope implies its read scope ("Any scope
+    that writes a resource also grants read access to it",
+    https://shopify.dev/docs/api/usage/access-scopes)."""
+    have = set(granted)
+    return scope in have or (
+        scope.startswith("read_") and "write_" + scope.removeprefix("read_") in have
+    )
 
 
 def field_names(document: str, path: Sequence[str]) -> list[str]:

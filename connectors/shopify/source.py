@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from connectors.shopify.client import ShopifyClient
-from connectors.shopify.cost import MAX_QUERY_COST, page_size
+from connectors.shopify.cost import operation_name
 from connectors.shopify.customers import customer_from_node
 from connectors.shopify.errors import (
     SYSTEM,
@@ -40,6 +40,7 @@ from connectors.shopify.errors import (
 )
 from connectors.shopify.mapping import iso
 from connectors.shopify.orders import order_from_node
+from connectors.shopify.paging import PageSizer
 from connectors.shopify.queries import (
     BULK_RUN,
     BULK_STATUS,
@@ -70,18 +71,32 @@ class ShopifyOrderSource:
         bulk_poll_seconds: float = 2.0,
         bulk_timeout_seconds: float = 6 * 3600,
         spool_dir: Path | None = None,
-        page_cost: int = MAX_QUERY_COST,
+        page_cost: int | None = None,
+        sizer: PageSizer | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        bulk_busy_timeout_seconds: float = 3600.0,
     ) -> None:
         self.client = client
         self.bulk_poll_seconds = bulk_poll_seconds
         self.bulk_timeout_seconds = bulk_timeout_seconds
+        self.bulk_busy_timeout_seconds = bulk_busy_timeout_seconds
         self.spool_dir = spool_dir
-        self.page_cost = page_cost  # the most one page may ask for (Shopify's limit: 1000)
+        self.sizer = sizer or PageSizer()
+        if page_cost is not None:
+            self.page_cost = page_cost
         self._clock = clock
         self._sleep = sleep
         self.skipped = 0  # records Shopify sent that we could not read (logged by id)
+
+    @property
+    def page_cost(self) -> int:
+        """The most one page may ask for (Shopify's limit: 1000)."""
+        return self.sizer.max_query_cost
+
+    @page_cost.setter
+    def page_cost(self, value: int) -> None:
+        self.sizer.max_query_cost = value
 
     def order_pages(
         self, updated_after: datetime | None, updated_before: datetime
@@ -136,18 +151,26 @@ class ShopifyOrderSource:
         to_record: Callable[[Mapping[str, Any]], R],
         search: str,
     ) -> Iterator[tuple[list[R], int]]:
-        first = page_size(document, {"query": search}, budget=self.page_cost)
+        name = operation_name(document)
         cursor: str | None = None
         read = 0
+        resized: int | None = None
         while True:
+            first = resized or self._next_size(name, document, search)
             variables = {"first": first, "after": cursor, "query": search}
+            expected = self.sizer.expected_cost(name, first)
             try:
-                connection = self.client.execute(document, variables).data[root]
-            except QueryTooCostly:
+                result = self.client.execute(document, variables, expected_cost=expected)
+            except QueryTooCostly as refused:
                 if first == 1:
                     raise
-                first = max(1, first // 2)
+                resized = self.sizer.refused(name, first, refused.cost)
+                log.info("shopify: %s cost %s at first=%s, now %s", name, refused.cost, first,
+                         resized)  # fmt: skip
                 continue
+            resized = None
+            self.sizer.learn(name, first, result.cost.get("requestedQueryCost"))
+            connection = result.data[root]
             nodes = connection.get("nodes") or []
             read += len(nodes)
             yield self._records(nodes, to_record), read
@@ -155,6 +178,11 @@ class ShopifyOrderSource:
             if not info["hasNextPage"] or read + first > PAGINATION_CAP:
                 return
             cursor = info["endCursor"]
+
+    def _next_size(self, name: str, document: str, search: str) -> int:
+        return self.sizer.first(
+            name, document, {"query": search}, self.client.bucket, self.client.now()
+        )
 
     def _records(
         self, nodes: Sequence[Mapping[str, Any]], to_record: Callable[[Mapping[str, Any]], R]
@@ -180,14 +208,28 @@ class ShopifyOrderSource:
             yield from self._joined_orders(spool)
 
     def _start_bulk(self, query: str) -> str:
-        payload = self.client.execute(BULK_RUN, {"query": query}).data["bulkOperationRunQuery"]
-        errors = payload.get("userErrors") or []
-        if errors:
+        """Start the bulk query. Since API 2026-01 a shop runs up to five bulk queries per app
+        at once (before, one); when all are taken (ours from another store's worker, or a run
+        still finishing) Shopify answers OPERATION_IN_PROGRESS, and we wait for a free one."""
+        deadline = self._clock() + self.bulk_busy_timeout_seconds
+        wait = self.bulk_poll_seconds
+        while True:
+            payload = self.client.execute(BULK_RUN, {"query": query}).data["bulkOperationRunQuery"]
+            errors = payload.get("userErrors") or []
+            if not errors:
+                return str(payload["bulkOperation"]["id"])
             message = "; ".join(str(e.get("message")) for e in errors)
-            if any(e.get("code") == "OPERATION_IN_PROGRESS" for e in errors):
-                raise ShopifyTransientError(f"bulk query refused: {message}", system=SYSTEM)
-            raise ShopifyRequestRejected(f"bulk query refused: {message}", system=SYSTEM)
-        return str(payload["bulkOperation"]["id"])
+            busy = any(e.get("code") == "OPERATION_IN_PROGRESS" for e in errors)
+            if not busy:
+                raise ShopifyRequestRejected(f"bulk query refused: {message}", system=SYSTEM)
+            if self._clock() + wait > deadline:
+                raise ShopifyTransientError(
+                    f"bulk query refused for {self.bulk_busy_timeout_seconds:.0f} s: {message}",
+                    system=SYSTEM,
+                )
+            log.info("shopify: every bulk query slot is taken, waiting %.0f s", wait)
+            self._sleep(wait)
+            wait = min(wait * 1.5, 30.0)
 
     def _wait_for_bulk(self, operation_id: str) -> str | None:
         """Poll until the operation ends; its result URL (None when it found nothing)."""

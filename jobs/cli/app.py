@@ -1,33 +1,124 @@
-"""The ``nps`` command. Each group of commands lives in ``jobs/cli/commands/`` and registers here.
+"""The ``nps`` command. Each group of commands lives in ``jobs/cli/commands/`` and registers there.
 
-Exit codes (DESIGN.md section 5): 0 success; 2 configuration or usage error, with the YAML key path
-in the message; 1 any other failure, after finishing what could be finished.
+Exit codes (docs/architecture.md, contracts): 0 success; 2 configuration or usage error, with the
+YAML key path in the message; 1 any other failure, after finishing what could be finished.
+
+Commands load lazily: ``nps --help`` imports none of them, and ``nps status`` only the module
+that holds ``status``. The table :data:`COMMANDS` names each command's module and the line
+``nps --help`` prints for it (a test keeps both true). Importing every command module would
+load SQLAlchemy's ORM, pydantic's models and the web stack: most of a second of CPU before
+anything happens.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from functools import cache
 from pathlib import Path
 
 import typer
 
-from jobs.cli.commands import (
-    admin,
-    data,
-    demo,
-    distributed,
-    loop,
-    reporting,
-    sandbox,
-    serve,
-    setup,
-    surveys,
-)
+# Typer 0.29 ships its own copy of click and its groups derive from it: subclass against that
+# copy (``import click`` would be another package's classes).
+from typer import _click as click
+from typer._click.utils import make_default_short_help
+from typer.core import TyperGroup
+
 from jobs.cli.console import CliState
 from jobs.runtime import logs
 
+# name -> (module in jobs/cli/commands, the help line of `nps --help`), in the order shown.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("admin", "Validate the configuration and print a short summary of it."),
+    "status": (
+        "data",
+        "Counts of customers, orders, tickets, invites, answers and pending tag pushes.",
+    ),
+    "sync": (
+        "loop",
+        "Pull orders and customers from Shopify and tickets from Zendesk (incremental).",
+    ),
+    "run": (
+        "loop",
+        "Sync, send the surveys that are due, push tags: the whole loop once (for cron).",
+    ),
+    "report": (
+        "reporting",
+        "Segmented NPS with 95% intervals: overall, each segment against the rest, month by month.",
+    ),
+    "sandbox": (
+        "sandbox",
+        "Run the simulators on 127.0.0.1, print their URLs and a config to use them.",
+    ),
+    "serve": (
+        "serve",
+        "Serve the survey pages and webhooks, and run the scheduled jobs (see `schedule:`).",
+    ),
+    "demo": (
+        "demo",
+        "Run the whole NPS loop on loopback simulators (no account needed) and show the report.",
+    ),
+    "db": ("admin", "Create or migrate the database."),
+    "import": ("data", "Bring data from other tools in."),
+    "tags": ("loop", "Write NPS tags back to Shopify and Zendesk."),
+    "setup": ("setup", "One-time setup of the connected systems."),
+    "surveys": ("surveys", "Survey emails."),
+    "worker": (
+        "distributed",
+        "Run a Celery worker: it takes each store's jobs from the queue and runs them.",
+    ),
+    "scheduler": (
+        "distributed",
+        "Enqueue each store's jobs at the intervals of `schedule:`, for `nps worker` to run.",
+    ),
+    "stores": (
+        "distributed",
+        "The stores of the config, the last run of each of their jobs, and paused stores.",
+    ),
+}
+
+
+class LazyCommands(TyperGroup):
+    """The root group: lists :data:`COMMANDS` from the table, imports one when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return command_of(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        width = max(len(name) for name in COMMANDS)
+        limit = formatter.width - 6 - width
+        rows = [
+            (name, make_default_short_help(help_line, limit))
+            for name, (_module, help_line) in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@cache
+def command_of(name: str) -> click.Command:
+    """The click command ``name``, built from the module that registers it."""
+    module = importlib.import_module(f"jobs.cli.commands.{COMMANDS[name][0]}")
+    return commands_of(module.__name__)[name]
+
+
+@cache
+def commands_of(module_name: str) -> dict[str, click.Command]:
+    """Every command one module registers, as click commands."""
+    holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
+    importlib.import_module(module_name).register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
 app = typer.Typer(
     name="nps",
+    cls=LazyCommands,
     help="Close the NPS loop for a Shopify + Zendesk store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -54,10 +145,6 @@ def _global_options(
     verbosity = -1 if quiet else verbose
     logs.configure(verbosity, json_logs=json_logs)
     ctx.obj = CliState(config_path=config, verbosity=verbosity, json_logs=json_logs)
-
-
-for module in (admin, data, loop, reporting, setup, sandbox, surveys, serve, demo, distributed):
-    module.register(app)
 
 
 def main() -> None:

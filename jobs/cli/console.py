@@ -1,20 +1,23 @@
-"""What every command shares: the CLI state, loading the config, and printing failures."""
+"""What every command shares: the CLI state, loading the config, and printing failures.
+
+Imported by ``nps --help`` itself, so the config models, pydantic and SQLAlchemy load inside the
+functions that need them, not here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import BaseModel, SecretStr
 from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.runtime import logs
-from nps_engine.config import ConfigError, Settings, load_settings
-from nps_engine.store.database import Database
+
+if TYPE_CHECKING:
+    from nps_engine.config import ConfigError, Settings
+    from nps_engine.store.database import Database
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -33,6 +36,8 @@ class CliState:
     def stores(self) -> list[Settings]:
         """Every store in the config file, loaded and validated once."""
         if self._stores is None:
+            from nps_engine.config import ConfigError, load_settings
+
             try:
                 self._stores = load_settings(self.config_path)
             except ConfigError as error:
@@ -87,6 +92,8 @@ def fail_usage(message: str) -> NoReturn:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value in one store's settings (to mask in logs)."""
+    from pydantic import BaseModel, SecretStr
+
     found: list[str] = []
 
     def walk(value: object) -> None:
@@ -107,6 +114,8 @@ def fail(message: str) -> NoReturn:
 
 
 def database_url_for_humans(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -116,6 +125,10 @@ def open_database(settings: Settings, *, migrated: bool = True) -> Database:
     Every command opens the store through here, so "cannot reach the server" and "run
     `nps db upgrade` first" read the same (and exit the same) whichever command met them.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nps_engine.store.database import Database
+
     database = Database(settings.database.url)
     try:
         current = database.is_current()

@@ -67,6 +67,7 @@ class DemoResult:
     zendesk_users_tagged: int = 0
     zendesk_tickets_tagged: int = 0
     followup_tickets: int = 0
+    promoter_codes: int = 0
 
 
 class DemoClock:
@@ -107,6 +108,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
             database.dispose()
         result.workdir = workdir
         _count_tags(result, world)
+        if sandbox.shopify is not None:
+            result.promoter_codes = len(sandbox.shopify.discounts.codes)
     return result
 
 
@@ -117,6 +120,8 @@ def _settings(sandbox: Sandbox, workdir: Path, port: int) -> Settings:
     document["store"] |= {"id": "demo", "name": "Maison Demo", "timezone": "Europe/Paris"}
     document["web"]["posts_per_minute_per_ip"] = 100_000  # every simulated customer is 127.0.0.1
     document["survey"] = {"max_per_run": 10_000, "review_url": "https://example.com/reviews"}
+    # Promoters are thanked with a 10% code, shown on the thank-you page.
+    document["rewards"] = {"promoter_discount": {"enabled": True, "percentage": 10}}
     (settings,) = parse_settings(document, {})
     return settings
 
@@ -153,7 +158,7 @@ def _loop(
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.current = now
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
-    report = store_report(settings, database, now, report_period(settings, now))
+    report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
     return DemoResult(html.parent, report, html, outcomes, len(sandbox.smtp.messages), answers)
@@ -195,7 +200,8 @@ def print_result(result: DemoResult, console: Console) -> None:
     console.print(
         f"written back: {result.shopify_tagged} Shopify customers tagged (nps:...), "
         f"{result.zendesk_users_tagged} Zendesk users and {result.zendesk_tickets_tagged} open "
-        f"tickets tagged (nps_...), {result.followup_tickets} detractor follow-up tickets opened"
+        f"tickets tagged (nps_...), {result.followup_tickets} detractor follow-up tickets opened, "
+        f"{result.promoter_codes} promoter thank-you codes created"
     )
     console.print(f"HTML report: {result.html_report}")
     console.print(f"demo store (SQLite): {result.workdir / 'nps.db'}")

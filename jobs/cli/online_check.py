@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from connectors.errors import ConnectorError
 from connectors.shopify.access import check_access
+from connectors.shopify.scopes import needed_scopes
 from connectors.zendesk.user_fields import USER_FIELDS
 from jobs import bootstrap
 from jobs.cli.console import stdout
@@ -17,7 +18,7 @@ def check_online(settings: Settings) -> bool:
     """Print one line per configured system; True when every one answered as it should."""
     checks: list[tuple[str, Callable[[], str]]] = []
     if settings.shopify is not None:
-        checks.append(("shopify", lambda: check_access(bootstrap.shopify_client(settings))))
+        checks.append(("shopify", lambda: _shopify(settings)))
     if settings.zendesk is not None:
         checks.append(("zendesk", lambda: _zendesk(settings)))
     if settings.email is not None:
@@ -32,6 +33,23 @@ def check_online(settings: Settings) -> bool:
         else:
             stdout.print(f"{settings.store.id}: {system}: ok, {detail}", markup=False)
     return ok
+
+
+class MissingScopes(ConnectorError):
+    """The app reaches the shop but was not granted every scope nps-loop uses."""
+
+
+def _shopify(settings: Settings) -> str:
+    needed = needed_scopes(rewards=settings.rewards.promoter_discount.enabled)
+    report = check_access(bootstrap.shopify_client(settings), needed)
+    if report.missing:
+        raise MissingScopes(
+            report.describe() + " (add them to the app's scopes in the Dev Dashboard, release a "
+            "new version and approve it on the store; for a legacy admin app, in the store "
+            "admin under Settings > Apps > Develop apps)",
+            system="shopify",
+        )
+    return report.describe()
 
 
 def _zendesk(settings: Settings) -> str:

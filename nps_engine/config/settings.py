@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from nps_engine.config.queue import QueueSettings
+from nps_engine.config.rewards import RewardSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -67,7 +68,12 @@ class DatabaseSettings(Section):
 
 class ShopifySettings(Section):
     shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*(\.myshopify\.com)?$")]
-    access_token: SecretStr
+    # A Dev Dashboard app (the only kind a store can create since 2026-01-01): its client id and
+    # secret buy expiring tokens through the client credentials grant.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Or the permanent token of an app created in the store admin before 2026.
+    access_token: SecretStr | None = None
     api_version: Annotated[str, Field(pattern=r"^(\d{4}-(01|04|07|10)|unstable)$")] = "2026-01"
     # Where to send API calls instead of https://{shop}.myshopify.com (the sandbox, a proxy).
     api_base_url: AnyHttpUrl | None = None
@@ -77,10 +83,41 @@ class ShopifySettings(Section):
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     # Where customers/data_request webhooks write the customer's data for the owner to send on.
     data_request_dir: str = "data_requests"
+    # From this many changed customers, tags go out as bulk mutations (Shopify's pace) instead
+    # of aliased mutations paid from the cost bucket (10 points each).
+    bulk_tags_threshold: Annotated[int, Field(ge=1)] = 2000
+
+    @model_validator(mode="after")
+    def _one_way_to_connect(self) -> ShopifySettings:
+        app = self.client_id is not None or self.client_secret is not None
+        if app and self.access_token is not None:
+            raise ValueError(
+                "set either 'client_id' and 'client_secret' (a Dev Dashboard app) or "
+                "'access_token' (an app created in the store admin), not both"
+            )
+        if app and (not self.client_id or self.client_secret is None):
+            missing = "client_secret" if self.client_id else "client_id"
+            raise ValueError(
+                f"'{missing}' is missing: a Dev Dashboard app needs both "
+                "'client_id' and 'client_secret'"
+            )
+        if not app and self.access_token is None:
+            raise ValueError(
+                "set 'client_id' and 'client_secret' (a Dev Dashboard app) or 'access_token' "
+                "(an app created in the store admin)"
+            )
+        return self
 
     @property
     def shop_domain(self) -> str:
         return self.shop if self.shop.endswith(".myshopify.com") else f"{self.shop}.myshopify.com"
+
+    @property
+    def signing_secret(self) -> str | None:
+        """What signs the app's webhooks: ``webhook_secret``, or else a Dev Dashboard app's
+        client secret (Shopify signs with it)."""
+        secret = self.webhook_secret or self.client_secret
+        return secret.get_secret_value() if secret is not None else None
 
 
 class FollowUpSettings(Section):
@@ -286,6 +323,10 @@ class SegmentSettings(Section):
 class ReportSettings(Section):
     basis: Literal["customers", "responses"] = "customers"
     months: Annotated[int, Field(ge=1, le=60)] = 12
+    # no p-value and no "points below" sentence unless both sides have this many answers
+    min_compare_n: Annotated[int, Field(ge=1)] = 10
+    # rolling window shown beside monthly trends when most months have under 30 answers
+    window_months: Annotated[int, Field(ge=2, le=12)] = 3
 
 
 class ScheduleSettings(Section):
@@ -310,4 +351,5 @@ class Settings(Section):
     segments: SegmentSettings = SegmentSettings()
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    rewards: RewardSettings = RewardSettings()
     queue: QueueSettings | None = None

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -277,3 +278,38 @@ class WebhookEvent(Base):
     event_id: Mapped[str | None] = mapped_column(String(128))
     topic: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class ShopifyQueryCost(Base):
+    """What one Shopify query really cost per node, learned from its answers (page sizing)."""
+
+    __tablename__ = "shopify_query_costs"
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    query: Mapped[str] = mapped_column(String(64), primary_key=True)
+    points_per_node: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class PromoterReward(Base):
+    """The thank-you discount code of one promoter answer. ``state``: creating -> created |
+    failed; ``creating`` is committed before Shopify is asked, and the code is chosen then, so a
+    crash is reconciled by looking the code up. ``email_state``: sending -> sent | failed."""
+
+    __tablename__ = "promoter_rewards"
+    __table_args__ = (UniqueConstraint("store", "code"), Index(None, "store", "state"))
+
+    store: Mapped[str] = mapped_column(StoreKey, primary_key=True)
+    response_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(64))
+    # What the code gives, as shown to the customer ("10%", "5.00 EUR") and its minimum order.
+    offer: Mapped[str] = mapped_column(String(64))
+    minimum_order: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    discount_id: Mapped[str | None] = mapped_column(String(128))
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    email_state: Mapped[str | None] = mapped_column(String(16))
+    emailed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,9 @@ class WebAdapters:
     shopify_webhooks: ShopifyWebhookReader | None = None
     # Built on first use: a webhook receiver that never fires never opens a Zendesk session.
     ticket_tagger: Callable[[], TicketTagger] | None = None
+    # Creates the thank-you code of a promoter answer (response id, now) when rewards are on;
+    # the page then reads the code from the store.
+    promoter_reward: Callable[[int, datetime], None] | None = None
 
 
 @dataclass(frozen=True)

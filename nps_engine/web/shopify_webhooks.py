@@ -70,9 +70,7 @@ def routes(context: WebContext) -> list[BaseRoute]:
     receiver = Receiver(
         store_id=context.store_id,
         shop_domain=shopify.shop_domain if shopify else None,
-        secret=shopify.webhook_secret.get_secret_value()
-        if shopify and shopify.webhook_secret
-        else None,
+        secret=shopify.signing_secret if shopify else None,
         data_request_dir=Path(shopify.data_request_dir if shopify else "data_requests"),
         database=context.database,
         reader=context.adapters.shopify_webhooks,

@@ -18,6 +18,7 @@ which must be our ``web.public_url`` origin (or ``null``, what browsers send und
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -37,11 +38,14 @@ from nps_engine.scoring import InvalidScore, category_of, parse_score
 from nps_engine.store import invites as invite_store
 from nps_engine.store.models import Invite
 from nps_engine.store.responses import RecordedAnswer, answer_to, record_answer
+from nps_engine.store.rewards import ShownReward, reward_for
 from nps_engine.survey_texts import SurveyTexts
 from nps_engine.web.context import WebContext
 from nps_engine.web.pages import Pages, build_pages
 from nps_engine.web.rate_limit import RateLimiter
 from nps_engine.web.unsubscribe_pages import UnsubscribePages
+
+log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 20_000
 
@@ -108,9 +112,10 @@ class _AnswerPages:
             if wants_json:
                 return JSONResponse({"saved": False}, status_code=refusal.response.status_code)
             return refusal.response
+        reward = await run_in_threadpool(self._reward, answer)
         if wants_json:
             return JSONResponse({"saved": True, "score": answer.score, "category": answer.category})
-        return self._thanks(self.pages.texts_for(invite.locale), token, answer)
+        return self._thanks(self.pages.texts_for(invite.locale), token, answer, reward)
 
     async def theme(self, _request: Request) -> Response:
         colour = self.context.settings.store.brand_color  # validated as #rrggbb by the settings
@@ -204,6 +209,20 @@ class _AnswerPages:
                 raise _Refusal(page) from None
             return invite, record_answer(session, invite, score, comment, self.context.clock())
 
+    def _reward(self, answer: RecordedAnswer) -> ShownReward | None:
+        """A promoter's thank-you code: made now when rewards are on (the push job catches up if
+        Shopify does not answer in time), read from the store."""
+        create = self.context.adapters.promoter_reward
+        if create is None or answer.category is not Category.PROMOTER:
+            return None
+        try:
+            create(answer.response_id, self.context.clock())
+        except Exception as error:  # noqa: BLE001 - the answer is saved; the code can wait
+            log.warning(
+                "reward for response %s not created yet: %s", answer.response_id, type(error)
+            )
+        return reward_for(self.context.database, self.context.store_id, answer.response_id)
+
     def _comment(self, invite: Invite) -> str | None:
         with self.context.database.session() as session:
             answer = answer_to(session, invite)
@@ -244,7 +263,13 @@ class _AnswerPages:
             error=error,
         )
 
-    def _thanks(self, texts: SurveyTexts, token: str, answer: RecordedAnswer) -> Response:
+    def _thanks(
+        self,
+        texts: SurveyTexts,
+        token: str,
+        answer: RecordedAnswer,
+        reward: ShownReward | None = None,
+    ) -> Response:
         survey = self.context.settings.survey
         promoter = answer.category is Category.PROMOTER
         message = {
@@ -267,4 +292,11 @@ class _AnswerPages:
             body=texts("thanks_body"),
             change_url=f"{self.pages.root}/s/{token}/{answer.score}",
             change_answer=texts("change_answer"),
+            reward_code=reward.code if reward else None,
+            reward_text=texts("reward_page", value=reward.offer, until=f"{reward.ends_at:%Y-%m-%d}")
+            if reward
+            else None,
+            reward_minimum=texts("reward_minimum", minimum=reward.minimum_order)
+            if reward and reward.minimum_order
+            else None,
         )

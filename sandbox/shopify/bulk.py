@@ -11,6 +11,11 @@ plain lists stay inline; slashes are escaped as ``\\/`` like Shopify's encoder d
 ``OPERATION_IN_PROGRESS`` naming the running ones. The query must read at least one connection and
 may not start at ``node``/``nodes``.
 
+Bulk mutations (``bulkOperationRunMutation``) run one mutation per line of a staged JSONL file
+(:mod:`sandbox.shopify.staged_uploads`), outside the cost bucket, and their result file has one
+line per input line: the mutation's answer plus ``__lineNumber``. The mutation must have exactly
+one root field and may not itself be a bulk operation; a path never uploaded is ``NO_SUCH_FILE``.
+
 Progress is counted in polls, not seconds, so tests are fast and deterministic: the first poll
 sees ``RUNNING`` and the ``polls_to_complete``-th sees ``COMPLETED`` (if the work is done).
 """
@@ -37,11 +42,15 @@ from graphql import (
 from sandbox.shopify.gid import gid, parse_gid
 from sandbox.shopify.pages import PageArgs, connection, sort_value
 from sandbox.shopify.search import SearchFields, parse_search
+from sandbox.shopify.staged_uploads import StagedUploads
 
 BULK_ID_BASE = 7_749_099_000_000
 TERMINAL = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
 
 QueryRunner = Callable[[str], tuple[Any, list[GraphQLError]]]
+# Runs one line of a bulk mutation: the mutation text and the line's variables -> its answer.
+MutationRunner = Callable[[str, dict[str, Any]], dict[str, Any]]
+NOT_IN_BULK = {"bulkOperationRunMutation", "bulkOperationRunQuery", "stagedUploadsCreate"}
 
 
 @dataclass
@@ -50,6 +59,8 @@ class BulkJob:
     query: str
     created_at: datetime
     base_url: str
+    type: str = "QUERY"
+    staged_path: str | None = None
     status: str = "CREATED"
     completed_at: datetime | None = None
     error_code: str | None = None
@@ -76,9 +87,13 @@ class BulkOperations:
         *,
         polls_to_complete: int = 2,
         completion_wait: float = 5.0,
+        run_mutation: MutationRunner | None = None,
+        uploads: StagedUploads | None = None,
     ) -> None:
         self.schema = schema
         self.run_query = run_query
+        self.run_mutation = run_mutation
+        self.uploads = uploads
         self.clock = clock
         self.polls_to_complete = max(polls_to_complete, 1)
         self.completion_wait = completion_wait
@@ -91,7 +106,9 @@ class BulkOperations:
         if problem:
             return _payload(None, [{"field": ["query"], "message": problem, "code": "INVALID"}])
         with self._lock:
-            running = [j for j in self._jobs.values() if j.status not in TERMINAL]
+            running = [
+                j for j in self._jobs.values() if j.status not in TERMINAL and j.type == "QUERY"
+            ]
             if len(running) >= (5 if api_version >= "2026-01" else 1):
                 ids = ", ".join(gid("BulkOperation", j.id) for j in running)
                 message = (
@@ -105,6 +122,39 @@ class BulkOperations:
             )
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job,), daemon=True).start()
+        return _payload(job, [])
+
+    def start_mutation(
+        self, mutation: str, staged_path: str, api_version: str, base_url: str
+    ) -> dict[str, Any]:
+        """The ``BulkOperationRunMutationPayload`` for a new bulk mutation."""
+        problem = self._invalid_mutation(mutation)
+        if problem:
+            return _payload(None, [_mutation_error(problem, "INVALID_MUTATION", "mutation")])
+        if self.uploads is None or self.uploads.file(staged_path) is None:
+            message = "The JSONL file could not be found. Try uploading the file again."
+            return _payload(None, [_mutation_error(message, "NO_SUCH_FILE", "stagedUploadPath")])
+        with self._lock:
+            running = [
+                j for j in self._jobs.values() if j.status not in TERMINAL and j.type == "MUTATION"
+            ]
+            if len(running) >= (5 if api_version >= "2026-01" else 1):
+                ids = ", ".join(gid("BulkOperation", j.id) for j in running)
+                message = (
+                    f"A bulk mutation operation for this app and shop is already in progress: "
+                    f"{ids}."
+                )
+                return _payload(None, [_mutation_error(message, "OPERATION_IN_PROGRESS", None)])
+            job = BulkJob(
+                BULK_ID_BASE + len(self._jobs) + 1,
+                mutation,
+                _second(self.clock()),
+                base_url,
+                type="MUTATION",
+                staged_path=staged_path,
+            )
+            self._jobs[job.id] = job
+        threading.Thread(target=self._run_lines, args=(job,), daemon=True).start()
         return _payload(job, [])
 
     def observe(self, job_id: int) -> BulkJob | None:
@@ -174,6 +224,44 @@ class BulkOperations:
         finally:
             job.finished.set()
 
+    def _run_lines(self, job: BulkJob) -> None:
+        try:
+            assert self.uploads is not None
+            assert self.run_mutation is not None
+            assert job.staged_path is not None
+            content = self.uploads.file(job.staged_path) or b""
+            lines: list[str] = []
+            for number, raw in enumerate(content.splitlines()):
+                if not raw.strip():
+                    continue
+                answer = self.run_mutation(job.query, json.loads(raw))
+                answer["__lineNumber"] = number
+                lines.append(json.dumps(answer, separators=(",", ":")).replace("/", "\\/"))
+            job.result = "".join(line + "\n" for line in lines).encode()
+            job.object_count = job.root_object_count = len(lines)
+        except Exception:  # noqa: BLE001 - a crash of the job is what FAILED reports
+            job.failed = True
+        finally:
+            job.finished.set()
+
+    def _invalid_mutation(self, mutation: str) -> str | None:
+        try:
+            document = parse(mutation)
+        except GraphQLError as error:
+            return f"Failed to parse the mutation - {error.message}"
+        errors = validate(self.schema, document)
+        if errors:
+            return f"Invalid mutation: {errors[0].message}"
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) != 1 or operations[0].operation.value != "mutation":
+            return "Bulk mutations must contain exactly one mutation operation."
+        roots = [s for s in operations[0].selection_set.selections if isinstance(s, FieldNode)]
+        if len(roots) != 1:
+            return "Bulk mutations must contain exactly one mutation field."
+        if roots[0].name.value in NOT_IN_BULK:
+            return f"You cannot run {roots[0].name.value} inside a bulk mutation."
+        return None
+
     def _invalid(self, query: str) -> str | None:
         try:
             document = parse(query)
@@ -234,6 +322,10 @@ def _payload(job: BulkJob | None, errors: list[dict[str, Any]]) -> dict[str, Any
     return {"bulkOperation": job, "userErrors": errors}
 
 
+def _mutation_error(message: str, code: str, argument: str | None) -> dict[str, Any]:
+    return {"field": [argument] if argument else None, "message": message, "code": code}
+
+
 def _second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
@@ -241,7 +333,7 @@ def _second(moment: datetime) -> datetime:
 BULK_OPERATION: dict[str, Callable[..., Any]] = {
     "id": lambda j, i: gid("BulkOperation", j.id),
     "status": lambda j, i: j.status,
-    "type": lambda j, i: "QUERY",
+    "type": lambda j, i: j.type,
     "errorCode": lambda j, i: j.error_code,
     "createdAt": lambda j, i: j.created_at,
     "completedAt": lambda j, i: j.completed_at,
@@ -258,12 +350,20 @@ MUTATION_BULK: dict[str, Callable[..., Any]] = {
         query, info.context.api_version, info.context.base_url
     ),
     "bulkOperationCancel": lambda _r, info, id: info.context.bulk.cancel(_bulk_id(id)),
+    "bulkOperationRunMutation": lambda _r, info, mutation, **options: (
+        info.context.bulk.start_mutation(
+            mutation, options["stagedUploadPath"], info.context.api_version, info.context.base_url
+        )
+    ),
+    "stagedUploadsCreate": lambda _r, info, input: info.context.bulk.uploads.create(
+        input, info.context.base_url
+    ),
 }
 
 BULK_SEARCH = SearchFields(
     {
         "status": ("text", lambda j: j.status.lower()),
-        "operation_type": ("text", lambda j: "query"),
+        "operation_type": ("text", lambda j: j.type.lower()),
         "created_at": ("time", lambda j: j.created_at),
         "id": ("int", lambda j: j.id),
     }

@@ -75,6 +75,13 @@ def typed_node(kind: str) -> Any:
     return resolve
 
 
+def current_app_installation(_root: Any, info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
+    return {
+        "id": "gid://shopify/AppInstallation/1",
+        "accessScopes": [{"handle": s, "description": s} for s in info.context.scopes],
+    }
+
+
 QUERY_ROOT = {
     "orders": orders,
     "customers": customers,
@@ -83,4 +90,5 @@ QUERY_ROOT = {
     "node": node,
     "nodes": nodes,
     "shop": lambda _root, info: info.context.catalog.shop,
+    "currentAppInstallation": current_app_installation,
 }

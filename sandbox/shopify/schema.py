@@ -19,6 +19,7 @@ from typing import Any
 from graphql import GraphQLObjectType, GraphQLScalarType, GraphQLSchema, build_schema
 
 from sandbox.shopify.bulk import BULK_OPERATION, MUTATION_BULK, QUERY_BULK, BulkJob
+from sandbox.shopify.discounts import code_discount_node_by_code, discount_code_basic_create
 from sandbox.shopify.objects import OBJECT_RESOLVERS, TYPE_NAMES
 from sandbox.shopify.roots import QUERY_ROOT
 from sandbox.shopify.tags import tags_add, tags_remove
@@ -48,8 +49,17 @@ SCALARS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
 }
 
 ROOTS: dict[str, dict[str, Callable[..., Any]]] = {
-    "QueryRoot": {**QUERY_ROOT, **QUERY_BULK},
-    "Mutation": {"tagsAdd": tags_add, "tagsRemove": tags_remove, **MUTATION_BULK},
+    "QueryRoot": {
+        **QUERY_ROOT,
+        **QUERY_BULK,
+        "codeDiscountNodeByCode": code_discount_node_by_code,
+    },
+    "Mutation": {
+        "tagsAdd": tags_add,
+        "tagsRemove": tags_remove,
+        "discountCodeBasicCreate": discount_code_basic_create,
+        **MUTATION_BULK,
+    },
     "BulkOperation": BULK_OPERATION,
     **OBJECT_RESOLVERS,
 }

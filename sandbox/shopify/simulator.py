@@ -2,10 +2,15 @@
 
     simulator = ShopifySimulator(world, access_token="shpat_test", bucket=LeakyBucket(2000, 100))
     base_url = simulator.start()          # "http://127.0.0.1:PORT"
+    simulator.grants                      # the Dev Dashboard app: client id/secret, expiring tokens
     simulator.graphql_url("2026-01")      # ".../admin/api/2026-01/graphql.json"
     simulator.webhook_sender(url)         # signed with simulator.webhook_secret
     simulator.traffic.snapshot()          # calls, cost, throttled, faults...
     simulator.stop()
+
+Tokens: the legacy permanent ``access_token`` (an app created in the store admin), or tokens from
+the client credentials grant (``POST /admin/oauth/access_token``, :mod:`sandbox.shopify.grants`)
+that expire after ``token_lifetime``.
 
 One request goes through the steps Shopify takes, each with Shopify's answer when it fails:
 access token (401), API version (404), body (400), parse and validation (200 + errors, no cost),
@@ -25,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graphql import (
@@ -45,6 +50,7 @@ from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.catalog import Catalog
 from sandbox.shopify.cost import MUTATION_COST, CostWalker, InputTooLarge, PageTooLarge
+from sandbox.shopify.discounts import DiscountBook
 from sandbox.shopify.envelope import (
     envelope,
     is_throttled,
@@ -53,7 +59,9 @@ from sandbox.shopify.envelope import (
     request_body,
     variable_error,
 )
+from sandbox.shopify.grants import DEFAULT_TOKEN_LIFETIME, AppGrants
 from sandbox.shopify.schema import build
+from sandbox.shopify.staged_uploads import UPLOAD_ROUTE, StagedUploads
 from sandbox.shopify.webhooks import ShopifyWebhookSender
 from sandbox.traffic import Fault, FaultKind, FaultPlan, Traffic
 from sandbox.world import World
@@ -63,6 +71,7 @@ DEFAULT_API_VERSION = "2026-01"
 DEFAULT_WEBHOOK_SECRET = "sandbox-shopify-app-secret"  # noqa: S105 - signs loopback webhooks only
 MAX_QUERY_COST = 1000
 GRAPHQL_ROUTE = "POST /admin/api/{version}/graphql.json"
+GRANT_ROUTE = "POST /admin/oauth/access_token"
 BULK_RESULT_ROUTE = "GET /bulk-results/{id}.jsonl"
 DOCUMENT_CACHE_SIZE = 256
 _VERSION = re.compile(r"\d{4}-\d{2}|unstable")
@@ -79,6 +88,8 @@ class RequestContext:
     api_version: str
     base_url: str
     unbounded: bool = False  # bulk operations read whole connections
+    scopes: tuple[str, ...] = ()  # what the app installation was granted
+    discounts: DiscountBook = field(default_factory=DiscountBook)
     search_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -104,6 +115,8 @@ class ShopifySimulator:
         max_query_cost: int = MAX_QUERY_COST,
         bulk_polls_to_complete: int = 2,
         port: int = 0,
+        token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+        grants: AppGrants | None = None,
     ) -> None:
         self.world = world
         self.access_token = access_token
@@ -114,12 +127,22 @@ class ShopifySimulator:
             self.traffic.configure(faults)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_query_cost = max_query_cost
+        self.grants = grants or AppGrants(
+            self.clock, token_lifetime=token_lifetime, permanent_token=access_token
+        )
         self.schema = build()
         self._documents: dict[str, DocumentNode | dict[str, Any]] = {}
         self._cache_lock = threading.Lock()
         self.catalog = Catalog(world)
+        self.discounts = DiscountBook()  # codes created through discountCodeBasicCreate
+        self.uploads = StagedUploads()
         self.bulk = BulkOperations(
-            self.schema, self._run_bulk, self.clock, polls_to_complete=bulk_polls_to_complete
+            self.schema,
+            self._run_bulk,
+            self.clock,
+            polls_to_complete=bulk_polls_to_complete,
+            run_mutation=self._run_bulk_line,
+            uploads=self.uploads,
         )
         self._signals = _SignalTap(self.traffic)
         routes = [
@@ -127,6 +150,8 @@ class ShopifySimulator:
                 "POST", r"/admin/api/(?P<version>[^/]+)/graphql\.json", GRAPHQL_ROUTE, self._graphql
             ),
             Route("GET", r"/bulk-results/(?P<id>\d+)\.jsonl", BULK_RESULT_ROUTE, self._bulk_result),
+            Route("POST", r"/admin/oauth/access_token", GRANT_ROUTE, self.grants.grant),
+            Route("POST", r"/staged-uploads", UPLOAD_ROUTE, self.uploads.receive),
         ]
         self.server = LoopbackServer(
             routes,
@@ -172,7 +197,7 @@ class ShopifySimulator:
 
     def _graphql_request(self, request: Request) -> Response:
         signal = self._signals.current()
-        if request.headers.get("x-shopify-access-token") != self.access_token:
+        if not self.grants.accepts(request.headers.get("x-shopify-access-token")):
             return Response.json(401, errors.UNAUTHORIZED)
         version = request.params["version"]
         if not _VERSION.fullmatch(version):
@@ -186,7 +211,14 @@ class ShopifySimulator:
         if body is None:
             return self._answer(400, errors.BAD_REQUEST, version, request_id)
         context = RequestContext(
-            self.world, self.catalog, self.bulk, self.clock, version, request.base_url
+            self.world,
+            self.catalog,
+            self.bulk,
+            self.clock,
+            version,
+            request.base_url,
+            scopes=self.grants.scopes,
+            discounts=self.discounts,
         )
         payload, cost = self._run(body, context, throttle=signal == "throttled")
         response = self._answer(200, payload, version, request_id)
@@ -282,6 +314,28 @@ class ShopifySimulator:
         result = execute(self.schema, parse(query), context_value=context)
         assert isinstance(result, ExecutionResult)
         return result.data, list(result.errors or [])
+
+    def _run_bulk_line(self, mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One line of a bulk mutation: no cost bucket, Shopify runs these at its own pace."""
+        context = RequestContext(
+            self.world,
+            self.catalog,
+            self.bulk,
+            self.clock,
+            DEFAULT_API_VERSION,
+            "",
+            scopes=self.grants.scopes,
+            discounts=self.discounts,
+        )
+        document = self._checked(mutation)
+        if isinstance(document, dict):
+            return document
+        result = execute(self.schema, document, context_value=context, variable_values=variables)
+        assert isinstance(result, ExecutionResult)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": error.message} for error in result.errors]
+        return answer
 
 
 class _SignalTap(Traffic):

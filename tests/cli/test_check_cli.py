@@ -11,8 +11,8 @@ from jobs.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
-    "SHOPIFY_ACCESS_TOKEN": "shpat_0123456789secret",
-    "SHOPIFY_API_SECRET": "shopify-client-secret-42",
+    "SHOPIFY_CLIENT_ID": "0123456789client",
+    "SHOPIFY_CLIENT_SECRET": "shopify-client-secret-42",
     "ZENDESK_API_TOKEN": "zendesk-token-secret-77",
     "ZENDESK_WEBHOOK_SECRET": "zendesk-webhook-secret-99",
     "SMTP_PASSWORD": "smtp-password-secret-55",
@@ -36,7 +36,7 @@ def test_check_summarises_the_store_without_printing_secrets(full_config: Path) 
     result = CliRunner().invoke(app, ["--config", str(full_config), "check"], env=SECRETS)
     assert result.exit_code == 0, result.output
     assert "store my-store" in result.stdout
-    assert "my-store.myshopify.com" in result.stdout
+    assert "my-store.myshopify.com (Dev Dashboard app)" in result.stdout
     assert "configuration OK (1 store)" in result.stdout
     for secret in [*SECRETS.values(), "db-password-secret"]:
         assert secret not in result.output

@@ -151,6 +151,15 @@ def test_csv_has_a_header_and_one_row_per_figure(config: Path, tmp_path: Path) -
     assert rows[0]["nps"] == "50.0"
     assert rows[1]["rest_nps"] == "100.0"
     assert [r["name"] for r in rows if r["scope"] == "month"] == ["2026-01", "2026-02", "2026-03"]
+    support = rows[1]
+    assert support["p_adjusted"] != ""
+    assert support["comparable"] == "yes"
+    months = [r for r in rows if r["scope"] == "segment_month" and r["name"] == "support_contacted"]
+    assert [(r["month"], r["n"], r["rest_n"]) for r in months] == [
+        ("2026-01", "0", "1"), ("2026-02", "10", "30"), ("2026-03", "0", "0")]  # fmt: skip
+    [change] = [r for r in rows if r["scope"] == "change"]
+    assert (change["name"], change["month"], change["comparable"]) == ("2026-02", "2026-01", "no")
+    assert change["difference"] == "150.0"  # February 50 against January's lone 0 (-100)
 
 
 def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path: Path) -> None:
@@ -164,6 +173,11 @@ def test_html_is_one_self_contained_page_with_the_figures(config: Path, tmp_path
     assert "small sample" in page
     assert "Net Promoter Score</small>50" in page
     assert "n = 40" in page
+    # small multiples: one chart per segment, its line and the rest's
+    assert page.count('<figure class="multiple">') == 3
+    assert "Change over time" in page
+    assert "February against January: too few answers to compare" in page
+    assert "widened, only where" in page  # the interval rule, in the footer
     for external in ("<script", "http://", "https://", "<link"):
         assert external not in page
 
@@ -250,3 +264,59 @@ def test_table_can_be_written_to_a_file_as_plain_text(config: Path, tmp_path: Pa
     assert "NPS 50" in text
     assert "Customers who contacted support: NPS -100" in text
     assert "\x1b[" not in text  # no terminal colour codes in a file
+
+
+def test_json_report_carries_statistics_v2(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", *PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["method"] == "adjusted-wald"
+    assert "adjusted-Wald" in report["intervals"]
+    support = next(s for s in report["segments"] if s["name"] == "support_contacted")
+    assert support["comparable"] is True
+    assert support["p_adjusted"] >= support["p_value"]
+    february = next(point for point in support["trend"] if point["month"] == "2026-02")
+    assert (february["n"], february["detractors"], february["rest"]["n"]) == (10, 10, 30)
+    # the churn-risk segment never looks at the score: support contacts are its only signal here
+    churn = next(s for s in report["segments"] if s["name"] == "churn_risk")
+    assert (churn["n"], churn["nps"]) == (10, -100.0)
+    # January (1 answer, the 0 later replaced) against February: too few to compare
+    [change] = report["changes"]
+    assert (change["month"], change["previous"], change["comparable"]) == (
+        "2026-02", "2026-01", False)  # fmt: skip
+    assert change["p_value"] is None
+    assert report["trend_window"] == {"months": 3}  # most months have under 30 answers
+    assert "bayes" not in report["overall"]
+
+
+def test_bayes_method_adds_credible_intervals_to_the_json(config: Path, tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    bayes = report["overall"]["bayes"]
+    # Dirichlet(31, 1, 11): posterior mean (31 - 11) / 43 = 46.5
+    assert bayes["nps"] == 46.5
+    assert bayes["ci95"][0] < 46.5 < bayes["ci95"][1]
+    again = json.loads(
+        nps(config, "report", "--format", "json", "--method", "bayes", *PERIOD).stdout
+    )
+    assert again["overall"]["bayes"] == bayes  # fixed seed
+
+
+def test_unknown_method_is_a_usage_error(config: Path) -> None:
+    result = nps(config, "report", "--method", "bootstrap")
+    assert result.exit_code == 2
+
+
+def test_table_shows_segment_months_changes_and_the_interval_rule(
+    config: Path, tmp_path: Path
+) -> None:
+    seed(tmp_path)
+    result = nps(config, "report", *PERIOD)
+    assert result.exit_code == 0, result.output
+    assert "Segments month by month" in result.stdout
+    assert "Change over time" in result.stdout
+    assert "February against January: too few answers to compare" in result.stdout
+    assert "Holm" in result.stdout

@@ -48,9 +48,21 @@ def test_demo_prints_the_nps_table_what_it_wrote_back_and_the_html_report(
             answering = session.scalar(
                 select(func.count(func.distinct(models.Response.customer_id)))
             )
+            promoters = session.scalar(
+                select(func.count()).select_from(models.Response).where(models.Response.score >= 9)
+            )
+            rewarded = session.scalar(
+                select(func.count())
+                .select_from(models.PromoterReward)
+                .where(models.PromoterReward.state == "created")
+            )
     finally:
         database.dispose()
     assert shopify_customers == pushed == answering
+    # Connected as a Dev Dashboard app; every promoter answer got its one thank-you code.
+    codes = re.search(r"(\d+) promoter thank-you codes created", output)
+    assert codes, output
+    assert int(codes.group(1)) == promoters == rewarded > 0
     report = re.search(r"HTML report: (\S+)", output)
     assert report, output
     html = Path(report.group(1))

@@ -142,7 +142,7 @@ def test_a_job_whose_every_system_failed_is_failed_not_partial(
 
     monkeypatch.setattr(steps, "sync_shopify", refused)
     monkeypatch.setattr(steps, "sync_zendesk", unavailable)
-    monkeypatch.setattr(steps.bootstrap, "order_source", lambda s: None)
+    monkeypatch.setattr(steps.bootstrap, "order_source", lambda s, d=None: None)
     monkeypatch.setattr(steps.bootstrap, "ticket_source", lambda s: None)
     outcome = run_job(sqlite_database, "s", "sync", steps.sync_step(settings, sqlite_database, NOW))
     assert outcome.status == "failed"

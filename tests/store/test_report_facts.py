@@ -352,3 +352,90 @@ def test_our_own_follow_up_ticket_is_not_the_customer_contacting_support(seed: S
     fact = only(load(seed).facts)
     assert fact.last_ticket_before_response_at == at("2026-01-20")
     assert fact.open_ticket
+
+
+def test_each_months_counted_answers_come_with_their_facts(seed: Seeder) -> None:
+    """The segments' monthly trends need the facts of each month's counted answer, not only of
+    the period's latest: the same answers, with the same facts, as the pure engine picks."""
+    seed.customer(1)
+    surveyed = seed.order(1, "2026-01-02", returned=True)
+    seed.ticket(1, "2026-02-25")
+    seed.answer(1, 2, at("2026-01-10"), order_id=surveyed)
+    seed.answer(1, 4, at("2026-01-20"), order_id=surveyed)  # latest of January
+    seed.answer(1, 9, at("2026-03-01"))  # latest of March and of the period
+    seed.customer(2)
+    seed.answer(2, 10, at("2026-03-05"))
+    inputs = load(seed)
+    january = only(inputs.month_facts["2026-01"])
+    assert (january.score, january.previous_score, january.returned) == (4, 2, True)
+    assert not january.support_contacted
+    march = {f.customer_id: f for f in inputs.month_facts["2026-03"]}
+    assert march[1].support_contacted  # the February ticket, within 90 days
+    assert march[1].previous_score == 4
+    assert inputs.month_facts["2026-02"] == []
+    assert sorted(f.score for f in inputs.facts) == [9, 10]
+    for label, facts in inputs.month_facts.items():
+        assert Tally.of_scores(f.score for f in facts) == inputs.trend[label]
+    responses = load(seed, "responses")
+    assert sorted(f.score for f in responses.month_facts["2026-01"]) == [2, 4]
+
+
+def test_usual_return_days_is_the_median_gap_of_repeat_customers(seed: Seeder) -> None:
+    from nps_engine.store.order_habits import usual_return_days
+
+    assert usual_return_days(seed.database, seed.store, NOW) is None
+    seed.order(1, "2026-01-01")
+    seed.order(1, "2026-01-11")  # 10 days
+    seed.order(2, "2026-01-01")
+    seed.order(2, "2026-01-31")
+    seed.order(2, "2026-03-02")  # 30 days on average
+    seed.order(3, "2026-01-01")
+    seed.order(3, "2026-04-11", cancelled_at=at("2026-04-12"))  # cancelled: not a return
+    seed.order(4, "2026-01-01")
+    seed.order(4, "2026-05-01")  # 120 days
+    seed.order(None, "2026-01-01")
+    seed.order(5, "2026-06-01")
+    seed.order(5, "2026-07-01")  # after now: not yet known
+    assert usual_return_days(seed.database, seed.store, NOW) == pytest.approx(30.0)
+
+
+def test_period_tally_counts_the_span_in_the_database(seed: Seeder) -> None:
+    from nps_engine.report import Month
+    from nps_engine.store.report_facts import period_tally
+
+    seed.answer(1, 2, at("2025-02-01"))
+    seed.answer(1, 10, at("2025-03-01"))
+    seed.answer(2, 8, at("2025-04-01"))
+    seed.answer(3, 0, at("2026-02-01"))  # outside the span
+    span = PERIOD.year_before()
+    month = Month("year_before", span.start, span.end)
+    customers = period_tally(seed.database, seed.store, span=month, kind=T, basis="customers")
+    responses = period_tally(seed.database, seed.store, span=month, kind=T, basis="responses")
+    assert customers == Tally(1, 1, 0)
+    assert responses == Tally(1, 1, 1)
+
+
+def test_facts_no_rule_reads_are_not_looked_up(seed: Seeder) -> None:
+    """The previous score and an open ticket are read only by custom rules: without such a rule
+    their subqueries do not run, and nothing the built-in segments read changes."""
+    seed.customer(1)
+    seed.ticket(1, "2026-02-20", status="open")
+    seed.answer(1, 9, at("2026-01-20"))
+    seed.answer(1, 5, at("2026-03-01"))
+    everything = only(load(seed).facts)
+    lean = only(
+        load_report_inputs(
+            seed.database,
+            seed.store,
+            months=PERIOD.months(),
+            kind=T,
+            basis="customers",
+            now=NOW,
+            support_window_days=90,
+            optional=frozenset(),
+        ).facts
+    )
+    assert (everything.previous_score, everything.open_ticket) == (9, True)
+    assert (lean.previous_score, lean.open_ticket) == (None, False)
+    assert lean.support_contacted == everything.support_contacted
+    assert lean.last_ticket_before_response_at == everything.last_ticket_before_response_at

@@ -266,3 +266,76 @@ def test_a_key_written_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
     path.write_text("store: {id: a}\nsurvey:\n  delay_days: 3\n  delay_days: 5\n")
     with pytest.raises(ConfigError, match="line 4: 'delay_days' is already set at line 3"):
         load_settings(path)
+
+
+def test_report_caution_settings_have_defaults_and_are_checked() -> None:
+    (settings,) = load(BASE)
+    assert (settings.report.min_compare_n, settings.report.window_months) == (10, 3)
+    found = problems(BASE + "report: {min_compare_n: 0, window_months: 1}")
+    assert {p.split(":")[0] for p in found} == {"report.min_compare_n", "report.window_months"}
+
+
+@pytest.mark.parametrize(
+    ("shopify", "message"),
+    [
+        (
+            "{shop: x}",
+            "shopify: set 'client_id' and 'client_secret' (a Dev Dashboard app) or 'access_token'",
+        ),
+        (
+            "{shop: x, client_id: c, client_secret: s, access_token: t}",
+            "shopify: set either 'client_id' and 'client_secret' (a Dev Dashboard app) or "
+            "'access_token' (an app created in the store admin), not both",
+        ),
+        ("{shop: x, client_id: c}", "shopify: 'client_secret' is missing"),
+        ("{shop: x, client_secret: s}", "shopify: 'client_id' is missing"),
+    ],
+)
+def test_shopify_access_is_exactly_one_of_app_credentials_or_legacy_token(
+    shopify: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_settings(yaml.safe_load(BASE + "shopify: " + shopify), {})
+    assert message in str(error.value)
+
+
+def test_a_dev_dashboard_app_is_configured_by_client_id_and_secret() -> None:
+    (settings,) = parse_settings(
+        yaml.safe_load(BASE + "shopify: {shop: x, client_id: c, client_secret: '${S}'}"),
+        {"S": "shpss_secret_value"},
+    )
+    assert settings.shopify is not None
+    assert settings.shopify.access_token is None
+    assert "shpss_secret_value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("rewards", "message"),
+    [
+        (
+            "{promoter_discount: {enabled: true}}",
+            "rewards.promoter_discount: set 'percentage' or 'fixed_amount'",
+        ),
+        (
+            "{promoter_discount: {percentage: 10, fixed_amount: 5}}",
+            "rewards.promoter_discount: set either 'percentage' or 'fixed_amount', not both",
+        ),
+        ("{promoter_discount: {percentage: 150}}", "rewards.promoter_discount.percentage"),
+        ("{promoter_discount: {code_prefix: 'thanks!'}}", "rewards.promoter_discount.code_prefix"),
+    ],
+)
+def test_promoter_discount_settings_are_checked(rewards: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_settings(yaml.safe_load(BASE + "rewards: " + rewards), {})
+    assert message in str(error.value)
+
+
+def test_a_dev_dashboard_apps_webhooks_are_checked_with_its_client_secret() -> None:
+    app = "shopify: {shop: x, client_id: c, client_secret: app-secret}"
+    (settings,) = parse_settings(yaml.safe_load(BASE + app), {})
+    assert settings.shopify is not None
+    assert settings.shopify.signing_secret == "app-secret"
+    explicit = "shopify: {shop: x, client_id: c, client_secret: s, webhook_secret: other}"
+    (settings,) = parse_settings(yaml.safe_load(BASE + explicit), {})
+    assert settings.shopify is not None
+    assert settings.shopify.signing_secret == "other"

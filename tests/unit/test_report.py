@@ -19,10 +19,10 @@ from nps_engine.report import (
     build_report,
     default_period,
     monthly_tallies,
-    plain_language,
-    report_json,
     tally_answers,
 )
+from nps_engine.report_json import report_json
+from nps_engine.report_text import plain_language
 from nps_engine.segments import ResponseFacts, Segment, enabled_segments
 from nps_engine.statistics import Tally, compare
 
@@ -275,7 +275,7 @@ def test_tallies_of_disjoint_customers_add_up_to_the_whole(
 def test_plus_minus_only_where_the_interval_is_even_around_the_figure(
     tally: Tally, text: str
 ) -> None:
-    from nps_engine.report import figure_text
+    from nps_engine.report_text import figure_text
     from nps_engine.statistics import nps_of
 
     assert figure_text(nps_of(tally)).startswith(text)

@@ -12,7 +12,8 @@ import pytest
 from nps_engine.config.settings import ChurnRiskSegment, CustomSegment, SegmentSettings
 from nps_engine.records import Category, SurveyKind
 from nps_engine.segment_rules import Features
-from nps_engine.segments import ResponseFacts, customer_key, enabled_segments, is_churn_risk
+from nps_engine.segments import ResponseFacts, customer_key, enabled_segments
+from nps_engine.tag_plan import is_churn_risk_for_tag
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ANSWERED = NOW - timedelta(days=20)
@@ -95,18 +96,18 @@ def test_returned_or_refunded_surveyed_order_is_in_the_returned_segment() -> Non
 
 
 @pytest.mark.parametrize(("score", "at_risk"), [(6, True), (7, False), (0, True)])
-def test_latest_score_of_six_or_less_is_churn_risk(score: int, at_risk: bool) -> None:
-    assert is_churn_risk(facts(score=score), RULES, NOW) is at_risk
+def test_latest_score_of_six_or_less_is_churn_risk_for_tag(score: int, at_risk: bool) -> None:
+    assert is_churn_risk_for_tag(facts(score=score), RULES, NOW) is at_risk
 
 
 @pytest.mark.parametrize(
     ("previous", "score", "at_risk"),
     [(10, 7, True), (10, 8, False), (9, 9, False), (7, 10, False), (None, 9, False)],
 )
-def test_drop_of_three_points_since_the_previous_answer_is_churn_risk(
+def test_drop_of_three_points_since_the_previous_answer_is_churn_risk_for_tag(
     previous: int | None, score: int, at_risk: bool
 ) -> None:
-    assert is_churn_risk(facts(previous_score=previous, score=score), RULES, NOW) is at_risk
+    assert is_churn_risk_for_tag(facts(previous_score=previous, score=score), RULES, NOW) is at_risk
 
 
 def test_score_drop_is_previous_minus_latest() -> None:
@@ -125,30 +126,30 @@ def test_score_drop_is_previous_minus_latest() -> None:
         (8, False, None, False),  # quiet passive
     ],
 )
-def test_passive_who_returned_or_contacted_support_is_churn_risk(
+def test_passive_who_returned_or_contacted_support_is_churn_risk_for_tag(
     score: int, returned: bool, ticket_days_before: int | None, at_risk: bool
 ) -> None:
     ticket = None if ticket_days_before is None else ANSWERED - timedelta(days=ticket_days_before)
     fact = facts(score=score, returned=returned, last_ticket_before_response_at=ticket)
-    assert is_churn_risk(fact, RULES, NOW) is at_risk
+    assert is_churn_risk_for_tag(fact, RULES, NOW) is at_risk
 
 
 def test_passive_rule_can_be_switched_off() -> None:
     rules = ChurnRiskSegment(passive_with_return_or_support=False)
-    assert not is_churn_risk(facts(score=8, returned=True), rules, NOW)
+    assert not is_churn_risk_for_tag(facts(score=8, returned=True), rules, NOW)
 
 
 @pytest.mark.parametrize(
     ("days_since_surveyed_order", "at_risk"), [(180, False), (181, True), (30, False)]
 )
-def test_no_order_for_more_than_180_days_after_the_surveyed_one_is_churn_risk(
+def test_no_order_for_more_than_180_days_after_the_surveyed_one_is_churn_risk_for_tag(
     days_since_surveyed_order: int, at_risk: bool
 ) -> None:
     fact = facts(
         surveyed_order_at=NOW - timedelta(days=days_since_surveyed_order),
         next_order_after_surveyed_at=None,
     )
-    assert is_churn_risk(fact, RULES, NOW) is at_risk
+    assert is_churn_risk_for_tag(fact, RULES, NOW) is at_risk
 
 
 def test_a_later_order_means_no_repeat_risk_however_old_the_survey() -> None:
@@ -156,7 +157,7 @@ def test_a_later_order_means_no_repeat_risk_however_old_the_survey() -> None:
         surveyed_order_at=NOW - timedelta(days=400),
         next_order_after_surveyed_at=NOW - timedelta(days=300),
     )
-    assert not is_churn_risk(fact, RULES, NOW)
+    assert not is_churn_risk_for_tag(fact, RULES, NOW)
 
 
 def test_answer_without_an_order_falls_back_to_the_last_order() -> None:
@@ -167,9 +168,9 @@ def test_answer_without_an_order_falls_back_to_the_last_order() -> None:
     )
     recent = replace(old, last_order_at=NOW - timedelta(days=20))
     unknown = replace(old, last_order_at=None)
-    assert is_churn_risk(old, RULES, NOW)
-    assert not is_churn_risk(recent, RULES, NOW)
-    assert not is_churn_risk(unknown, RULES, NOW)
+    assert is_churn_risk_for_tag(old, RULES, NOW)
+    assert not is_churn_risk_for_tag(recent, RULES, NOW)
+    assert not is_churn_risk_for_tag(unknown, RULES, NOW)
 
 
 def test_days_since_last_order_is_counted_from_the_runs_now() -> None:
@@ -244,3 +245,12 @@ def test_customer_key_prefers_shopify_customer_then_email(
     customer_id: int | None, email: str | None, key: str
 ) -> None:
     assert customer_key(customer_id, email, 7) == key
+
+
+def test_only_facts_custom_rules_read_are_asked_of_the_store() -> None:
+    from nps_engine.segments import optional_facts
+
+    assert optional_facts(SegmentSettings()) == frozenset()
+    assert optional_facts(custom("drop", {"score_drop": {"gte": 3}})) == {"previous_score"}
+    both = custom("both", {"any": [{"open_ticket": True}, {"all": [{"score_drop": 2}]}]})
+    assert optional_facts(both) == {"previous_score", "open_ticket"}

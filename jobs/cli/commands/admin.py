@@ -48,7 +48,7 @@ def _summary(settings: Settings) -> Table:
     table.add_row("name", settings.store.name)
     table.add_row("time zone", settings.store.timezone)
     table.add_row("database", database_url_for_humans(settings.database.url))
-    table.add_row("shopify", settings.shopify.shop_domain if settings.shopify else "not configured")
+    table.add_row("shopify", _shopify_line(settings))
     table.add_row("zendesk", settings.zendesk.subdomain if settings.zendesk else "not configured")
     table.add_row(
         "email",
@@ -74,3 +74,12 @@ def _summary(settings: Settings) -> Table:
     segments += [segment.name for segment in settings.segments.custom]
     table.add_row("segments", ", ".join(segments) or "none")
     return table
+
+
+def _shopify_line(settings: Settings) -> str:
+    shopify = settings.shopify
+    if shopify is None:
+        return "not configured"
+    access = "Dev Dashboard app" if shopify.client_id else "legacy admin app token"
+    rewards = ", promoter rewards on" if settings.rewards.promoter_discount.enabled else ""
+    return f"{shopify.shop_domain} ({access}{rewards})"

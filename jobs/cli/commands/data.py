@@ -100,8 +100,9 @@ def status_command(
     ),
     store: list[str] | None = store_option(),
 ) -> None:
-    """Counts of customers, orders, tickets, invites, answers and pending tag pushes (and, with
-    queue:, workers alive, queue depth per job and each store's lag)."""
+    """Counts of customers, orders, tickets, invites, answers and pending tag pushes.
+
+    With queue: also the workers alive, the jobs waiting per queue and each store's lag."""
     statuses = []
     selected = state_of(ctx).selected(store)
     for settings in selected:

@@ -155,9 +155,11 @@ def scheduler_command(
     tick: float = typer.Option(5.0, "--tick", min=0.1, help="Seconds between two looks."),
     once: bool = typer.Option(False, "--once", help="Enqueue what is due now, then exit."),
 ) -> None:
-    """Enqueue each store's sync, send, push and report at the intervals of `schedule:` (surveys
-    only within `send_between`, store time). One scheduler is active at a time; start one on two
-    machines and the second stands by, taking over if the first dies."""
+    """Enqueue each store's jobs at the intervals of `schedule:`, for `nps worker` to run.
+
+    Sync, send (only within `send_between`, store time), push and report. One scheduler is active
+    at a time; start one on two machines and the second stands by, taking over if the first
+    dies."""
     from jobs.distributed.dispatcher import Dispatcher, Leadership
     from jobs.distributed.queue_app import make_app
     from jobs.runtime.runner import utc_now
@@ -233,8 +235,9 @@ def stores_command(
         None, "--resume", help="End the pause of this store (credentials fixed)."
     ),
 ) -> None:
-    """The stores of the config and the last run of each of their jobs (and, with queue:,
-    whether a store is paused because its credentials were refused)."""
+    """The stores of the config, the last run of each of their jobs, and paused stores.
+
+    With queue:, a store whose credentials were refused is paused; `--resume ID` ends it."""
     from nps_engine.store.status import last_runs
 
     if output_format not in ("table", "json"):

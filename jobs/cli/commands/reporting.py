@@ -20,11 +20,10 @@ from jobs.cli.console import (
 )
 from jobs.cli.report_output import RENDERERS
 from jobs.cli.report_output.rich_table import report_renderable
-from jobs.report_job import report_period
-from jobs.report_parts import counted_report
+from jobs.report_job import report_options, report_period, store_report
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
-from nps_engine.report import Basis, Report
+from nps_engine.report import Basis, Method, Report
 
 
 class OutputFormat(enum.StrEnum):
@@ -32,6 +31,11 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
     CSV = "csv"
     HTML = "html"
+
+
+class MethodOption(enum.StrEnum):
+    ADJUSTED_WALD = "adjusted-wald"
+    BAYES = "bayes"
 
 
 class BasisOption(enum.StrEnum):
@@ -58,6 +62,11 @@ def report(
         SurveyKind.TRANSACTIONAL,
         help="transactional (post-delivery) or relationship survey; never mixed.",
     ),
+    method: MethodOption = typer.Option(
+        MethodOption.ADJUSTED_WALD,
+        help="adjusted-wald, or bayes to add a Bayesian 95% credible interval beside each "
+        "figure in the JSON.",
+    ),
     store: list[str] | None = store_option(),
 ) -> None:
     """Segmented NPS with 95% intervals: overall, each segment against the rest, month by month."""
@@ -65,8 +74,9 @@ def report(
     if since_day and until_day and until_day < since_day:
         fail_usage(f"--until {until_day} is before --since {since_day}")
     now = datetime.now(UTC)
+    chosen_method: Method = "bayes" if method is MethodOption.BAYES else "adjusted-wald"
     reports = [
-        _store_report(settings, now, since_day, until_day, basis, kind)
+        _store_report(settings, now, since_day, until_day, basis, kind, chosen_method)
         for settings in state_of(ctx).selected(store)
     ]
     _emit(reports, output_format, output)
@@ -88,6 +98,7 @@ def _store_report(
     until: date | None,
     basis_option: BasisOption | None,
     kind: SurveyKind,
+    method: Method,
 ) -> Report:
     try:
         period = report_period(settings, now, since, until)
@@ -99,7 +110,10 @@ def _store_report(
     store = settings.store.id
     database = open_database(settings)
     try:
-        return counted_report(settings, database, now, period, basis=basis, kind=kind)
+        options = report_options(settings, method)
+        return store_report(
+            database, settings, period, now=now, kind=kind, basis=basis, options=options
+        )
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.

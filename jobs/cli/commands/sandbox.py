@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -40,6 +41,12 @@ def sandbox(
     slow_seconds: float = typer.Option(
         2.0, "--slow-seconds", min=0.0, help="Delay of a slow call."
     ),
+    shopify_token_minutes: float = typer.Option(
+        24 * 60,
+        "--shopify-token-minutes",
+        min=0.05,
+        help="Life of a Shopify client credentials token (Shopify: 24 h).",
+    ),
     seconds: float | None = typer.Option(None, "--seconds", hidden=True),
 ) -> None:
     """Run the simulators on 127.0.0.1, print their URLs and a config to use them."""
@@ -64,6 +71,7 @@ def sandbox(
         smtp_port=smtp_port,
         zendesk=ZendeskOptions(webhook_url=zendesk_webhook_url),
         faults=faults,
+        shopify_token_lifetime=timedelta(minutes=shopify_token_minutes),
     )
     try:
         running = Sandbox(options).start()

@@ -1,5 +1,11 @@
-"""``nps report --format csv``: one row per figure (overall, each segment, each month), the
-shape a spreadsheet pivots on. Empty cells where there is nothing to say (no answers, no rest)."""
+"""``nps report --format csv``: one row per figure (overall, each segment, each month, each
+segment's month, each change over time), the shape a spreadsheet pivots on. Empty cells where
+there is nothing to say (no answers, no rest, no test).
+
+Scopes: ``overall``; ``segment`` (against the rest, with raw and Holm-adjusted p); ``month``;
+``segment_month`` (a segment in one month, with that month's rest); ``change`` (``name`` is the
+later month or span, ``month`` the earlier one; the NPS columns are the later figure's,
+``difference`` and ``ci95_low``/``ci95_high`` are the difference's)."""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 
-from nps_engine.report import Report, SegmentResult
+from nps_engine.report import Change, Report, SegmentResult
 from nps_engine.statistics import NpsFigure
 
 HEADER = (
@@ -31,6 +37,9 @@ HEADER = (
     "rest_nps",
     "difference",
     "p_value",
+    "p_adjusted",
+    "comparable",
+    "month",
 )
 
 
@@ -51,11 +60,19 @@ def _rows(report: Report) -> Iterator[list[object]]:
         report.period.since.isoformat(),
         report.period.until.isoformat(),
     ]
-    yield [*head, "overall", "overall", "Everyone", *_figure(report.overall), "", "", "", ""]
+    none = ["", "", "", "", "", "", ""]
+    yield [*head, "overall", "overall", "Everyone", *_figure(report.overall), *none]
     for result in report.segments:
         yield [*head, "segment", result.name, result.label, *_figure(result.figure), *_rest(result)]
     for month in report.trend:
-        yield [*head, "month", month.month, month.month, *_figure(month.figure), "", "", "", ""]
+        yield [*head, "month", month.month, month.month, *_figure(month.figure), *none]
+    for result in report.segments:
+        for point in result.trend:
+            rest = [point.rest.n, _number(point.rest.nps), "", "", "", "", point.month]
+            figure = _figure(point.segment)
+            yield [*head, "segment_month", result.name, result.label, *figure, *rest]
+    for change in report.changes:
+        yield [*head, "change", change.month, change.scope, *_change(change)]
 
 
 def _figure(figure: NpsFigure) -> list[object]:
@@ -75,13 +92,42 @@ def _figure(figure: NpsFigure) -> list[object]:
 
 def _rest(result: SegmentResult) -> list[object]:
     comparison = result.comparison
-    p_value = comparison.p_value
     return [
         comparison.rest.n,
         _number(comparison.rest.nps),
-        _number(comparison.difference),
-        "" if p_value is None else f"{p_value:.4g}",
+        _number(result.difference),
+        _p(result.p_value),
+        _p(result.p_adjusted),
+        "yes" if result.comparable else "no",
+        "",
     ]
+
+
+def _change(change: Change) -> list[object]:
+    later, test = change.later, change.test
+    low, high = test.ci95 if test.ci95 is not None else (None, None)
+    tally = later.tally
+    return [
+        later.n,
+        tally.promoters,
+        tally.passives,
+        tally.detractors,
+        _number(later.nps),
+        _number(low),
+        _number(high),
+        "yes" if later.small_sample else "no",
+        change.earlier.n,
+        _number(change.earlier.nps),
+        _number(test.difference),
+        _p(test.p_value) if change.comparable else "",
+        _p(change.p_adjusted),
+        "yes" if change.comparable else "no",
+        change.previous,
+    ]
+
+
+def _p(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
 
 
 def _number(value: float | None) -> str:

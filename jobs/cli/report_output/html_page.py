@@ -14,8 +14,9 @@ from datetime import date
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from nps_engine.report import Report, figure_text, p_text
-from nps_engine.statistics import NpsFigure
+from nps_engine.report import Report, SegmentResult
+from nps_engine.report_text import figure_text, p_text
+from nps_engine.statistics import INTERVAL_RULE, NpsFigure
 
 _environment = Environment(
     loader=PackageLoader("jobs.cli.report_output", "templates"),
@@ -94,7 +95,13 @@ class TrendChart:
 
 def render_html(reports: Sequence[Report]) -> str:
     template = _environment.get_template("report.html.j2")
-    return template.render(pages=[_page(report) for report in reports])
+    minimum = reports[0].options.min_compare_n if reports else 10
+    rendered: str = template.render(
+        pages=[_page(report) for report in reports],
+        interval_rule=INTERVAL_RULE,
+        min_compare_n=minimum,
+    )
+    return rendered
 
 
 def _page(report: Report) -> dict[str, object]:
@@ -108,6 +115,7 @@ def _page(report: Report) -> dict[str, object]:
         "forest_ticks": [Tick(_forest_x(v), f"{v:+d}" if v else "0") for v in range(-100, 101, 50)],
         "overall_x": None if overall.nps is None else _forest_x(overall.nps),
         "trend": _trend(report),
+        "multiples": [_multiple(result, report.rolling) for result in report.segments],
         "p_text": p_text,
         "period_text": _period_text(report.period.since, report.period.until),
     }
@@ -144,9 +152,9 @@ def _forest(report: Report) -> list[ForestRow]:
                 y=20.0 + index * FOREST_ROW,
                 segment=_forest_interval("segment", comparison.segment),
                 rest=_forest_interval("rest", comparison.rest),
-                significant=comparison.p_value is not None and comparison.p_value < 0.05,
+                significant=result.p_adjusted is not None and result.p_adjusted < 0.05,
                 small_sample=comparison.segment.small_sample,
-                difference=comparison.difference,
+                difference=result.difference,
             )
         )
     return rows
@@ -214,6 +222,51 @@ def _paths(points: Sequence[TrendPoint]) -> tuple[tuple[str, ...], tuple[str, ..
 def _c(point: TrendPoint) -> Interval:
     assert point.point is not None
     return point.point
+
+
+@dataclass(frozen=True, slots=True)
+class SmallMultiple:
+    """One segment's monthly NPS against the rest's, on a fixed -100..100 axis so the small
+    charts can be compared at a glance."""
+
+    label: str
+    lines: tuple[str, ...]
+    bands: tuple[str, ...]
+    rest_lines: tuple[str, ...]
+    zero_y: float
+    first: str
+    last: str
+
+
+SMALL_LEFT, SMALL_RIGHT, SMALL_TOP, SMALL_BOTTOM = 8.0, 232.0, 6.0, 112.0
+
+
+def _multiple(result: SegmentResult, rolling: bool) -> SmallMultiple:
+    months = result.trend
+
+    def y_of(value: float) -> float:
+        return SMALL_BOTTOM - (value + 100.0) / 200.0 * (SMALL_BOTTOM - SMALL_TOP)
+
+    step = (SMALL_RIGHT - SMALL_LEFT) / max(1, len(months))
+
+    def points_of(figures: Sequence[NpsFigure | None]) -> list[TrendPoint]:
+        points = []
+        for index, figure in enumerate(figures):
+            x = SMALL_LEFT + step * (index + 0.5)
+            point = None
+            if figure is not None and figure.nps is not None and figure.ci95 is not None:
+                low, high = figure.ci95
+                point = Interval("", figure, y_of(figure.nps), y_of(low), y_of(high))
+            points.append(TrendPoint("", x, point, False))
+        return points
+
+    inside = [m.rolling_segment if rolling else m.segment for m in months]
+    rest = [m.rolling_rest if rolling else m.rest for m in months]
+    lines, bands = _paths(points_of(inside))
+    rest_lines, _ = _paths(points_of(rest))
+    first = months[0].month if months else ""
+    last = months[-1].month if months else ""
+    return SmallMultiple(result.label, lines, bands, rest_lines, y_of(0.0), first, last)
 
 
 def _period_text(since: date, until: date) -> str:

@@ -1,4 +1,4 @@
-"""``nps report --format json``: the contract of DESIGN.md section 5.
+"""``nps report --format json``: the contract documented in docs/report.md.
 
 One store gives exactly the contract object; several give ``{"stores": [object, ...]}`` with each
 object naming its ``store``, so a script can tell which is which.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from nps_engine.report import Report, report_json
+from nps_engine.report import Report
+from nps_engine.report_json import report_json
 
 
 def render_json(reports: Sequence[Report]) -> str:

@@ -10,8 +10,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from nps_engine.report import Report, figure_text, p_text
-from nps_engine.statistics import NpsFigure
+from nps_engine.report import Report
+from nps_engine.report_text import figure_text, p_text
+from nps_engine.statistics import INTERVAL_RULE, NpsFigure
 
 
 def render_table(reports: Sequence[Report]) -> str:
@@ -37,7 +38,53 @@ def report_renderable(report: Report) -> RenderableType:
     if report.segments:
         parts += [_segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
     parts += [_trend(report), Text()]
+    if report.segments:
+        parts += [_segment_months(report), Text()]
+    if report.changes:
+        parts += [Text("Change over time", style="italic")]
+        parts += [_summary_line(change.summary) for change in report.changes]
+        parts += [Text()]
+    parts += [_footer(report), Text()]
     return Group(*parts)
+
+
+def _footer(report: Report) -> Text:
+    return Text(
+        f"{INTERVAL_RULE} p-values are Holm-adjusted for the tests in this report (raw ones in "
+        f"the JSON); no comparison under {report.options.min_compare_n} answers a side, nor for "
+        "a segment defined by the score.",
+        style="dim",
+    )
+
+
+def _segment_months(report: Report) -> Table:
+    """Compact: one row per month, one column per segment, ``NPS/n`` of the segment against the
+    rest's NPS (the rolling window's when the report uses one)."""
+    title = "Segments month by month (segment NPS/n · rest NPS)"
+    if report.rolling:
+        title += f", rolling {report.options.window_months}-month window"
+    table = Table(title=title, title_justify="left")
+    table.add_column("month")
+    for result in report.segments:
+        table.add_column(result.label, justify="right")
+    for index, month in enumerate(report.trend):
+        cells = []
+        for result in report.segments:
+            point = result.trend[index]
+            inside = point.rolling_segment if report.rolling else point.segment
+            rest = point.rolling_rest if report.rolling else point.rest
+            cells.append(_compact(inside, rest))
+        table.add_row(month.month, *cells)
+    return table
+
+
+def _compact(inside: NpsFigure | None, rest: NpsFigure | None) -> str:
+    if inside is None or inside.nps is None:
+        return "–"
+    text = f"{inside.nps:.0f}/{inside.n}"
+    if rest is not None and rest.nps is not None:
+        text += f" · {rest.nps:.0f}"
+    return text
 
 
 def _basis_text(report: Report) -> str:
@@ -62,12 +109,19 @@ def _headline(overall: NpsFigure) -> Text:
 
 def _segments(report: Report) -> Table:
     table = Table(title="Segments against the rest", title_justify="left", expand=False)
-    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "p"):
+    # "adj p": Holm-adjusted (the footer says so); "–" where no test is shown (the line below
+    # the table says why)
+    for header in ("segment", "n", "NPS (95%)", "rest n", "rest NPS", "diff", "adj p"):
         left = header == "segment"
-        table.add_column(header, justify="left" if left else "right", no_wrap=not left)
+        table.add_column(
+            header,
+            justify="left" if left else "right",
+            no_wrap=not left,
+            min_width=18 if left else None,
+        )
     for result in report.segments:
         comparison = result.comparison
-        difference = comparison.difference
+        difference, p_adjusted = result.difference, result.p_adjusted
         table.add_row(
             result.label,
             _n_text(result.figure),
@@ -75,7 +129,9 @@ def _segments(report: Report) -> Table:
             str(comparison.rest.n),
             _cell(comparison.rest),
             "" if difference is None else f"{difference:+.0f}",
-            "" if comparison.p_value is None else p_text(comparison.p_value)[1:].lstrip("="),
+            ("–" if not result.comparable else "")
+            if p_adjusted is None
+            else p_text(p_adjusted)[1:].lstrip("="),
         )
     return table
 
@@ -86,10 +142,19 @@ def _summary_line(summary: str) -> Text:
 
 def _trend(report: Report) -> Table:
     table = Table(title="Month by month", title_justify="left")
-    for header in ("month", "n", "NPS (95%)"):
+    headers = ["month", "n", "NPS (95%)"]
+    if report.rolling:
+        headers += [
+            f"{report.options.window_months}-month n",
+            f"{report.options.window_months}-month NPS",
+        ]
+    for header in headers:
         table.add_column(header, justify="left" if header == "month" else "right")
     for month in report.trend:
-        table.add_row(month.month, _n_text(month.figure), _cell(month.figure))
+        cells: list[str | Text] = [month.month, _n_text(month.figure), _cell(month.figure)]
+        if month.rolling is not None:
+            cells += [_n_text(month.rolling), _cell(month.rolling)]
+        table.add_row(*cells)
     return table
 
 

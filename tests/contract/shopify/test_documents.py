@@ -7,12 +7,14 @@ from graphql import GraphQLSchema, parse, validate
 from shopify_fakes import admin_schema
 
 from connectors.shopify.access import ACCESS_CHECK
+from connectors.shopify.bulk_tags import bulk_documents
 from connectors.shopify.queries import all_documents, bulk_orders_query, tag_mutations
 
 __all__ = ["admin_schema"]
 
 DOCUMENTS = {
     **all_documents(),
+    **bulk_documents(),
     "access_check": ACCESS_CHECK,
     "tags_many": tag_mutations(("tagsRemove", "tagsAdd") * 50),
     "bulk_quoted_search": bulk_orders_query('created_at:>\'2025-01-01\' AND tag:"a \\"b\\""'),

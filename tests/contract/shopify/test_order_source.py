@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -270,28 +271,44 @@ def test_a_failed_bulk_operation_is_reported_with_its_error_code(
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
 
 
-def test_a_bulk_query_already_running_is_a_transient_refusal(
-    source: ShopifyOrderSource, shopify_api: ShopifyApi
-) -> None:
-    refused = {
-        "bulkOperationRunQuery": {
-            "bulkOperation": None,
-            "userErrors": [
-                {
-                    "field": None,
-                    "code": "OPERATION_IN_PROGRESS",
-                    "message": "A bulk query operation for this app and shop is "
-                    "already in progress: gid://shopify/BulkOperation/1.",
-                }
-            ],
-        }
+BUSY = {
+    "bulkOperationRunQuery": {
+        "bulkOperation": None,
+        "userErrors": [
+            {
+                "field": None,
+                "code": "OPERATION_IN_PROGRESS",
+                "message": "A bulk query operation for this app and shop is "
+                "already in progress: gid://shopify/BulkOperation/1.",
+            }
+        ],
     }
-    shopify_api.reply(ok(refused))
+}
+
+
+def test_a_backfill_waits_for_a_free_bulk_query_slot(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: FakeClock
+) -> None:
+    shopify_api.reply(ok(BUSY))
+    shopify_api.reply(ok(BUSY))
+    shopify_api.reply(ok(bulk_run_created()))
+    shopify_api.reply(ok(bulk_operation("COMPLETED", None)))
+    assert list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC))) == []
+    assert clock.sleeps[:2] == [2.0, 3.0]  # waited, longer each time, then started
+
+
+def test_a_bulk_slot_that_never_frees_up_is_a_transient_refusal_naming_it(
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: FakeClock
+) -> None:
+    source.bulk_busy_timeout_seconds = 10
+    for _ in range(4):  # waits of 2, 3 and 4.5 s fit in 10; the next would not
+        shopify_api.reply(ok(BUSY))
     with pytest.raises(ShopifyTransientError, match="already in progress"):
         list(source.backfill_orders(datetime(2025, 11, 1, tzinfo=UTC)))
+    assert sum(clock.sleeps) <= 10
 
 
-def test_a_query_too_costly_is_retried_with_half_the_page(
+def test_a_query_too_costly_is_resized_at_once_from_the_reported_cost(
     source: ShopifyOrderSource, shopify_api: ShopifyApi
 ) -> None:
     too_costly = {
@@ -310,7 +327,9 @@ def test_a_query_too_costly_is_retried_with_half_the_page(
         expect=lambda p: sizes.append(p["variables"]["first"]),
     )
     assert [o.id for page in source.order_pages(AFTER, BEFORE) for o in page] == [1]
-    assert sizes[1] == sizes[0] // 2
+    # Not halved: sized so the reported cost per node fills 90% of the 1000-point limit.
+    assert sizes[1] == math.floor(900 / (1200 / sizes[0]))
+    assert len(sizes) == 2
 
 
 def test_a_window_beyond_the_pagination_cap_restarts_below_the_last_update(

@@ -33,18 +33,26 @@ def walker_for(
 @pytest.mark.parametrize(
     ("query", "cost"),
     [
-        # The docs' example shape: a connection of one object with scalars only is 2 + 1.
+        # A connection of one object with scalars only is 2 + 1.
         ("{ orders(first: 1) { edges { node { name } } } }", 3),
         ("{ shop { name } }", 1),
-        ("{ orders(first: 10) { nodes { id customer { id } } } }", 2 + 10 * 2),
+        # 10 nodes count as ceil(log2(11)) = 4.
+        ("{ orders(first: 10) { nodes { id customer { id } } } }", 2 + 4 * 2),
+        # pageInfo 1; a list field costs one element whatever its first.
         (
             "{ orders(first: 5) { pageInfo { hasNextPage } "
             "nodes { fulfillments(first: 3) { id } } } }",
-            2 + 5 * (1 + 3),
+            2 + 1 + 3 * (1 + 1),
         ),
         (
             "{ customers(first: 2) { nodes { orders(first: 4) { nodes { id } } } } }",
-            2 + 2 * (1 + 2 + 4),
+            2 + 2 * (1 + (2 + 3 * 1)),
+        ),
+        # Values without an id inside a resource cost nothing (money, an email address).
+        (
+            "{ orders(first: 1) { nodes { totalPriceSet { shopMoney { amount } } "
+            "customer { defaultEmailAddress { emailAddress } } } } }",
+            2 + 1 * (1 + 0 + 1 + 0),
         ),
         (
             # Fragments on an interface: only the dearest possible type counts.
@@ -60,7 +68,7 @@ def walker_for(
         ),
     ],
 )
-def test_requested_cost_follows_the_documented_rules(query: str, cost: int) -> None:
+def test_requested_cost_follows_the_calibrated_rules(query: str, cost: int) -> None:
     walker, operation = walker_for(query)
     assert walker.requested(operation) == cost
 
@@ -69,7 +77,7 @@ def test_variables_set_the_page_size() -> None:
     walker, operation = walker_for(
         "query($n: Int) { orders(first: $n) { nodes { id } } }", {"n": 50}
     )
-    assert walker.requested(operation) == 52
+    assert walker.requested(operation) == 2 + 6  # 50 nodes count as ceil(log2(51)) = 6
 
 
 def test_actual_cost_counts_what_came_back() -> None:

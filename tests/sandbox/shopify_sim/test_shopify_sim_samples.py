@@ -156,9 +156,9 @@ def test_throttled_answer_is_http_200_exactly_as_shopify_sends_it(shop_world: Wo
     assert bucket.try_spend(334)  # 666 left, as in the recording
     with ShopifySimulator(shop_world, bucket=bucket) as simulator:
         caller = GraphQLCaller(simulator)
-        body = caller(
-            "{ orders(first: 250) { nodes { id customer { id } lastFulfilled: customer { id } } } }"
-        )
+        # Any query charged 752, as the recorded one was: 752 objects by id.
+        ids = [f"gid://shopify/Order/{n}" for n in range(752)]
+        body = caller("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     assert body["errors"] == recorded["errors"]
     assert "data" not in body
     assert body["extensions"]["cost"]["requestedQueryCost"] == 752
@@ -172,12 +172,11 @@ def test_max_cost_exceeded_matches_the_documented_body() -> None:
 def test_a_query_above_1000_points_is_refused_without_spending(
     graphql: GraphQLCaller, shopify: ShopifySimulator
 ) -> None:
-    body = graphql(
-        "{ orders(first: 250) { nodes { id customer { id } fulfillments(first: 2) { id } } } }"
-    )
+    ids = [f"gid://shopify/Customer/{n}" for n in range(1100)]
+    body = graphql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     error = body["errors"][0]
     assert error["extensions"]["code"] == "MAX_COST_EXCEEDED"
-    assert error["extensions"]["cost"] == 2 + 250 * (1 + 1 + 2)
+    assert error["extensions"]["cost"] == 1100
     assert set(body) == {"errors"}
     assert shopify.bucket.available() == 2000
 

@@ -1,0 +1,77 @@
+"""How long does ``nps`` take to start, against the imports it cannot avoid?
+
+Each command runs as a fresh process, ``--runs`` times, interleaved with its references so the
+machine's load hits them alike; the figure is the CPU time (user + system) of the child, median
+of the runs, and its wall time. References in the same run:
+
+- ``python -c pass``: the interpreter alone;
+- ``python -c "import typer, rich"``: the CLI framework every command needs.
+
+Commands: ``nps --help``, ``nps status --help`` (the global options, then one command module) and
+``nps status`` against a migrated, empty SQLite store (that one includes opening the database and
+importing SQLAlchemy, which any command reading the store needs). Target: ``nps --help`` and
+``nps status`` under 0.3 s CPU.
+
+    python bench/cli_start.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+
+
+def cpu_and_wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    nps = [PYTHON, "-c", "from jobs.cli.app import main; main()"]
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.yaml"
+        config.write_text(
+            "store: {id: bench, timezone: Europe/Paris, language: fr}\n"
+            f"database: {{url: 'sqlite:///{Path(folder) / 'nps.db'}'}}\n",
+            encoding="utf-8",
+        )
+        env = {**os.environ, "NPS_CONFIG": str(config)}
+        subprocess.run([*nps, "db", "upgrade"], env=env, check=True, capture_output=True)
+        cases = {
+            "python -c pass": [PYTHON, "-c", "pass"],
+            "import typer, rich": [PYTHON, "-c", "import typer, rich"],
+            "nps --help": [*nps, "--help"],
+            "nps status --help": [*nps, "status", "--help"],
+            "nps status": [*nps, "status"],
+        }
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        for _ in range(args.runs):
+            for name, argv in cases.items():
+                samples[name].append(cpu_and_wall(argv, env))
+    framework = statistics.median(cpu for cpu, _ in samples["import typer, rich"])
+    print(f"{'command':<20} {'CPU s':>7} {'wall s':>7} {'vs typer+rich':>14}")
+    for name, runs in samples.items():
+        cpu = statistics.median(c for c, _ in runs)
+        wall = statistics.median(w for _, w in runs)
+        print(f"{name:<20} {cpu:>7.3f} {wall:>7.3f} {cpu / framework:>13.1f}x")
+
+
+if __name__ == "__main__":
+    main()

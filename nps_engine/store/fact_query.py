@@ -1,0 +1,294 @@
+"""The report's fact query, built with SQLAlchemy Core so it runs the same on SQLite and
+PostgreSQL.
+
+The period's answers are read in one pass: a window over each customer's answers (newest first)
+marks the customer's latest answer of the period and the latest answer of each month, and only
+those rows come back. For them, correlated subqueries (each a seek on an index starting with
+``(store, customer_id)``) find the previous score, the last ticket before the answer, an open
+ticket, the last order and the first order after the surveyed one.
+
+A customer is the Shopify customer when the answer has one, else the answer's email (imports of
+people who never became Shopify customers), else the answer alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.sql import Subquery
+
+from nps_engine.records import SurveyKind
+from nps_engine.report import Basis, Month
+from nps_engine.store.models import Customer, Order, Response, Ticket
+from nps_engine.store.types import UtcDateTime
+
+_responses = Response.__table__
+_customers = Customer.__table__
+_orders = Order.__table__
+_tickets = Ticket.__table__
+
+# Zendesk ticket statuses nobody works on any more (new, open, pending and hold still have an
+# agent on them): https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+_DONE_STATUSES = ("solved", "closed", "deleted")
+
+
+def answer_columns() -> tuple[ColumnElement[Any], ...]:
+    r = _responses.c
+    return (r.id, r.customer_id, r.email, r.order_id, r.score, r.responded_at)
+
+
+def _who() -> tuple[ColumnElement[Any], ...]:
+    """PARTITION BY terms grouping one customer's answers (see the module docstring)."""
+    r = _responses.c
+    without_customer = r.customer_id.is_(None)
+    return (
+        r.customer_id,
+        case((without_customer, r.email), else_=null()),
+        case((and_(without_customer, r.email.is_(None)), r.id), else_=null()),
+    )
+
+
+def share(index: int, parts: int) -> ColumnElement[bool]:
+    if parts == 1:
+        return true()
+    customer_id = _responses.c.customer_id
+    share = customer_id % parts == index
+    return or_(customer_id.is_(None), share) if index == 0 else share
+
+
+def period_answers(
+    store: str, kind: SurveyKind, months: Sequence[Month], basis: Basis
+) -> Select[Any]:
+    """The period's answers with their month (store time zone) and, on the customers basis,
+    whether each is its customer's latest of the period (``chosen``) and of its month."""
+    r = _responses.c
+    calendar = _calendar(months)
+    columns: list[ColumnElement[Any]] = [*answer_columns(), calendar.c.label.label("month")]
+    if basis == "customers":
+        newest_first: dict[str, Any] = {
+            "partition_by": _who(),
+            "order_by": (r.responded_at.desc(), r.id.desc()),
+        }
+        # One window, two readings: row 1 is the latest of the period; a row whose newer
+        # neighbour lies in another month (or that has none) is the latest of its month.
+        newer_month = func.lag(calendar.c.label).over(**newest_first)
+        columns += [
+            (func.row_number().over(**newest_first) == 1).label("chosen"),
+            or_(newer_month.is_(None), newer_month != calendar.c.label).label("month_latest"),
+        ]
+    else:
+        columns += [true().label("chosen"), true().label("month_latest")]
+    # Joining a small table of months (rather than a CASE over the boundaries, which cost more
+    # than the whole index read) gives each answer its month while the database reads each month
+    # as one range of the covering index ix_responses_report (store, kind, responded_at, ...).
+    return (
+        select(*columns)
+        .select_from(calendar)
+        .join(
+            _responses,
+            and_(r.responded_at >= calendar.c.start, r.responded_at < calendar.c.end),
+        )
+        .where(r.store == store, r.kind == kind.value)
+    )
+
+
+def _calendar(months: Sequence[Month]) -> Subquery:
+    """The months as rows (label, start, end), in SQL every backend accepts."""
+    rows = [
+        select(
+            literal(month.label, String(7)).label("label"),
+            literal(month.start, UtcDateTime()).label("start"),
+            literal(month.end, UtcDateTime()).label("end"),
+        )
+        for month in months
+    ]
+    return union_all(*rows).subquery("calendar")
+
+
+OPTIONAL_FACTS = frozenset({"previous_score", "open_ticket"})
+
+
+def with_facts(
+    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+) -> Select[Any]:
+    """``answers`` with what segments need, each column labelled with its name in
+    :func:`fact_columns`; the subqueries run only for answers the report counts (its customer's
+    latest of the period, ``chosen``, or of its month, ``month_latest``).
+
+    ``optional``: which of :data:`OPTIONAL_FACTS` to look up. Only custom rules read them (the
+    score drop, an open ticket); when none does, each is a constant and its correlated subquery
+    is not run at all."""
+    columns = fact_columns(store, kind, answers, optional)
+    a, c = answers.c, _customers.c
+    surveyed = _orders.alias("surveyed")
+    needed = or_(a.chosen, a.month_latest)
+    columns |= {
+        "returned": surveyed.c.returned,
+        "refunded": surveyed.c.refunded,
+        "surveyed_at": _raw(surveyed.c.created_at),
+        "next_order_at": _raw(_only(needed, _next_order(store, answers, surveyed.c.created_at))),
+    }
+    return (
+        select(*(column.label(name) for name, column in columns.items()))
+        .select_from(answers)
+        .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id, needed))
+        .outerjoin(surveyed, and_(surveyed.c.store == store, surveyed.c.id == a.order_id, needed))
+    )
+
+
+def fact_columns(
+    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+) -> dict[str, Any]:
+    """The fact query's columns by name: the SELECT labels them with these names and
+    ``facts_reader`` reads them by the same names (the surveyed order's four are added by
+    :func:`with_facts`, which joins it)."""
+    a, c = answers.c, _customers.c
+    needed = or_(a.chosen, a.month_latest)
+    return {
+        "month": a.month,
+        "month_latest": a.month_latest,
+        "chosen": a.chosen,
+        "score": a.score,
+        "answer_id": a.id,
+        "customer_id": a.customer_id,
+        "email": a.email,
+        "responded_at": _raw(a.responded_at),
+        "previous_score": (
+            _only(needed, _previous_score(store, kind, answers))
+            if "previous_score" in optional
+            else null()
+        ),
+        "ticket_at": _raw(_only(needed, _last_ticket(store, answers))),
+        "open_ticket": (
+            _only(needed, _open_ticket(store, answers)) if "open_ticket" in optional else false()
+        ),
+        "last_order_at": _raw(_only(needed, _last_order(store, answers))),
+        "orders_count": c.orders_count,
+        "total_spent": c.total_spent,
+        "tags": type_coerce(c.tags, Text),
+        "country": c.country,
+    }
+
+
+def _only(needed: ColumnElement[bool], value: Any) -> Any:
+    return case((needed, value), else_=null())
+
+
+def _raw(column: Any) -> Any:
+    """A time handed over as the driver gives it, parsed by :func:`_utc` only when present
+    (the column type's converter would run on every one of a million NULLs)."""
+    return type_coerce(column, Text)
+
+
+def _previous_score(store: str, kind: SurveyKind, answers: Subquery) -> Any:
+    """The same customer's answer of the same kind just before this one, at any time."""
+    a, p = answers.c, _responses.alias("previous")
+
+    def before(same_customer: ColumnElement[bool]) -> Any:
+        return (
+            select(p.c.score)
+            .where(p.c.store == store, p.c.kind == kind.value, same_customer)
+            .where(p.c.responded_at <= a.responded_at)
+            .where(or_(p.c.responded_at < a.responded_at, p.c.id < a.id))
+            .order_by(p.c.responded_at.desc(), p.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return case(
+        (a.customer_id.is_not(None), before(p.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), before(p.c.email == a.email)),
+        else_=null(),
+    )
+
+
+def _last_ticket(store: str, answers: Subquery) -> Any:
+    """The latest Zendesk ticket opened at or before the answer (by customer, else by email)."""
+    a, t = answers.c, _tickets.alias("ticket")
+
+    def latest(same_person: ColumnElement[bool]) -> Any:
+        return (
+            select(func.max(t.c.created_at))
+            .where(t.c.store == store, same_person, t.c.created_at <= a.responded_at)
+            .where(_not_our_followup(store, t.c.id))
+            .scalar_subquery()
+        )
+
+    return case(
+        (a.customer_id.is_not(None), latest(t.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), latest(t.c.requester_email == a.email)),
+        else_=null(),
+    )
+
+
+def _not_our_followup(store: str, ticket_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Leave out the follow-up tickets we opened for detractors: a customer we wrote to has not
+    "contacted support", and our own open follow-up is not their open ticket."""
+    ours = select(_responses.c.followup_ticket_id).where(
+        _responses.c.store == store, _responses.c.followup_ticket_id.is_not(None)
+    )
+    return ticket_id.not_in(ours)
+
+
+def _open_ticket(store: str, answers: Subquery) -> Any:
+    """Whether the customer (else the email) has a ticket an agent is still working on."""
+    a, t = answers.c, _tickets.alias("open_ticket")
+
+    def any_open(same_person: ColumnElement[bool]) -> Any:
+        # select the status, not "*", so SQLite answers from the index alone
+        still_open = t.c.status.not_in(_DONE_STATUSES)
+        return (
+            select(t.c.status)
+            .where(t.c.store == store, same_person, still_open, _not_our_followup(store, t.c.id))
+            .exists()
+        )
+
+    return case(
+        (a.customer_id.is_not(None), any_open(t.c.customer_id == a.customer_id)),
+        (a.email.is_not(None), any_open(t.c.requester_email == a.email)),
+        else_=false(),
+    )
+
+
+def _next_order(store: str, answers: Subquery, surveyed_at: Any) -> Any:
+    """The customer's first order after the surveyed one (read from the index alone)."""
+    later = _orders.alias("later")
+    return (
+        select(later.c.created_at)
+        .where(later.c.store == store, later.c.customer_id == answers.c.customer_id)
+        .where(later.c.created_at > surveyed_at, later.c.cancelled_at.is_(None))
+        .order_by(later.c.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _last_order(store: str, answers: Subquery) -> Any:
+    """The customer's latest order that was not cancelled (read from the index alone)."""
+    any_order = _orders.alias("any_order")
+    return (
+        select(any_order.c.created_at)
+        .where(any_order.c.store == store, any_order.c.customer_id == answers.c.customer_id)
+        .where(any_order.c.cancelled_at.is_(None))
+        .order_by(any_order.c.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )

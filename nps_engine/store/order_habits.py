@@ -1,0 +1,42 @@
+"""What "usual" means for one store's customers, read from its orders (for the churn-risk
+segment): how many days a repeat customer usually waits between two orders.
+
+One grouped query returns, per customer with two orders or more (cancelled ones left out), the
+average gap between orders, ``(last - first) / (count - 1)`` in days (computed in the database),
+and the store's usual gap is the median of those averages over its repeat customers. Only
+tallies-sized data leaves the database (one row per repeat customer), and no answer or score is
+read: the segment this feeds must not depend on the score.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from nps_engine.store.database import Database
+from nps_engine.store.models import Order
+
+_orders = Order.__table__
+
+
+def usual_return_days(database: Database, store: str, now: datetime) -> float | None:
+    """The median, over customers with two orders or more placed before ``now``, of their
+    average days between orders; None when no customer has ordered twice."""
+    o = _orders.c
+    first, last = func.min(o.created_at), func.max(o.created_at)
+    if database.dialect == "sqlite":  # times stored as UTC text, which julianday() reads
+        days = func.julianday(last) - func.julianday(first)
+    else:
+        days = func.extract("epoch", last - first) / 86_400.0
+    query = (
+        select(days / (func.count() - 1))
+        .where(o.store == store, o.customer_id.is_not(None), o.cancelled_at.is_(None))
+        .where(o.created_at <= now)
+        .group_by(o.customer_id)
+        .having(func.count() >= 2)
+    )
+    with database.engine.connect() as connection:
+        gaps = [float(gap) for gap in connection.execute(query).scalars()]
+    return statistics.median(gaps) if gaps else None

@@ -1,0 +1,65 @@
+"""``nps`` lists its commands from a table and imports a command's module only when it runs:
+the table must name every command, with its module and its own help line."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import jobs.cli.commands
+from jobs.cli.app import COMMANDS, app, commands_of
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(jobs.cli.commands.__path__))
+
+
+def registered() -> dict[str, tuple[str, str]]:
+    """Every command a module under jobs/cli/commands registers: name -> (module, help line)."""
+    found: dict[str, tuple[str, str]] = {}
+    for module in MODULES:
+        for name, command in commands_of(f"jobs.cli.commands.{module}").items():
+            found[name] = (module, (command.help or "").split("\n\n")[0].strip())
+    return found
+
+
+def test_the_table_names_every_command_with_its_module_and_help_line() -> None:
+    assert registered() == COMMANDS
+
+
+def test_help_lists_every_command_without_importing_any() -> None:
+    probe = (
+        "import sys\n"
+        "from jobs.cli.app import main\n"
+        "sys.argv = ['nps', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.startswith(('jobs.cli.commands.', 'sqlalchemy',"
+        " 'nps_engine.config', 'nps_engine.store', 'starlette'))]\n"
+        "print('LOADED', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "LOADED []" in result.stdout, result.stdout
+    for name in COMMANDS:
+        assert f"\n  {name} " in result.stdout
+
+
+@pytest.mark.parametrize("name", ["status", "report", "tags"])
+def test_a_command_runs_from_its_own_module(name: str) -> None:
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    module = importlib.import_module(f"jobs.cli.commands.{COMMANDS[name][0]}")
+    assert module.__name__ in sys.modules
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["reprot"])
+    assert result.exit_code == 2
+    assert "No such command 'reprot'" in result.output

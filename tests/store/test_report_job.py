@@ -1,0 +1,103 @@
+"""The one report pipeline: a big store's report counted by several processes equals the one
+counted in one (segment trends included)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from jobs import report_job
+from nps_engine.config.loading import parse_settings
+from nps_engine.report import Period
+from nps_engine.store.database import Database
+from nps_engine.store.models import Customer, Response, Ticket
+
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
+PERIOD = Period(date(2026, 1, 1), date(2026, 5, 31), "UTC")
+
+
+def test_report_counted_in_parts_matches_the_report_counted_at_once(
+    database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
+    with database.session() as session:
+        for i in range(1, 61):
+            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
+                                 responded_at=answered, updated_at=answered))  # fmt: skip
+            if i % 3 == 0:
+                opened = answered - timedelta(days=4)
+                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
+                                   created_at=opened, updated_at=opened))  # fmt: skip
+    at_once = report_job.store_report(database, settings, PERIOD, now=NOW, processes=1)
+    monkeypatch.setattr(report_job, "PARALLEL_FROM", 0)
+    in_parts = report_job.store_report(database, settings, PERIOD, now=NOW, processes=3)
+    assert in_parts == at_once
+    assert at_once.overall.n == 60
+    assert at_once.segments[0].figure.n == 20  # support_contacted
+
+
+def test_small_store_is_counted_in_process(
+    sqlite_database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = parse_settings(
+        {"store": {"id": store_id}, "database": {"url": sqlite_database.url}}, {}
+    )[0]
+
+    def no_fork(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a small store must not start processes")
+
+    monkeypatch.setattr(report_job, "ProcessPoolExecutor", no_fork)
+    report = report_job.store_report(sqlite_database, settings, PERIOD, now=NOW, processes=4)
+    assert report.empty
+
+
+def test_churn_risk_segment_keeps_its_members_when_only_scores_change(
+    database: Database, store_id: str
+) -> None:
+    """The segment the report compares must not be defined by the score it is compared on."""
+    from sqlalchemy import update
+
+    from nps_engine.store.models import Order
+
+    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
+    with database.session() as session:
+        for i in range(1, 41):
+            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
+            first = answered - timedelta(days=300 if i % 4 == 0 else 20)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com", orders_count=2))
+            session.add(Order(store=store_id, id=1000 + i, name=f"#{1000 + i}", customer_id=i,
+                              created_at=first, updated_at=first, returned=i % 7 == 0))  # fmt: skip
+            if i % 2 == 0:  # repeat customers who came back within 30 days
+                again = first + timedelta(days=30)
+                session.add(Order(store=store_id, id=2000 + i, name=f"#{2000 + i}",
+                                  customer_id=i, created_at=again, updated_at=again))  # fmt: skip
+            session.add(
+                Response(
+                    store=store_id,
+                    source="survey",
+                    kind="transactional",
+                    customer_id=i,
+                    email=f"c{i}@example.com",
+                    order_id=1000 + i,
+                    score=i % 11,
+                    responded_at=answered,
+                    updated_at=answered,
+                )
+            )
+
+    def churn() -> tuple[int, tuple[int, ...]]:
+        report = report_job.store_report(database, settings, PERIOD, now=NOW, processes=1)
+        [segment] = [s for s in report.segments if s.name == "churn_risk"]
+        return segment.figure.n, tuple(point.segment.n for point in segment.trend)
+
+    before = churn()
+    assert 0 < before[0] < 40
+    with database.session() as session:
+        session.execute(
+            update(Response).where(Response.store == store_id).values(score=10 - Response.score)
+        )
+    assert churn() == before
