@@ -141,7 +141,7 @@ def one_bad_token(pg: Database, tmp_path: Path) -> Iterator[Fleet]:
     def wrong_token(document: dict[str, object]) -> None:
         stores = document["stores"]
         assert isinstance(stores, list)
-        stores[0]["shopify"]["access_token"] = "shpat_revoked"
+        stores[0]["shopify"]["client_secret"] = "shpss_revoked"
         stores[0]["zendesk"]["api_token"] = "revoked"
 
     with fleet(tmp_path, pg, brokers()[0].values[0], stores=2, customers=20,
