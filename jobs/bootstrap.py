@@ -173,7 +173,16 @@ def followup_desk(settings: Settings) -> ZendeskFollowupDesk:
 def mailer(settings: Settings) -> SmtpMailer:
     if settings.email is None:
         raise ValueError("email: section is not configured")
-    return SmtpMailer(settings.email)
+    email = settings.email
+    return SmtpMailer(
+        email.smtp_host,
+        email.smtp_port,
+        sender=email.from_,
+        security=email.security,
+        username=email.username,
+        password=email.password.get_secret_value() if email.password is not None else None,
+        timeout=email.timeout_seconds,
+    )
 
 
 def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:

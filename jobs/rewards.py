@@ -19,12 +19,13 @@ from html import escape
 
 from connectors.errors import AuthenticationError, PermanentError, TransientError
 from nps_engine.config import Settings
+from nps_engine.config.texts import load_catalog
 from nps_engine.ports import DiscountDesk, SurveyEmail, SurveyMailer
 from nps_engine.rewards import ends_at, minimum_text, offer_text, promoter_code, reward_code
 from nps_engine.store import rewards as reward_store
 from nps_engine.store.database import Database
 from nps_engine.store.rewards import CREATED, FAILED
-from nps_engine.survey_texts import TextCatalog, load_catalog
+from nps_engine.survey_texts import TextCatalog
 
 log = logging.getLogger(__name__)
 

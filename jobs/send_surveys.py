@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from connectors.email.compose import Letter, SurveyEmailComposer
 from connectors.email.errors import SmtpDeferred
 from connectors.errors import ConnectorError
 from nps_engine.config.settings import Settings
+from nps_engine.config.texts import load_catalog
 from nps_engine.eligibility import (
     Eligibility,
     due_relationship_surveys,
@@ -34,7 +34,7 @@ from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Invite, Order
 from nps_engine.store.suppressions import is_suppressed, suppress, suppressions
 from nps_engine.store.survey_audience import audience_for, orders_in_window
-from nps_engine.survey_texts import load_catalog
+from nps_engine.survey_email import Letter, SurveyEmailComposer
 
 Progress = Callable[[str, int, int | None], None]
 

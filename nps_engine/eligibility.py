@@ -1,5 +1,5 @@
-"""Who gets a survey email now (DESIGN.md section 4). Pure: records and ``now`` in, due surveys
-and counted exclusions out.
+"""Who gets a survey email now (docs/architecture.md, section 4). Pure: records, the survey
+settings and ``now`` in, due surveys and counted exclusions out.
 
 Every order is checked against the rules in one fixed order and counted under the FIRST rule
 it fails, so "skipped: 12 throttled" means twelve orders that passed every earlier rule:
@@ -22,13 +22,62 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
-from nps_engine.config.settings import QuietHours, SurveySettings
 from nps_engine.records import Customer, Order, SuppressionReason, SurveyKind, normalise_email
 
 # A relationship survey missed by more than this (the job did not run) waits for the next period
 # instead of arriving late; it also stops a first run from mailing every slot already passed.
 RELATIONSHIP_GRACE_DAYS = 7
+
+
+class QuietWindow(Protocol):
+    """Store-local hours when no survey leaves (``survey.quiet_hours``)."""
+
+    @property
+    def start(self) -> time: ...
+    @property
+    def end(self) -> time: ...
+
+
+class RelationshipPolicy(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def every_days(self) -> int: ...
+
+
+class ReminderPolicy(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def after_days(self) -> int: ...
+
+
+class SurveyPolicy(Protocol):
+    """What the rules read of the ``survey:`` settings, as frozen values.
+
+    ``nps_engine.config.settings.SurveySettings`` is one; the engine never imports the config.
+    """
+
+    @property
+    def delay_days(self) -> int: ...
+    @property
+    def fallback_days(self) -> int: ...
+    @property
+    def max_age_days(self) -> int: ...
+    @property
+    def throttle_days(self) -> int: ...
+    @property
+    def max_per_run(self) -> int: ...
+    @property
+    def require_marketing_consent(self) -> bool: ...
+    @property
+    def quiet_hours(self) -> QuietWindow | None: ...
+    @property
+    def relationship(self) -> RelationshipPolicy: ...
+    @property
+    def reminder(self) -> ReminderPolicy: ...
 
 
 class SkipReason(enum.StrEnum):
@@ -106,7 +155,7 @@ class Audience:
 def eligible_orders(
     orders: Iterable[Order],
     audience: Audience,
-    survey: SurveySettings,
+    survey: SurveyPolicy,
     now: datetime,
     store_tz: tzinfo = UTC,
 ) -> Eligibility:
@@ -127,7 +176,7 @@ def eligible_orders(
 
 def due_relationship_surveys(
     audience: Audience,
-    survey: SurveySettings,
+    survey: SurveyPolicy,
     now: datetime,
     store_tz: tzinfo = UTC,
 ) -> Eligibility:
@@ -174,7 +223,7 @@ class SentInvite:
 def due_reminders(
     invites: Iterable[SentInvite],
     suppressions: Mapping[str, SuppressionReason],
-    survey: SurveySettings,
+    survey: SurveyPolicy,
     now: datetime,
     store_tz: tzinfo = UTC,
 ) -> tuple[tuple[int, ...], Mapping[SkipReason, int]]:
@@ -214,7 +263,7 @@ def relationship_slot_start(customer_id: int, every_days: int, now: datetime) ->
     return datetime.combine(date(1970, 1, 1) + timedelta(days=slot), time(), UTC)
 
 
-def in_quiet_hours(now: datetime, quiet: QuietHours | None, store_tz: tzinfo) -> bool:
+def in_quiet_hours(now: datetime, quiet: QuietWindow | None, store_tz: tzinfo) -> bool:
     """True inside ``[start, end)`` store-local time; a window may wrap midnight (21:00-08:00)."""
     if quiet is None or quiet.start == quiet.end:
         return False
@@ -255,7 +304,7 @@ def _survey_clock(order: Order) -> datetime | None:
 
 
 def _check_order(
-    order: Order, audience: Audience, history: _History, survey: SurveySettings, now: datetime
+    order: Order, audience: Audience, history: _History, survey: SurveyPolicy, now: datetime
 ) -> tuple[DueSurvey | None, SkipReason | None]:
     reason = _timing_reason(order, survey, now)
     if reason is None and order.id in history.surveyed_orders:
@@ -272,7 +321,7 @@ def _check_order(
     return DueSurvey(SurveyKind.TRANSACTIONAL, customer, email, order), None
 
 
-def _timing_reason(order: Order, survey: SurveySettings, now: datetime) -> SkipReason | None:
+def _timing_reason(order: Order, survey: SurveyPolicy, now: datetime) -> SkipReason | None:
     if order.cancelled_at is not None:
         return SkipReason.CANCELLED
     if order.delivered_at is not None:
@@ -300,7 +349,7 @@ def _customer_reason(
     email: str | None,
     audience: Audience,
     history: _History,
-    survey: SurveySettings,
+    survey: SurveyPolicy,
 ) -> SkipReason | None:
     if email is None:
         return SkipReason.NO_EMAIL
@@ -318,7 +367,7 @@ def _customer_reason(
 def _apply_run_limits(
     due: list[DueSurvey],
     skipped: Counter[SkipReason],
-    survey: SurveySettings,
+    survey: SurveyPolicy,
     now: datetime,
     store_tz: tzinfo,
 ) -> Eligibility:

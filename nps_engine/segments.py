@@ -13,14 +13,14 @@ as an argument (:func:`enabled_segments` passes the same value). Nothing here re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from nps_engine.config.settings import ChurnRiskSegment, CustomSegment, SegmentSettings
 from nps_engine.records import Category, SurveyKind, normalise_email
-from nps_engine.segment_rules import SCORE_FEATURES, features_used
+from nps_engine.segment_rules import SCORE_FEATURES, Rule, features_used
 
 _CATEGORY_OF_SCORE = (Category.DETRACTOR,) * 7 + (Category.PASSIVE,) * 2 + (Category.PROMOTER,) * 2
 
@@ -91,7 +91,57 @@ class ResponseFacts:
         return (self.as_of - self.last_order_at).days
 
 
-def is_churn_risk(facts: ResponseFacts, rules: ChurnRiskSegment, habits: StoreHabits) -> bool:
+class ChurnRules(Protocol):
+    """``segments.churn_risk`` (``nps_engine.config.settings.ChurnRiskSegment`` is one)."""
+
+    @property
+    def max_score(self) -> int: ...
+    @property
+    def drop_points(self) -> int: ...
+    @property
+    def passive_with_return_or_support(self) -> bool: ...
+    @property
+    def no_repeat_days(self) -> int: ...
+
+
+class Switch(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+
+class ChurnSegment(ChurnRules, Switch, Protocol): ...
+
+
+class CustomDefinition(Protocol):
+    """One ``segments.custom`` entry, its rule already validated and parsed."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def rule(self) -> object:
+        """The rule as written in YAML (to see which features it reads)."""
+        ...
+
+    @property
+    def parsed(self) -> Rule: ...
+
+
+class SegmentChoices(Protocol):
+    """The ``segments:`` settings as frozen values; the engine never imports the config."""
+
+    @property
+    def support_contacted(self) -> Switch: ...
+    @property
+    def returned(self) -> Switch: ...
+    @property
+    def churn_risk(self) -> ChurnSegment: ...
+    @property
+    def custom(self) -> Sequence[CustomDefinition]: ...
+
+
+def is_churn_risk(facts: ResponseFacts, rules: ChurnRules, habits: StoreHabits) -> bool:
     """The report's churn-risk segment: behaviour only, never the score being measured.
 
     A customer is at risk when they returned or had a refund on the surveyed order, contacted
@@ -155,7 +205,7 @@ BUILT_IN_LABELS = {
 
 
 def enabled_segments(
-    settings: SegmentSettings, now: datetime, usual_return_days: float | None = None
+    settings: SegmentChoices, now: datetime, usual_return_days: float | None = None
 ) -> tuple[Segment, ...]:
     """The segments the configuration switches on, built-in ones first, in a stable order.
 
@@ -179,14 +229,14 @@ def enabled_segments(
 _OPTIONAL_FACT_OF_FEATURE = {"score_drop": "previous_score", "open_ticket": "open_ticket"}
 
 
-def optional_facts(settings: SegmentSettings) -> frozenset[str]:
+def optional_facts(settings: SegmentChoices) -> frozenset[str]:
     """The facts beyond the built-in segments' that the custom rules read (the previous score for
     ``score_drop``, ``open_ticket``), so the store looks up only those."""
     used = frozenset().union(*(features_used(custom.rule) for custom in settings.custom))
     return frozenset(fact for feature, fact in _OPTIONAL_FACT_OF_FEATURE.items() if feature in used)
 
 
-def custom_segment(custom: CustomSegment) -> Segment:
+def custom_segment(custom: CustomDefinition) -> Segment:
     rule = custom.parsed
     comparable = SCORE_FEATURES.isdisjoint(features_used(custom.rule))
     return Segment(custom.name, custom.label or _label_of(custom.name), rule.matches, comparable)

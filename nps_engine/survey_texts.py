@@ -4,6 +4,8 @@ English and French ship in ``nps_engine/locales/*.yaml``; a store adds a languag
 ``xx.yaml`` (same keys) into ``survey.templates_dir/locales/``, and overrides single texts with
 ``survey.texts.<lang>.<key>`` in config. A customer's Shopify locale (``fr-CA``) picks the
 language by its first part; an unknown one falls back to ``store.language``, then English.
+
+Pure: the locale files are read by ``nps_engine.config.texts.load_catalog`` and handed over.
 """
 
 from __future__ import annotations
@@ -11,13 +13,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
-
-from nps_engine.config.settings import Settings
-
-SHIPPED = Path(__file__).parent / "locales"
 FALLBACK_LANGUAGE = "en"
 # {code}, {value}, {until} and {minimum} are for the promoter reward texts.
 PLACEHOLDERS = frozenset({"store", "name", "order", "score", "code", "value", "until", "minimum"})
@@ -60,38 +56,34 @@ class TextCatalog:
         return SurveyTexts(language, self.languages[language], self.store)
 
 
-def load_catalog(settings: Settings) -> TextCatalog:
-    """Shipped languages, then the store's locale files, then ``survey.texts`` overrides."""
-    folders = [SHIPPED]
-    if settings.survey.templates_dir:
-        folders.append(Path(settings.survey.templates_dir) / "locales")
-    languages: dict[str, dict[str, str]] = {}
-    for folder in folders:
-        for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
-            languages.setdefault(file.stem, {}).update(_read_locale(file))
-    reference = set(languages[FALLBACK_LANGUAGE])
-    for language, strings in languages.items():
+def build_catalog(
+    languages: Mapping[str, Mapping[str, str]],
+    overrides: Mapping[str, Mapping[str, str]],
+    default_language: str,
+    store: str,
+) -> TextCatalog:
+    """Every language complete, every placeholder known, overrides applied on top.
+
+    ``languages`` are the locale files already read (shipped ones first, then the store's);
+    ``overrides`` are ``survey.texts``: per language, only the keys the store rewrote.
+    """
+    merged = {language: dict(strings) for language, strings in languages.items()}
+    for language, strings in merged.items():
+        for key, text in strings.items():
+            check_placeholders(text, f"{language}.yaml: {key}")
+    reference = set(merged[FALLBACK_LANGUAGE])
+    for language, strings in merged.items():
         missing = reference - set(strings)
         if missing:
             raise TextsError(f"locale '{language}' lacks keys: {', '.join(sorted(missing))}")
-    for language, override in settings.survey.texts.items():
-        values = {k: v for k, v in override.model_dump().items() if v is not None}
+    for language, values in overrides.items():
         for key, text in values.items():
-            _check_placeholders(text, f"survey.texts.{language}.{key}")
-        languages.setdefault(language, dict(languages[FALLBACK_LANGUAGE])).update(values)
-    return TextCatalog(languages, settings.store.language, settings.store.name)
+            check_placeholders(text, f"survey.texts.{language}.{key}")
+        merged.setdefault(language, dict(merged[FALLBACK_LANGUAGE])).update(values)
+    return TextCatalog(merged, default_language, store)
 
 
-def _read_locale(file: Path) -> dict[str, str]:
-    document = yaml.safe_load(file.read_text(encoding="utf-8"))
-    if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
-        raise TextsError(f"{file}: must map text keys to strings")
-    for key, text in document.items():
-        _check_placeholders(text, f"{file.name}: {key}")
-    return {str(k): v for k, v in document.items()}
-
-
-def _check_placeholders(text: str, where: str) -> None:
+def check_placeholders(text: str, where: str) -> None:
     try:
         names = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
     except ValueError as error:

@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from nps_engine.config.settings import ChurnRiskSegment, TagFormat
 from nps_engine.ports import TagChange
 from nps_engine.records import Category
-from nps_engine.segments import ResponseFacts, no_repeat_order
+from nps_engine.segments import ChurnRules, ResponseFacts, no_repeat_order
 
 
-def is_churn_risk_for_tag(facts: ResponseFacts, rules: ChurnRiskSegment, now: datetime) -> bool:
+def is_churn_risk_for_tag(facts: ResponseFacts, rules: ChurnRules, now: datetime) -> bool:
     """Whether the customer gets the agents' churn-risk tag (``nps:churn-risk``).
 
     This rule reads the score on purpose: a detractor (score <= ``max_score``), a drop of
@@ -42,6 +42,22 @@ def is_churn_risk_for_tag(facts: ResponseFacts, rules: ChurnRiskSegment, now: da
     return no_repeat_order(facts, timedelta(days=rules.no_repeat_days), now)
 
 
+class TagTemplates(Protocol):
+    """How an NPS state becomes tags in one system (``tags.shopify`` / ``tags.zendesk``).
+
+    ``nps_engine.config.settings.TagFormat`` is one; the engine never imports the config.
+    """
+
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def score(self) -> str | None: ...
+    @property
+    def churn_risk(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class NpsState:
     """A customer's current NPS standing: their latest answer and whether they are at risk."""
@@ -60,7 +76,7 @@ class PushedState:
     fields: Mapping[str, object]
 
 
-def desired_tags(state: NpsState, tag_format: TagFormat) -> tuple[str, ...]:
+def desired_tags(state: NpsState, tag_format: TagTemplates) -> tuple[str, ...]:
     values = {"prefix": tag_format.prefix, "category": state.category.value, "score": state.score}
     tags = [tag_format.category.format(**values)]
     if tag_format.score:
@@ -70,12 +86,12 @@ def desired_tags(state: NpsState, tag_format: TagFormat) -> tuple[str, ...]:
     return tuple(tag.lower() for tag in tags)
 
 
-def is_ours(tag: str, tag_format: TagFormat) -> bool:
+def is_ours(tag: str, tag_format: TagTemplates) -> bool:
     """True when ``tag`` is one this format could have produced (any category or score)."""
     return _ours_pattern(tag_format).fullmatch(tag.lower()) is not None
 
 
-def _ours_pattern(tag_format: TagFormat) -> re.Pattern[str]:
+def _ours_pattern(tag_format: TagTemplates) -> re.Pattern[str]:
     alternatives = []
     for template in (tag_format.category, tag_format.score, tag_format.churn_risk):
         if template is None:
@@ -99,7 +115,7 @@ def zendesk_fields(state: NpsState) -> dict[str, object]:
 def plan(
     states: Iterable[NpsState],
     pushed: Mapping[int, PushedState],
-    tag_format: TagFormat,
+    tag_format: TagTemplates,
     *,
     with_fields: bool = False,
 ) -> list[TagChange]:

@@ -19,6 +19,16 @@ from sqlalchemy.engine import make_url
 from nps_engine.store.database import Database
 
 POSTGRES_URL = os.environ.get("NPS_TEST_DATABASE_URL")
+TESTS = Path(__file__).resolve().parent
+# Rings that run the simulators, kill runs mid-way or drive Chromium: `pytest -m "not slow"` is
+# the fast suite without them (CONTRIBUTING.md).
+SLOW_RINGS = frozenset({"e2e", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.resolve().relative_to(TESTS).parts[0] in SLOW_RINGS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

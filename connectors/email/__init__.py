@@ -1,6 +1,9 @@
-"""Survey email: composing it (``compose``) and handing it to an SMTP server (``smtp``)."""
+"""Survey email on the wire: its MIME form (``compose``) handed to an SMTP server (``smtp``).
 
-from connectors.email.compose import Letter, SurveyEmailComposer, as_mime
+What the email says is composed by ``nps_engine.survey_email``.
+"""
+
+from connectors.email.compose import as_mime
 from connectors.email.errors import (
     SmtpAuthenticationFailed,
     SmtpDeferred,
@@ -10,12 +13,10 @@ from connectors.email.errors import (
 from connectors.email.smtp import SmtpMailer
 
 __all__ = [
-    "Letter",
     "SmtpAuthenticationFailed",
     "SmtpDeferred",
     "SmtpMailer",
     "SmtpSenderRefused",
     "SmtpUnavailable",
-    "SurveyEmailComposer",
     "as_mime",
 ]

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from types import TracebackType
+from typing import Literal
 
 from connectors.email.compose import as_mime
 from connectors.email.errors import (
@@ -36,7 +37,6 @@ from connectors.email.errors import (
     SmtpUnavailable,
 )
 from connectors.retry import policy
-from nps_engine.config.settings import EmailSettings
 from nps_engine.ports import SendResult, SurveyEmail
 
 UNKNOWN_OUTCOME = "unknown outcome: connection lost while the message was sent; not re-sent"
@@ -64,23 +64,43 @@ def _dot_stuffed(message: bytes) -> bytes:
     return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
 
 
+Security = Literal["starttls", "ssl", "none"]
+
+
 class SmtpMailer:
+    """One SMTP server, given as plain values (``jobs.bootstrap.mailer`` maps ``email:`` to them).
+
+    ``sender`` is the From address (a display name is allowed: ``Shop <hello@shop.example>``);
+    the envelope sender is its address part. No login unless both username and password are set.
+    """
+
     def __init__(
         self,
-        settings: EmailSettings,
+        host: str,
+        port: int,
         *,
+        sender: str,
+        security: Security = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_attempts: int = 4,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.settings = settings
+        self.host = host
+        self.port = port
+        self.security: Security = security
+        self.username = username
+        self._password = password
+        self.timeout = timeout
         # Certificates are verified against the system's CAs; tests pass their own authority.
         self.tls_context = tls_context or ssl.create_default_context()
         self.sleep = sleep
         self.clock = clock
         self.max_attempts = max_attempts
-        self.sender = parseaddr(settings.from_)[1]
+        self.sender = parseaddr(sender)[1]
         self.connections_opened = 0
         self._connection: smtplib.SMTP | None = None
 
@@ -170,26 +190,25 @@ class SmtpMailer:
                 self._connection = self._open()
             except smtplib.SMTPAuthenticationError as error:
                 raise SmtpAuthenticationFailed(
-                    f"login refused for user {self.settings.username!r}: {error.smtp_code}",
+                    f"login refused for user {self.username!r}: {error.smtp_code}",
                     system=SYSTEM,
                 ) from None
             except smtplib.SMTPNotSupportedError:
                 # Servers offer AUTH only after STARTTLS, usually: a config problem, not a fault.
                 raise SmtpAuthenticationFailed(
-                    f"the server does not offer AUTH with security '{self.settings.security}' "
+                    f"the server does not offer AUTH with security '{self.security}' "
                     "(try email.security: starttls)",
                     system=SYSTEM,
                 ) from None
             except (smtplib.SMTPException, OSError) as error:
-                where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+                where = f"{self.host}:{self.port}"
                 raise SmtpTransient(f"cannot connect to {where}: {error}", system=SYSTEM) from error
             self.connections_opened += 1
         return self._connection
 
     def _open(self) -> smtplib.SMTP:
-        settings = self.settings
-        host, port, timeout = settings.smtp_host, settings.smtp_port, settings.timeout_seconds
-        if settings.security == "ssl":
+        host, port, timeout = self.host, self.port, self.timeout
+        if self.security == "ssl":
             context = self.tls_context
             connection: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=context
@@ -198,11 +217,11 @@ class SmtpMailer:
             connection = smtplib.SMTP(host, port, timeout=timeout)
         try:
             connection.ehlo()
-            if settings.security == "starttls":
+            if self.security == "starttls":
                 connection.starttls(context=self.tls_context)
                 connection.ehlo()
-            if settings.username and settings.password is not None:
-                connection.login(settings.username, settings.password.get_secret_value())
+            if self.username and self._password is not None:
+                connection.login(self.username, self._password)
         except BaseException:
             connection.close()
             raise

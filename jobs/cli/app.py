@@ -1,6 +1,6 @@
 """The ``nps`` command. Each group of commands lives in ``jobs/cli/commands/`` and registers there.
 
-Exit codes (docs/architecture.md, contracts): 0 success; 2 configuration or usage error, with the
+Exit codes (docs/architecture.md, section 5): 0 success; 2 configuration or usage error, with the
 YAML key path in the message; 1 any other failure, after finishing what could be finished.
 
 Commands load lazily: ``nps --help`` imports none of them, and ``nps status`` only the module

@@ -37,6 +37,7 @@ from nps_engine.config import Settings, parse_settings
 from nps_engine.report import Report
 from nps_engine.store.database import Database
 from nps_engine.web.background import BackgroundServer, free_port
+from sandbox.clock import ManualClock
 from sandbox.responder import Responder, ResponderStats
 from sandbox.runner import Sandbox, SandboxOptions
 from sandbox.world import World
@@ -70,16 +71,6 @@ class DemoResult:
     promoter_codes: int = 0
 
 
-class DemoClock:
-    """The jobs' and the survey pages' notion of now, moved week by week."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-
 def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
     now = datetime.now(UTC).replace(microsecond=0)
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="nps-demo-"))
@@ -99,7 +90,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
         settings = _settings(sandbox, workdir, port)
         database = Database(settings.database.url)
         database.upgrade()
-        clock = DemoClock(now - timedelta(weeks=options.weeks))
+        # The jobs' and the survey pages' notion of now, moved week by week.
+        clock = ManualClock(now - timedelta(weeks=options.weeks))
         app = bootstrap.web_app(settings, database, clock=clock.now)
         try:
             with BackgroundServer(app, port=port):
@@ -130,7 +122,7 @@ def _loop(
     settings: Settings,
     database: Database,
     sandbox: Sandbox,
-    clock: DemoClock,
+    clock: ManualClock,
     now: datetime,
     options: DemoOptions,
     say: Callable[[str], None],
@@ -142,21 +134,21 @@ def _loop(
                           seed=options.seed)  # fmt: skip
     answers = ResponderStats()
     pushed: Counter[str] = Counter()
-    while clock.current <= now:
-        week = clock.current
+    while clock.now() <= now:
+        week = clock.now()
         send = send_step(settings, database, week)
         outcomes.append(run_job(database, store, "surveys send", send, clock.now))
         _add(answers, responder.answer_new_emails())
         # A day later, as the 5-minute push of `nps serve` would have by then: tags for the
         # week's answers, and follow-up tickets for its detractors while they are fresh.
-        clock.current = min(week + timedelta(days=1), now)
-        push = push_step(settings, database, clock.current)
+        clock.move_to(min(week + timedelta(days=1), now))
+        push = push_step(settings, database, clock.now())
         outcomes.append(run_job(database, store, "tags push", push, clock.now))
         pushed.update(outcomes[-1].counters)
-        clock.current = week + timedelta(weeks=1)
+        clock.move_to(week + timedelta(weeks=1))
     say(f"surveys: {len(sandbox.smtp.messages)} emails sent over {options.weeks} weeks, "
         f"{answers.answered} answered through the survey pages")  # fmt: skip
-    clock.current = now
+    clock.move_to(now)
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
     report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"

@@ -1,5 +1,5 @@
-"""Tables (DESIGN.md section 3). Changing one means a new Alembic revision: a test compares the
-migrations with these models on a fresh database."""
+"""Tables (docs/architecture.md, section 3). Changing one means a new Alembic revision: a test
+compares the migrations with these models on a fresh database."""
 
 from __future__ import annotations
 

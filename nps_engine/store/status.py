@@ -68,7 +68,7 @@ class StoreStatus:
         return sum(self.tag_pushes_pending_by_system.values())
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
-        """The ``nps status --format json`` object (DESIGN.md section 5)."""
+        """The ``nps status --format json`` object (docs/architecture.md, section 5)."""
         return {
             "store": self.store,
             "customers": self.customers,

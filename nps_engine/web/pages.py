@@ -15,8 +15,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from nps_engine.config.texts import load_catalog
 from nps_engine.invite_tokens import TokenSigner
-from nps_engine.survey_texts import SurveyTexts, TextCatalog, load_catalog
+from nps_engine.survey_texts import SurveyTexts, TextCatalog
 from nps_engine.web.context import WebContext
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -1,9 +1,10 @@
 """The answer pages: ``GET /s/{token}/{score}`` shows, ``POST /s/{token}`` records; plus the
 unsubscribe routes (``unsubscribe_pages``) sharing the same per-IP POST limit.
 
-Bot-safe one-click (DESIGN.md section 4): mail scanners GET every link in an email, so a GET
-records nothing. The page's script POSTs the score at once (and on every change); the form POSTs
-score and comment and works without script. One response per invite; a later POST updates it.
+Bot-safe one-click (docs/architecture.md, section 4): mail scanners GET every link in an email,
+so a GET records nothing. The page's script POSTs the score at once (and on every change); the
+form POSTs score and comment and works without script. One response per invite; a later POST
+updates it.
 
 Forged or expired links get a friendly page in the customer's language, a 4xx status and nothing
 recorded (400 forged, 410 expired, 404 unknown invite).

@@ -20,11 +20,11 @@ import uvicorn
 from sqlalchemy import select
 from survey_support import SECRET, make_invite, survey_settings
 
-from connectors.email.compose import Letter, SurveyEmailComposer
 from nps_engine.config.settings import Settings
 from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
+from nps_engine.survey_email import Letter, SurveyEmailComposer
 from nps_engine.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

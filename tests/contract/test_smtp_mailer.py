@@ -28,7 +28,6 @@ from connectors.email import (
     SmtpUnavailable,
 )
 from connectors.email.smtp import UNKNOWN_OUTCOME
-from nps_engine.config.settings import EmailSettings
 from nps_engine.ports import SurveyEmail
 
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -120,17 +119,15 @@ def server() -> Iterator[tuple[Script, int]]:
     controller.stop()
 
 
-def settings(port: int, **values: Any) -> EmailSettings:
-    return EmailSettings.model_validate(
-        {
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "security": "none",
-            "from": "Shop <shop@example.com>",
-            "timeout_seconds": 5,
-        }
-        | values
-    )
+def smtp_values(port: int, **values: Any) -> dict[str, Any]:
+    """The plain values ``jobs.bootstrap.mailer`` hands the adapter."""
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": "Shop <shop@example.com>",
+        "timeout": 5,
+    } | values
 
 
 def survey_email(invite_id: int = 1, to: str = "ann@example.com") -> SurveyEmail:
@@ -146,7 +143,7 @@ def survey_email(invite_id: int = 1, to: str = "ann@example.com") -> SurveyEmail
 
 
 def mailer(port: int, waits: list[float], **values: Any) -> SmtpMailer:
-    return SmtpMailer(settings(port, **values), sleep=waits.append, clock=lambda: NOW)
+    return SmtpMailer(**smtp_values(port, **values), sleep=waits.append, clock=lambda: NOW)
 
 
 def test_accepted_message_reuses_one_connection_for_the_batch(server: tuple[Script, int]) -> None:
@@ -315,7 +312,7 @@ def test_encrypted_connection_with_login(certificate: tuple[Path, Path], securit
     try:
         client_tls = ssl.create_default_context(cafile=str(cert))
         smtp = SmtpMailer(
-            settings(port, security=security, username="shop", password="right"),
+            **smtp_values(port, security=security, username="shop", password="right"),
             sleep=lambda _s: None,
             tls_context=client_tls,
         )
@@ -323,7 +320,7 @@ def test_encrypted_connection_with_login(certificate: tuple[Path, Path], securit
             assert smtp.send(survey_email()).ok
         assert len(script.received) == 1
         # An unknown certificate is refused: nothing is sent in the clear or to an impostor.
-        strict = SmtpMailer(settings(port, security=security), sleep=lambda _s: None)
+        strict = SmtpMailer(**smtp_values(port, security=security), sleep=lambda _s: None)
         with strict, pytest.raises(SmtpUnavailable):
             strict.send(survey_email())
         assert len(script.received) == 1

@@ -12,9 +12,9 @@ import pytest
 from shopify_sandbox import WORLD_NOW, world
 from sqlalchemy import select
 
-from connectors.email import SmtpMailer
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.discounts import ShopifyDiscountDesk
+from jobs import bootstrap
 from jobs.rewards import issue_rewards, reward_response
 from nps_engine.config import Settings, parse_settings
 from nps_engine.ports import PromoterCode
@@ -231,7 +231,7 @@ def test_the_thank_you_email_carries_the_code_once(
         }
         (settings,) = parse_settings(document, {})
         assert settings.email is not None
-        with SmtpMailer(settings.email) as mailer:
+        with bootstrap.mailer(settings) as mailer:
             first = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
             second = issue_rewards(sqlite_database, settings, desk, NOW, mailer)
         messages = list(sink.messages)

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 from survey_support import NOW, SECRET, seed_customer, survey_settings
 
-from connectors.email import SmtpMailer, SurveyEmailComposer
-from connectors.email.compose import Letter
+from connectors.email import SmtpMailer
 from jobs.send_surveys import send_surveys
+from nps_engine.config.settings import Settings
 from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.ports import SendResult, SurveyEmail
 from nps_engine.records import InviteState, SuppressionReason
@@ -27,6 +27,7 @@ from nps_engine.store.database import Database
 from nps_engine.store.invites import UNKNOWN_OUTCOME, WITHDRAWN
 from nps_engine.store.models import Invite, Suppression
 from nps_engine.store.suppressions import suppress
+from nps_engine.survey_email import Letter, SurveyEmailComposer
 from sandbox.smtp import SmtpSink
 
 SIGNER = TokenSigner(SECRET, timedelta(days=60))
@@ -38,8 +39,17 @@ def sink() -> Iterator[SmtpSink]:
         yield running
 
 
-def mailer_for(settings) -> SmtpMailer:  # type: ignore[no-untyped-def]
-    return SmtpMailer(settings.email, sleep=lambda _seconds: None)
+def mailer_for(settings: Settings) -> SmtpMailer:
+    email = settings.email
+    assert email is not None
+    return SmtpMailer(
+        email.smtp_host,
+        email.smtp_port,
+        sender=email.from_,
+        security=email.security,
+        timeout=email.timeout_seconds,
+        sleep=lambda _seconds: None,
+    )
 
 
 def invites(database: Database, store: str) -> list[Invite]:

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from fakes import FakeTagWriter
 from sqlalchemy import select
 
 from jobs.push_tags import push_tags
 from nps_engine.config.settings import TagSettings
-from nps_engine.ports import PushOutcome, TagChange
 from nps_engine.store import models
 from nps_engine.store.database import Database
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 ZENDESK = TagSettings().zendesk
-
-
-class FakeWriter:
-    """Records every change; fails the customers listed, transiently or for good."""
-
-    def __init__(self, transient: Iterable[int] = (), permanent: Iterable[int] = ()) -> None:
-        self.transient = set(transient)
-        self.permanent = set(permanent)
-        self.calls: list[list[TagChange]] = []
-
-    def push(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
-        self.calls.append(list(changes))
-        for change in changes:
-            if change.customer_id in self.permanent:
-                yield PushOutcome(change.customer_id, False, "User not found", retryable=False)
-            elif change.customer_id in self.transient:
-                yield PushOutcome(change.customer_id, False, "timeout", retryable=True)
-            else:
-                yield PushOutcome(change.customer_id, True)
 
 
 def answer(database: Database, store: str, customer_id: int, score: int, days_ago: float) -> None:
@@ -56,7 +36,7 @@ def test_zendesk_fields_are_pushed_with_the_tags_and_only_once(
     database: Database, store_id: str
 ) -> None:
     answer(database, store_id, 1, 9, days_ago=3)
-    writer = FakeWriter()
+    writer = FakeTagWriter()
     push_tags(database, store_id, "zendesk", writer, ZENDESK, NOW, with_fields=True)
     (change,) = writer.calls[0]
     assert set(change.add) == {"nps_promoter", "nps_score_9"}
@@ -72,7 +52,7 @@ def test_a_failure_is_recorded_and_the_others_are_still_pushed(
 ) -> None:
     for customer_id in (1, 2, 3):
         answer(database, store_id, customer_id, 5, days_ago=3)
-    writer = FakeWriter(transient={2}, permanent={3})
+    writer = FakeTagWriter(transient={2}, permanent={3})
     summary = push_tags(database, store_id, "zendesk", writer, ZENDESK, NOW)
     assert (summary.pushed, summary.failed) == (1, 2)
     with database.session() as session:
@@ -86,10 +66,10 @@ def test_a_failure_is_recorded_and_the_others_are_still_pushed(
     assert states[2].error == "timeout"
     assert states[3].error == "permanent: User not found"
     # The transient failure is tried again; the permanent one waits for a new answer.
-    again = FakeWriter()
+    again = FakeTagWriter()
     push_tags(database, store_id, "zendesk", again, ZENDESK, NOW + timedelta(hours=1))
     assert [c.customer_id for c in again.calls[0]] == [2]
     answer(database, store_id, 3, 10, days_ago=-1 / 24)  # answered after the failure
-    later = FakeWriter()
+    later = FakeTagWriter()
     push_tags(database, store_id, "zendesk", later, ZENDESK, NOW + timedelta(hours=2))
     assert [c.customer_id for c in later.calls[0]] == [3]

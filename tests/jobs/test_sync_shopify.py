@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+
+from fakes import FakeOrderSource
 
 from jobs.sync_shopify import CUSTOMERS_CURSOR, ORDERS_CURSOR, SEARCH_LAG, sync_shopify
 from nps_engine.records import Customer, Order
@@ -17,25 +18,10 @@ def order(number: int, updated_at: datetime) -> Order:
     return Order(number, f"#{number}", None, None, updated_at - timedelta(days=1), updated_at)
 
 
-class FakeSource:
-    def __init__(self, pages: list[list[Order]], backfill: list[Order] | None = None) -> None:
-        self.pages = pages
-        self.backfill = backfill or []
-        self.windows: list[tuple[datetime | None, datetime]] = []
-        self.backfilled_after: datetime | None = None
-
-    def order_pages(self, after: datetime | None, before: datetime) -> Iterator[Sequence[Order]]:
-        self.windows.append((after, before))
-        yield from self.pages
-
-    def customer_pages(
-        self, after: datetime | None, before: datetime
-    ) -> Iterator[Sequence[Customer]]:
-        yield [Customer(1, "a@example.com", updated_at=NOW - timedelta(hours=1))]
-
-    def backfill_orders(self, created_after: datetime) -> Iterator[Order]:
-        self.backfilled_after = created_after
-        yield from self.backfill
+def shop(pages: list[list[Order]], backfill: list[Order] | None = None) -> FakeOrderSource:
+    """A shop whose one customer changed an hour ago."""
+    customer = Customer(1, "a@example.com", updated_at=NOW - timedelta(hours=1))
+    return FakeOrderSource(pages, customers=[[customer]], backfill=backfill or [])
 
 
 def cursor(database: Database, store: str, name: str) -> datetime | None:
@@ -48,7 +34,7 @@ def test_the_first_run_reads_the_backfill_window_up_to_a_frozen_end(
     sqlite_database: Database, store_id: str
 ) -> None:
     newest = NOW - timedelta(hours=2)
-    source = FakeSource([[order(1, NOW - timedelta(days=3))], [order(2, newest)]])
+    source = shop([[order(1, NOW - timedelta(days=3))], [order(2, newest)]])
     summary = sync_shopify(sqlite_database, store_id, source, NOW, backfill_days=30)
     assert source.windows == [(NOW - timedelta(days=30), NOW - SEARCH_LAG)]
     assert (summary.orders, summary.customers) == (2, 1)
@@ -60,9 +46,9 @@ def test_the_next_run_starts_a_second_before_the_cursor_and_never_moves_it_back(
     sqlite_database: Database, store_id: str
 ) -> None:
     newest = NOW - timedelta(hours=2)
-    sync_shopify(sqlite_database, store_id, FakeSource([[order(2, newest)]]), NOW)
+    sync_shopify(sqlite_database, store_id, shop([[order(2, newest)]]), NOW)
     # Only the boundary record comes back (its second is read again on purpose).
-    again = FakeSource([[order(2, newest)]])
+    again = shop([[order(2, newest)]])
     sync_shopify(sqlite_database, store_id, again, NOW + timedelta(minutes=15))
     assert again.windows[0][0] == newest - timedelta(seconds=1)
     assert cursor(sqlite_database, store_id, ORDERS_CURSOR) == newest
@@ -71,7 +57,7 @@ def test_the_next_run_starts_a_second_before_the_cursor_and_never_moves_it_back(
 def test_a_full_sync_backfills_then_reads_only_what_changed_since(
     sqlite_database: Database, store_id: str
 ) -> None:
-    source = FakeSource([], backfill=[order(n, NOW - timedelta(days=n)) for n in range(1, 8)])
+    source = shop([], backfill=[order(n, NOW - timedelta(days=n)) for n in range(1, 8)])
     summary = sync_shopify(sqlite_database, store_id, source, NOW, full=True, backfill_days=365)
     assert summary.backfilled_orders == 7
     assert source.backfilled_after == NOW - timedelta(days=365)
@@ -86,9 +72,9 @@ def test_a_run_with_nothing_new_records_that_the_cursor_is_checked_up_to_its_win
     from nps_engine.store.models import Cursor
 
     newest = NOW - timedelta(days=3)
-    sync_shopify(sqlite_database, store_id, FakeSource([[order(2, newest)]]), NOW)
+    sync_shopify(sqlite_database, store_id, shop([[order(2, newest)]]), NOW)
     later = NOW + timedelta(hours=6)
-    sync_shopify(sqlite_database, store_id, FakeSource([]), later)
+    sync_shopify(sqlite_database, store_id, shop([]), later)
     with sqlite_database.session() as session:
         row = session.get(Cursor, (store_id, ORDERS_CURSOR))
         assert row is not None

@@ -1,4 +1,5 @@
-"""Who gets a survey: every rule of DESIGN.md section 4, at its boundaries, counted by reason."""
+"""Who gets a survey: every rule of docs/architecture.md section 4, at its boundaries, counted
+by reason."""
 
 from __future__ import annotations
 

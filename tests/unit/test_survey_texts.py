@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from nps_engine.config.settings import Settings
-from nps_engine.survey_texts import TextsError, load_catalog
+from nps_engine.config.texts import load_catalog
+from nps_engine.survey_texts import TextsError
 
 
 def settings(**survey: object) -> Settings:

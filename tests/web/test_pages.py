@@ -21,6 +21,7 @@ from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response, Suppression
 from nps_engine.web.app import create_app
+from sandbox.clock import ManualClock
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards the httpx2 fork at import time; httpx works the same here.
@@ -34,23 +35,17 @@ SIGNER = TokenSigner(SECRET, timedelta(days=60))
 PUBLIC = "https://nps.maisonverte.example"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(database: Database, store_id: str, clock: Clock) -> Iterator[TestClient]:
+def client(database: Database, store_id: str, clock: ManualClock) -> Iterator[TestClient]:
     settings = survey_settings(store_id, survey={"referral_text": "Give friends 10% with ANN10"})
-    with TestClient(create_app(settings, database, clock=clock), base_url=PUBLIC) as test_client:
+    with TestClient(
+        create_app(settings, database, clock=clock.now), base_url=PUBLIC
+    ) as test_client:
         yield test_client
 
 
@@ -86,7 +81,7 @@ def test_score_link_shows_the_question_with_that_score_selected_and_records_noth
 
 
 def test_post_records_the_score_and_a_second_post_updates_the_same_answer(
-    client: TestClient, database: Database, store_id: str, clock: Clock
+    client: TestClient, database: Database, store_id: str, clock: ManualClock
 ) -> None:
     invite = make_invite(database, store_id)
     link = token(invite)
@@ -95,7 +90,7 @@ def test_post_records_the_score_and_a_second_post_updates_the_same_answer(
         f"/s/{link}", data={"score": "3", "nonce": nonce}, headers={"accept": "application/json"}
     )
     assert script.json() == {"saved": True, "score": 3, "category": "detractor"}
-    clock.now = NOW + timedelta(minutes=2)
+    clock.move_to(NOW + timedelta(minutes=2))
     form = client.post(
         f"/s/{link}", data={"score": "6", "comment": "Late <b>again</b>", "nonce": nonce}
     )
@@ -270,11 +265,11 @@ def test_unsubscribe_link_asks_first_and_a_get_changes_nothing(
 
 
 def test_one_click_unsubscribe_post_suppresses_the_address(
-    client: TestClient, database: Database, store_id: str, clock: Clock
+    client: TestClient, database: Database, store_id: str, clock: ManualClock
 ) -> None:
     invite = make_invite(database, store_id, email="Ann@Example.com")
     # RFC 8058: the mail provider POSTs this body, without cookies, possibly years later.
-    clock.now = NOW + timedelta(days=700)
+    clock.move_to(NOW + timedelta(days=700))
     done = client.post(
         f"/u/{token(invite, Purpose.UNSUBSCRIBE)}",
         content=b"List-Unsubscribe=One-Click",

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeShopifyWebhookReader
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from connectors.shopify.webhooks import ShopifyWebhookReader, signature
 from nps_engine.records import Order
+from nps_engine.shop_events import OrderDelivered
 from nps_engine.store import models
 from nps_engine.store.database import Database
 from nps_engine.store.shop_data import upsert_orders
@@ -166,3 +168,37 @@ def test_an_order_not_synced_yet_is_acknowledged_for_the_sync_to_bring(
 ) -> None:
     response = deliver(http, "refunds/create", {"id": 5, "order_id": 450789469})
     assert response.json() == {"status": "order not synced yet"}
+
+
+def test_the_receiver_applies_what_its_reader_says_and_only_when_signed(
+    database: Database, store_id: str, tmp_path: Path
+) -> None:
+    """The receiver against the port alone (``FakeShopifyWebhookReader``): what it does with a
+    signed, an unsigned, an ignored and a malformed delivery, whatever the vendor's JSON."""
+    with database.session() as session:
+        upsert_orders(session, store_id, [ORDER], NOW)
+    delivered = NOW - timedelta(hours=3)
+    reader = FakeShopifyWebhookReader(
+        {"fulfillment_events/create": OrderDelivered(ORDER.id, delivered)}
+    )
+    receiver = Receiver(store_id, SHOP, SECRET, tmp_path / "exports", database, reader)
+    http = TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
+
+    def post(topic: str, body: dict[str, Any], signed: str, webhook_id: str) -> Any:
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signed,
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": webhook_id,
+        }
+        return http.post(PATH, content=json.dumps(body).encode(), headers=headers)
+
+    good = FakeShopifyWebhookReader.signed(SECRET)
+    assert post("fulfillment_events/create", {"id": 1}, "forged", "w1").status_code == 401
+    assert reader.read == []  # an unsigned body is never read
+    assert post("fulfillment_events/create", {}, good, "w2").status_code == 400
+    assert post("shop/update", {"id": 1}, good, "w3").json() == {"status": "ignored"}
+    assert delivered_at(database, store_id) is None
+    assert post("fulfillment_events/create", {"id": 1}, good, "w4").status_code == 200
+    assert delivered_at(database, store_id) == delivered
+    assert deliveries(database, store_id) == 2  # the ignored topic and the applied one

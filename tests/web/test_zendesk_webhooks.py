@@ -7,11 +7,11 @@ import hashlib
 import hmac
 import json
 import warnings
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fakes import FakeTicketTagger
 from starlette.applications import Starlette
 
 from nps_engine.store import models
@@ -31,17 +31,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 STAMP = "2026-11-01T12:00:00Z"
-
-
-class FakeTagger:
-    def __init__(self, fail: bool = False) -> None:
-        self.calls: list[tuple[int, list[str]]] = []
-        self.fail = fail
-
-    def add_ticket_tags(self, ticket_id: int, tags: Sequence[str]) -> None:
-        if self.fail:
-            raise RuntimeError("Zendesk is down")
-        self.calls.append((ticket_id, list(tags)))
 
 
 def event(event_id: str = "01HEVENT", ticket_id: str = "35436", requester: str = "501") -> bytes:
@@ -68,12 +57,12 @@ def signed(body: bytes, stamp: str = STAMP, secret: str = SECRET) -> dict[str, s
 
 
 @pytest.fixture
-def tagger() -> FakeTagger:
-    return FakeTagger()
+def tagger() -> FakeTicketTagger:
+    return FakeTicketTagger()
 
 
 @pytest.fixture
-def app(sqlite_database: Database, store_id: str, tagger: FakeTagger) -> TestClient:
+def app(sqlite_database: Database, store_id: str, tagger: FakeTicketTagger) -> TestClient:
     with sqlite_database.session() as session:
         upsert(
             session,
@@ -109,7 +98,7 @@ def app(sqlite_database: Database, store_id: str, tagger: FakeTagger) -> TestCli
 
 
 def test_signed_ticket_created_tags_the_ticket_with_the_requesters_nps(
-    app: TestClient, tagger: FakeTagger
+    app: TestClient, tagger: FakeTicketTagger
 ) -> None:
     body = event()
     answer = app.post("/webhooks/zendesk", content=body, headers=signed(body))
@@ -118,7 +107,7 @@ def test_signed_ticket_created_tags_the_ticket_with_the_requesters_nps(
 
 
 def test_a_repeated_delivery_is_acknowledged_but_not_applied_twice(
-    app: TestClient, tagger: FakeTagger
+    app: TestClient, tagger: FakeTicketTagger
 ) -> None:
     body = event()
     for _ in range(2):
@@ -137,13 +126,13 @@ def test_a_repeated_delivery_is_acknowledged_but_not_applied_twice(
     ids=["unsigned", "garbage", "wrong-secret", "other-body"],
 )
 def test_unsigned_or_forged_deliveries_are_refused(
-    app: TestClient, tagger: FakeTagger, headers: dict[str, str]
+    app: TestClient, tagger: FakeTicketTagger, headers: dict[str, str]
 ) -> None:
     assert app.post("/webhooks/zendesk", content=event(), headers=headers).status_code == 401
     assert tagger.calls == []
 
 
-def test_a_replayed_old_delivery_is_refused(app: TestClient, tagger: FakeTagger) -> None:
+def test_a_replayed_old_delivery_is_refused(app: TestClient, tagger: FakeTicketTagger) -> None:
     old = (NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = event()
     assert app.post("/webhooks/zendesk", content=body, headers=signed(body, old)).status_code == 401
@@ -156,7 +145,7 @@ def test_a_malformed_event_is_a_400(app: TestClient) -> None:
 
 
 def test_other_event_types_are_acknowledged_and_ignored(
-    app: TestClient, tagger: FakeTagger
+    app: TestClient, tagger: FakeTicketTagger
 ) -> None:
     body = json.dumps(
         {"type": "zen:event-type:ticket.status_changed", "id": "E2", "detail": {}}
@@ -165,14 +154,14 @@ def test_other_event_types_are_acknowledged_and_ignored(
     assert tagger.calls == []
 
 
-def test_requester_without_nps_needs_no_call(app: TestClient, tagger: FakeTagger) -> None:
+def test_requester_without_nps_needs_no_call(app: TestClient, tagger: FakeTicketTagger) -> None:
     body = event(requester="999")
     assert app.post("/webhooks/zendesk", content=body, headers=signed(body)).status_code == 200
     assert tagger.calls == []
 
 
 def test_a_failed_tag_call_answers_503_so_zendesk_delivers_again(
-    sqlite_database: Database, store_id: str, app: TestClient, tagger: FakeTagger
+    sqlite_database: Database, store_id: str, app: TestClient, tagger: FakeTicketTagger
 ) -> None:
     tagger.fail = True
     body = event()
@@ -192,7 +181,7 @@ def test_signature_matches_an_independent_computation() -> None:
 
 
 def test_the_simulators_signed_ticket_created_delivery_is_accepted_and_applied(
-    app: TestClient, tagger: FakeTagger
+    app: TestClient, tagger: FakeTicketTagger
 ) -> None:
     ticket = Ticket(35437, 501, "new", "Where is my parcel?", "email", [], NOW, NOW)
     body = json.dumps(ticket_created_event(ticket, NOW, {})).encode()

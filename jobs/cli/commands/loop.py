@@ -2,7 +2,7 @@
 
 Every store in the config is handled in turn, each under its own job locks; a failure in one job
 or store does not stop the others. A summary table ends the run; the exit code is 0 only when
-every job succeeded (DESIGN.md section 5).
+every job succeeded (docs/architecture.md, section 5).
 """
 
 from __future__ import annotations

@@ -55,15 +55,13 @@ def send_command(
 
 
 def _run_store(database: Database, settings: Settings, *, dry_run: bool, limit: int | None) -> bool:
-    from connectors.email import SmtpMailer  # the SMTP stack loads only when sending
+    from jobs import bootstrap  # the SMTP stack loads only when sending
     from jobs.send_surveys import send_surveys
 
-    email = settings.email
-    assert email is not None
     summaries: list[SendSummary] = []
 
     def work(context: JobContext) -> None:
-        with SmtpMailer(email) as mailer, progress_reporter() as progress:
+        with bootstrap.mailer(settings) as mailer, progress_reporter() as progress:
             summary = send_surveys(
                 database,
                 settings,

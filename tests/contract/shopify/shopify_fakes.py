@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -16,24 +17,10 @@ from reference_data import reference_file
 from responses.registries import OrderedRegistry
 
 from connectors.shopify.client import ShopifyClient
+from sandbox.clock import ManualClock
 
 ENDPOINT = "https://my-shop.myshopify.com/admin/api/2026-01/graphql.json"
 TOKEN = "shpat_test_token"
-
-
-class FakeClock:
-    """Monotonic time that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
 
 
 def cost(
@@ -90,13 +77,14 @@ def _schema(path: str) -> GraphQLSchema:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    """Time that only moves when the code under test sleeps."""
+    return ManualClock(datetime(2026, 1, 15, tzinfo=UTC))
 
 
 @pytest.fixture
-def client(clock: FakeClock) -> ShopifyClient:
-    return ShopifyClient("my-shop", TOKEN, clock=clock, sleep=clock.sleep)
+def client(clock: ManualClock) -> ShopifyClient:
+    return ShopifyClient("my-shop", TOKEN, clock=clock.monotonic, sleep=clock.sleep)
 
 
 @pytest.fixture

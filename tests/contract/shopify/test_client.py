@@ -9,7 +9,6 @@ import pytest
 from reference_data import reference_file
 from shopify_fakes import (
     ENDPOINT,
-    FakeClock,
     ShopifyApi,
     admin_schema,
     client,
@@ -29,6 +28,7 @@ from connectors.shopify.errors import (
     ShopifyTransientError,
 )
 from connectors.shopify.queries import CUSTOMERS_UPDATED
+from sandbox.clock import ManualClock
 
 __all__ = ["admin_schema", "client", "clock", "shopify_api"]
 
@@ -68,7 +68,7 @@ def test_the_endpoint_honours_the_api_base_url_and_rejects_bad_versions() -> Non
 
 
 def test_throttled_waits_what_the_bucket_needs_then_succeeds(
-    client: ShopifyClient, clock: FakeClock, shopify_api: ShopifyApi
+    client: ShopifyClient, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     shopify_api.reply(throttled(requested=752, available=666, rate=50.0))
     shopify_api.reply(ok(PAGE))
@@ -80,7 +80,7 @@ def test_throttled_waits_what_the_bucket_needs_then_succeeds(
 
 
 def test_the_client_waits_before_sending_a_query_the_bucket_cannot_pay(
-    client: ShopifyClient, clock: FakeClock, shopify_api: ShopifyApi
+    client: ShopifyClient, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     shopify_api.reply(ok(PAGE, requested=900, actual=900, available=100))
     shopify_api.reply(ok(PAGE, requested=900, actual=900, available=100))
@@ -93,7 +93,7 @@ def test_the_client_waits_before_sending_a_query_the_bucket_cannot_pay(
 
 
 def test_503_twice_then_200_is_retried_by_the_one_policy(
-    client: ShopifyClient, clock: FakeClock, shopify_api: ShopifyApi
+    client: ShopifyClient, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     shopify_api.reply({"errors": "unavailable"}, status=503)
     shopify_api.reply({"errors": "unavailable"}, status=503)
@@ -104,7 +104,7 @@ def test_503_twice_then_200_is_retried_by_the_one_policy(
 
 
 def test_429_with_retry_after_waits_exactly_that_long(
-    client: ShopifyClient, clock: FakeClock, shopify_api: ShopifyApi
+    client: ShopifyClient, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     shopify_api.reply({"errors": "Too many requests"}, status=429, headers={"Retry-After": "2.0"})
     shopify_api.reply(ok(PAGE))

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 import responses
-from shopify_fakes import FakeClock, ShopifyApi, admin_schema, client, clock, ok, shopify_api
+from shopify_fakes import ShopifyApi, admin_schema, client, clock, ok, shopify_api
 
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.cost import estimated_cost
 from connectors.shopify.errors import BulkOperationFailed, ShopifyTransientError
 from connectors.shopify.queries import BULK_RUN, BULK_STATUS, ORDERS_UPDATED
 from connectors.shopify.source import ShopifyOrderSource
+from sandbox.clock import ManualClock
 
 __all__ = ["admin_schema", "client", "clock", "shopify_api"]
 
@@ -70,8 +71,8 @@ def orders_page(nodes: list[dict[str, Any]], next_cursor: str | None) -> dict[st
 
 
 @pytest.fixture
-def source(client: ShopifyClient, clock: FakeClock, tmp_path: Path) -> ShopifyOrderSource:
-    return ShopifyOrderSource(client, spool_dir=tmp_path, clock=clock, sleep=clock.sleep)
+def source(client: ShopifyClient, clock: ManualClock, tmp_path: Path) -> ShopifyOrderSource:
+    return ShopifyOrderSource(client, spool_dir=tmp_path, clock=clock.monotonic, sleep=clock.sleep)
 
 
 def test_orders_are_read_in_the_window_sorted_by_update_page_by_page(
@@ -222,7 +223,7 @@ def jsonl(*rows: dict[str, Any]) -> bytes:
 
 
 def test_backfill_runs_a_bulk_query_polls_and_joins_children_on_parent_id(
-    source: ShopifyOrderSource, clock: FakeClock, shopify_api: ShopifyApi
+    source: ShopifyOrderSource, clock: ManualClock, shopify_api: ShopifyApi
 ) -> None:
     def expect_run(payload: dict[str, Any]) -> None:
         assert payload["query"] == BULK_RUN
@@ -287,7 +288,7 @@ BUSY = {
 
 
 def test_a_backfill_waits_for_a_free_bulk_query_slot(
-    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: FakeClock
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: ManualClock
 ) -> None:
     shopify_api.reply(ok(BUSY))
     shopify_api.reply(ok(BUSY))
@@ -298,7 +299,7 @@ def test_a_backfill_waits_for_a_free_bulk_query_slot(
 
 
 def test_a_bulk_slot_that_never_frees_up_is_a_transient_refusal_naming_it(
-    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: FakeClock
+    source: ShopifyOrderSource, shopify_api: ShopifyApi, clock: ManualClock
 ) -> None:
     source.bulk_busy_timeout_seconds = 10
     for _ in range(4):  # waits of 2, 3 and 4.5 s fit in 10; the next would not

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fakes import FakeQueryCostMemory
 
 from connectors.shopify.cost import CostBucket, estimated_cost
 from connectors.shopify.paging import PageSizer
@@ -23,21 +24,8 @@ def test_named_fragments_count_as_the_fields_they_hold() -> None:
     assert estimated_cost(NAMED) == estimated_cost(INLINE) > 1 + 5
 
 
-class Memory:
-    def __init__(self, stored: dict[str, float] | None = None) -> None:
-        self.stored = dict(stored or {})
-        self.writes = 0
-
-    def node_cost(self, query: str) -> float | None:
-        return self.stored.get(query)
-
-    def remember_node_cost(self, query: str, points_per_node: float) -> None:
-        self.stored[query] = points_per_node
-        self.writes += 1
-
-
 def test_a_query_never_seen_starts_from_the_estimate_then_follows_real_costs() -> None:
-    sizer = PageSizer(Memory())
+    sizer = PageSizer(FakeQueryCostMemory())
     first = sizer.first("OrdersUpdated", ORDERS_UPDATED, {"query": ""})
     per_node_estimate = estimated_cost(ORDERS_UPDATED, {"first": 1}) - estimated_cost(
         ORDERS_UPDATED, {"first": 0}
@@ -69,7 +57,7 @@ def test_a_low_bucket_asks_for_what_it_can_pay_but_not_tiny_pages() -> None:
 
 @pytest.mark.parametrize(("change", "writes"), [(1.05, 1), (1.5, 2)])
 def test_the_store_is_written_only_when_the_learned_cost_moves(change: float, writes: int) -> None:
-    memory = Memory()
+    memory = FakeQueryCostMemory()
     sizer = PageSizer(memory)
     sizer.learn("CustomersUpdated", 100, requested_cost=300)
     sizer.learn("CustomersUpdated", 100, requested_cost=300 * change)
@@ -77,5 +65,5 @@ def test_the_store_is_written_only_when_the_learned_cost_moves(change: float, wr
 
 
 def test_the_next_run_starts_from_what_the_store_remembers() -> None:
-    sizer = PageSizer(Memory({"OrdersUpdated": 4.5}))
+    sizer = PageSizer(FakeQueryCostMemory({"OrdersUpdated": 4.5}))
     assert sizer.first("OrdersUpdated", ORDERS_UPDATED, {"query": ""}) == 200  # 900 / 4.5

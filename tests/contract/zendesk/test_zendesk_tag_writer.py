@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import responses
+from fakes import FakeUserDirectory
 from responses import matchers
 from zendesk_fakes import (  # noqa: F401 - fixtures
     API,
@@ -25,32 +26,9 @@ from zendesk_fakes import (  # noqa: F401 - fixtures
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.tag_writer import ZendeskTagWriter
 from nps_engine.ports import PushOutcome, TagChange
-from nps_engine.records import ZendeskUser
 
 FIELDS_URL = f"{API}/user_fields.json"
 NPS_FIELDS = {"nps_score": 9, "nps_category": "promoter", "nps_responded_at": "2026-10-30"}
-
-
-class FakeDirectory:
-    def __init__(
-        self, users: Mapping[int, int] | None = None, tickets: Mapping[int, list[int]] | None = None
-    ) -> None:
-        self.users = dict(users or {})
-        self.tickets = dict(tickets or {})
-        self.remembered: list[tuple[int, int]] = []
-        self.forgotten: list[int] = []
-
-    def known_users(self, customer_ids: Sequence[int]) -> Mapping[int, int]:
-        return {c: self.users[c] for c in customer_ids if c in self.users}
-
-    def remember_user(self, customer_id: int, user: ZendeskUser) -> None:
-        self.remembered.append((customer_id, user.id))
-
-    def forget_user(self, user_id: int) -> None:
-        self.forgotten.append(user_id)
-
-    def open_tickets(self, user_ids: Sequence[int]) -> Mapping[int, Sequence[int]]:
-        return {u: self.tickets[u] for u in user_ids if u in self.tickets}
 
 
 def change(
@@ -73,7 +51,7 @@ def field_list(*keys: str) -> dict[str, Any]:
 
 
 def push(
-    client: ZendeskClient, directory: FakeDirectory, changes: list[TagChange], **options: Any
+    client: ZendeskClient, directory: FakeUserDirectory, changes: list[TagChange], **options: Any
 ) -> list[PushOutcome]:
     return list(ZendeskTagWriter(client, directory, sleep=lambda _s: None, **options).push(changes))
 
@@ -89,7 +67,7 @@ def test_new_tags_are_added_with_put_and_never_set(client: ZendeskClient) -> Non
         json={"tags": ["vip", "nps_promoter", "nps_score_9"]},
         match=[matchers.json_params_matcher({"tags": ["nps_promoter", "nps_score_9"]})],
     )
-    outcomes = push(client, FakeDirectory({1: 501}), [change(1)], tag_open_tickets=False)
+    outcomes = push(client, FakeUserDirectory({1: 501}), [change(1)], tag_open_tickets=False)
     assert outcomes == [PushOutcome(1, ok=True)]
     assert methods() == [f"PUT {API}/users/501/tags.json"]
 
@@ -103,7 +81,7 @@ def test_stale_tags_are_removed_with_delete(client: ZendeskClient) -> None:
         match=[matchers.json_params_matcher({"tags": ["nps_promoter", "nps_score_9"]})],
     )
     c = change(1, add=("nps_detractor", "nps_score_3"), remove=("nps_promoter", "nps_score_9"))
-    assert push(client, FakeDirectory({1: 501}), [c], tag_open_tickets=False)[0].ok
+    assert push(client, FakeUserDirectory({1: 501}), [c], tag_open_tickets=False)[0].ok
     assert [m.split()[0] for m in methods()] == ["PUT", "DELETE"]
 
 
@@ -120,7 +98,7 @@ def test_unknown_customer_is_searched_by_exact_email_and_remembered(client: Zend
         match=[matchers.query_param_matcher({"query": 'email:"c1@example.com"'})],
     )
     responses.put(f"{API}/users/601/tags.json", json={"tags": []})
-    directory = FakeDirectory()
+    directory = FakeUserDirectory()
     assert push(client, directory, [change(1)], tag_open_tickets=False)[0].ok
     assert directory.remembered == [(1, 601)]
 
@@ -135,7 +113,7 @@ def test_customer_without_zendesk_user_is_skipped_without_a_write(
         f"{API}/users/search.json",
         json={"users": [], "next_page": None, "previous_page": None, "count": 0},
     )
-    outcome = push(client, FakeDirectory(), [change(1)])[0]
+    outcome = push(client, FakeUserDirectory(), [change(1)])[0]
     assert (outcome.ok, outcome.skipped, outcome.retryable) == (False, True, False)
     assert client.traffic.writes == 0
 
@@ -143,7 +121,7 @@ def test_customer_without_zendesk_user_is_skipped_without_a_write(
 @responses.activate
 def test_customer_without_email_is_a_permanent_failure(client: ZendeskClient) -> None:
     c = TagChange(1, None, ("nps_promoter",), (), ("nps_promoter",))
-    outcome = push(client, FakeDirectory(), [c])[0]
+    outcome = push(client, FakeUserDirectory(), [c])[0]
     assert (outcome.ok, outcome.retryable) == (False, False)
     assert len(responses.calls) == 0
 
@@ -157,7 +135,7 @@ def test_deleted_zendesk_user_is_forgotten_so_the_next_run_searches_again(
         status=404,
         json={"error": "RecordNotFound", "description": "Not found"},
     )
-    directory = FakeDirectory({1: 501})
+    directory = FakeUserDirectory({1: 501})
     outcome = push(client, directory, [change(1)], tag_open_tickets=False)[0]
     assert not outcome.ok
     assert directory.forgotten == [501]
@@ -168,7 +146,7 @@ def test_fields_are_skipped_when_the_account_has_none(client: ZendeskClient) -> 
     responses.get(FIELDS_URL, json=field_list("favourite_colour"))
     responses.put(f"{API}/users/501/tags.json", json={"tags": []})
     assert push(
-        client, FakeDirectory({1: 501}), [change(1, fields=NPS_FIELDS)], tag_open_tickets=False
+        client, FakeUserDirectory({1: 501}), [change(1, fields=NPS_FIELDS)], tag_open_tickets=False
     )[0].ok
     assert f"PUT {API}/users/update_many.json" not in methods()
 
@@ -184,7 +162,7 @@ def test_fields_go_in_batches_of_100_and_each_job_is_polled(client: ZendeskClien
         json=job_json("J1", "completed", [updated(u) for u in users.values()]),
     )
     changes = [change(c, fields=NPS_FIELDS) for c in users]
-    outcomes = push(client, FakeDirectory(users), changes, tag_open_tickets=False)
+    outcomes = push(client, FakeUserDirectory(users), changes, tag_open_tickets=False)
     assert all(o.ok for o in outcomes)
     bulk = [c.request for c in responses.calls if c.request.url == f"{API}/users/update_many.json"]
     assert [len(json.loads(r.body)["users"]) for r in bulk] == [100, 50]
@@ -206,7 +184,7 @@ def test_a_user_whose_fields_failed_in_the_job_is_reported_not_ok(client: Zendes
     )
     outcomes = push(
         client,
-        FakeDirectory({1: 501, 2: 502}),
+        FakeUserDirectory({1: 501, 2: 502}),
         [change(1, fields=NPS_FIELDS), change(2, fields=NPS_FIELDS)],
         tag_open_tickets=False,
     )
@@ -223,7 +201,7 @@ def test_open_tickets_of_many_users_share_bulk_calls_of_100(client: ZendeskClien
     responses.put(f"{API}/tickets/update_many.json", json=job_json("T1", "queued"))
     responses.get(f"{API}/job_statuses/T1.json", json=job_json("T1", "completed", []))
     c2 = change(2, add=("nps_detractor",), remove=("nps_promoter",))
-    outcomes = push(client, FakeDirectory(users, tickets), [change(1), c2])
+    outcomes = push(client, FakeUserDirectory(users, tickets), [change(1), c2])
     assert all(o.ok for o in outcomes)
     bulk = [
         json.loads(c.request.body)["tickets"]
@@ -246,7 +224,7 @@ def test_a_spent_rate_limit_budget_reports_the_rest_as_not_pushed_yet(sleeps: Sl
     responses.put(f"{API}/users/502/tags.json", status=429, headers={"Retry-After": "30"})
     changes = [change(1), change(2), change(3)]
     outcomes = push(
-        client, FakeDirectory({1: 501, 2: 502, 3: 503}), changes, tag_open_tickets=False
+        client, FakeUserDirectory({1: 501, 2: 502, 3: 503}), changes, tag_open_tickets=False
     )
     assert [(o.customer_id, o.ok, o.retryable) for o in outcomes] == [
         (1, False, True),  # its chunk did not finish: pushed again next run (tags are additive)

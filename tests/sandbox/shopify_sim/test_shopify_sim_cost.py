@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from graphql.execution.values import get_variable_values
 
+from sandbox.clock import ManualClock
 from sandbox.shopify.cost import CostWalker, InputTooLarge, LeakyBucket, PageTooLarge
 from sandbox.shopify.schema import build
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 1, 15, tzinfo=UTC), monotonic_start=100.0)
 
 
 def walker_for(
@@ -104,7 +103,7 @@ def test_an_input_array_above_250_is_refused() -> None:
 
 
 def test_bucket_starts_full_and_spends() -> None:
-    bucket = LeakyBucket(2000, 100, clock=Clock())
+    bucket = LeakyBucket(2000, 100, clock=clock().monotonic)
     assert bucket.try_spend(1500)
     assert bucket.throttle_status() == {
         "maximumAvailable": 2000,
@@ -114,25 +113,25 @@ def test_bucket_starts_full_and_spends() -> None:
 
 
 def test_bucket_refuses_more_than_it_holds_and_takes_nothing() -> None:
-    bucket = LeakyBucket(1000, 50, clock=Clock())
+    bucket = LeakyBucket(1000, 50, clock=clock().monotonic)
     assert bucket.try_spend(900)
     assert not bucket.try_spend(101)
     assert bucket.available() == 100
 
 
 def test_bucket_restores_at_the_restore_rate_up_to_its_maximum() -> None:
-    clock = Clock()
-    bucket = LeakyBucket(2000, 100, clock=clock)
+    time = clock()
+    bucket = LeakyBucket(2000, 100, clock=time.monotonic)
     bucket.try_spend(2000)
-    clock.now += 2.5
+    time.advance(2.5)
     assert bucket.available() == 250
-    clock.now += 60
+    time.advance(60)
     assert bucket.available() == 2000
 
 
 def test_refund_returns_unused_points_without_overflowing() -> None:
-    clock = Clock()
-    bucket = LeakyBucket(2000, 100, clock=clock)
+    time = clock()
+    bucket = LeakyBucket(2000, 100, clock=time.monotonic)
     bucket.try_spend(502)
     bucket.refund(400)
     assert bucket.available() == 1898
@@ -141,7 +140,7 @@ def test_refund_returns_unused_points_without_overflowing() -> None:
 
 
 def test_float_configuration_is_echoed_like_the_docs_sample() -> None:
-    bucket = LeakyBucket(1000.0, 50.0, clock=Clock())
+    bucket = LeakyBucket(1000.0, 50.0, clock=clock().monotonic)
     bucket.try_spend(3)
     assert bucket.throttle_status() == {
         "maximumAvailable": 1000.0,
