@@ -17,8 +17,10 @@ import redis
 from pydantic import SecretStr
 
 from connectors import budgets
+from connectors.alerts import EmailChannel, WebhookChannel
 from connectors.email import SmtpMailer
 from connectors.http import make_session
+from connectors.shopify.access import ShopifyAccessProbe
 from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient, token_source
 from connectors.shopify.discounts import ShopifyDiscountDesk
@@ -34,7 +36,9 @@ from connectors.zendesk import (
 )
 from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
-from nps_engine.ports import TicketTagger
+from nps_engine.ports import AlertChannel, TicketTagger
+from nps_engine.records import SurveyKind
+from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
 from nps_engine.store.query_costs import StoredQueryCosts
 from nps_engine.store.support import SupportDirectory
@@ -185,9 +189,29 @@ def mailer(settings: Settings) -> SmtpMailer:
     )
 
 
+def alert_channels(settings: Settings, mailer: SmtpMailer | None = None) -> list[AlertChannel]:
+    """The configured ``alerts:`` destinations; email ones share ``mailer`` (one SMTP session)
+    and need the ``email:`` section (without it only the webhook is used)."""
+    alerts = settings.alerts
+    channels: list[AlertChannel] = []
+    if alerts.email_to and settings.email is not None and mailer is not None:
+        sender = settings.email.from_
+        domain = sender.rpartition("@")[2].rstrip(">") or "nps-loop"
+        channels += [EmailChannel(mailer, to, sender, domain) for to in alerts.email_to]
+    if alerts.webhook_url is not None:
+        channels.append(
+            WebhookChannel(
+                str(alerts.webhook_url),
+                slack=alerts.webhook_format == "slack",
+                timeout=alerts.timeout_seconds,
+            )
+        )
+    return channels
+
+
 def web_adapters(settings: Settings, database: Database | None = None) -> WebAdapters:
-    """What ``nps serve``'s webhook receivers and thank-you page need, for the systems this
-    store has."""
+    """What ``nps serve``'s webhook receivers, thank-you page and dashboard need, for the
+    systems this store has."""
     tagger: Callable[[], TicketTagger] | None = None
     if settings.zendesk is not None:
 
@@ -196,9 +220,27 @@ def web_adapters(settings: Settings, database: Database | None = None) -> WebAda
 
     return WebAdapters(
         shopify_webhooks=ShopifyWebhookReader() if settings.shopify is not None else None,
+        shop_access=ShopifyAccessProbe(shopify_client(settings, quick=True))
+        if settings.shopify is not None
+        else None,
         ticket_tagger=tagger,
+        report=dashboard_report(settings, database) if database is not None else None,
         promoter_reward=_promoter_reward(settings, database),
     )
+
+
+def dashboard_report(
+    settings: Settings, database: Database
+) -> Callable[[Period, SurveyKind, datetime], Report]:
+    """The overview's report: the very pipeline of ``nps report`` (counted, then what they said)."""
+    from jobs.report_job import store_report, with_said
+
+    def report(period: Period, kind: SurveyKind, now: datetime) -> Report:
+        # One process: the web server must not fork per page view.
+        counted = store_report(database, settings, period, now=now, kind=kind, processes=1)
+        return with_said(counted, settings, database, now)
+
+    return report
 
 
 def _promoter_reward(

@@ -194,8 +194,11 @@ def followup_subject(template: str, name: str, facts: FollowupFacts) -> str:
 
 
 def followup_note(facts: FollowupFacts) -> str:
-    """The internal note agents read first: the answer and what we know around it."""
-    comment = f'"{facts.comment.strip()}"' if facts.comment and facts.comment.strip() else "(none)"
+    """The internal note agents read first: the answer and what we know around it.
+
+    The customer's comment comes last, every line of it quoted with "> ": a comment holding
+    "Returned or refunded: yes" on a line of its own cannot pass for one of our facts.
+    """
     order = facts.order_name or "(not linked to an order)"
     returned = "yes" if facts.returned else "no"
     if facts.support_tickets:
@@ -208,9 +211,17 @@ def followup_note(facts: FollowupFacts) -> str:
             "",
             f"Score: {facts.score}/10 (detractor)",
             f"Answered: {facts.responded_at:%Y-%m-%d %H:%M} UTC",
-            f"Comment: {comment}",
             f"Order: {order}",
             f"Returned or refunded: {returned}",
             f"Contacted support: {support}",
+            *_quoted_comment(facts.comment),
         ]
     )
+
+
+def _quoted_comment(comment: str | None) -> list[str]:
+    text = (comment or "").strip()
+    if not text:
+        return ["Comment: (none)"]
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return ["Comment (the customer's words):", *(f"> {line}".rstrip() for line in lines)]

@@ -161,9 +161,16 @@ def _send_one(
     summary: SendSummary,
 ) -> bool:
     """Mail one claimed invite and record the outcome; False when the batch must stop."""
-    email = composer.compose(letter, now)
     try:
+        email = composer.compose(letter, now)
         result = mailer.send(email)
+    except (UnicodeError, ValueError) as error:
+        # Something in this one invite cannot be written as mail: it fails, the batch goes on,
+        # and it is never left 'sending' (which would later read as an unknown outcome).
+        reason = f"not sent: {type(error).__name__} while writing the message"
+        _finish(database, store, invite, InviteState.FAILED, now, error=reason)
+        summary.counts["failed"] += 1
+        return True
     except SmtpDeferred as error:
         _finish(database, store, invite, InviteState.PENDING, now, error=str(error))
         summary.counts["waiting"] += 1

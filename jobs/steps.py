@@ -14,10 +14,11 @@ from pathlib import Path
 
 from connectors.errors import AuthenticationError, ConnectorError
 from jobs import bootstrap
+from jobs.alerts import send_alerts
 from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
 from jobs.push_tags import push_tags
-from jobs.report_job import report_period, store_report
+from jobs.report_job import report_period, store_report, with_said
 from jobs.rewards import issue_rewards
 from jobs.runtime.progress import ProgressFn
 from jobs.runtime.runner import JobContext
@@ -208,6 +209,28 @@ def push_step(
     return work
 
 
+def alerts_step(settings: Settings, database: Database, now: datetime) -> Work:
+    """Queue and send the alerts of fresh answers (``alerts:``); a no-op when none is set."""
+
+    def work(context: JobContext) -> None:
+        mailer = None
+        if settings.alerts.email_to and settings.email is None:
+            context.error("alerts.email_to: needs the email: section (the SMTP server to use)")
+        elif settings.alerts.email_to:
+            mailer = bootstrap.mailer(settings)
+        try:
+            channels = bootstrap.alert_channels(settings, mailer)
+            summary = send_alerts(database, settings, channels, now)
+        finally:
+            if mailer is not None:
+                mailer.close()
+        context.add_counts({name: n for name, n in summary.counts().items() if n})
+        for error in summary.errors:
+            context.error(error)
+
+    return work
+
+
 def report_file_step(settings: Settings, database: Database, now: datetime) -> Work:
     """Write the HTML report of the default period to ``schedule.report_path`` (atomically, so a
     reader never sees half a file)."""
@@ -216,6 +239,7 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
         report = store_report(
             database, settings, report_period(settings, now), now=now, processes=1
         )
+        report = with_said(report, settings, database, now)
         target = Path(settings.schedule.report_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".tmp")

@@ -2,20 +2,43 @@
 
 Every port the engine and the jobs use lives here, in this one module. Each has a real adapter in
 ``connectors/`` and a fake in ``tests/fakes.py``; ``jobs/bootstrap.py`` builds the real ones.
-Adapters speak only in records (``nps_engine.records``) and the small value types below: no
-vendor object ever crosses a port.
+Adapters speak only in records (``nps_engine.records``) and the small value types of
+``nps_engine.port_values`` (re-exported here): no vendor object ever crosses a port.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
-from nps_engine.records import Customer, Order, Ticket, ZendeskUser
+import numpy as np
+from numpy.typing import NDArray
+
+from nps_engine.alert_messages import AlertMessage
+from nps_engine.port_values import (
+    NO_ZENDESK_USER,
+    FollowupTicket,
+    PromoterCode,
+    PushOutcome,
+    SendResult,
+    SurveyEmail,
+    TagChange,
+    TicketPage,
+)
+from nps_engine.records import Customer, Order, ZendeskUser
 from nps_engine.shop_events import Intent
+
+__all__ = [
+    "NO_ZENDESK_USER",
+    "FollowupTicket",
+    "PromoterCode",
+    "PushOutcome",
+    "SendResult",
+    "SurveyEmail",
+    "TagChange",
+    "TicketPage",
+]
 
 
 class OrderSource(Protocol):
@@ -36,73 +59,16 @@ class OrderSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TicketPage:
-    tickets: Sequence[Ticket]
-    users: Sequence[ZendeskUser]
-    # Where the next export starts; saved only once this page is committed.
-    after_cursor: str | None
-    end_of_stream: bool
-
-
 class TicketSource(Protocol):
     def ticket_pages(self, cursor: str | None, start_time: datetime) -> Iterator[TicketPage]:
         """Tickets changed since ``cursor`` (or since ``start_time`` when there is none)."""
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TagChange:
-    """What one customer's tags (and, in Zendesk, user fields) must become in one system."""
-
-    customer_id: int
-    email: str | None
-    add: tuple[str, ...]
-    remove: tuple[str, ...]
-    desired: tuple[str, ...]
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PushOutcome:
-    customer_id: int
-    ok: bool
-    error: str | None = None
-    # False when the error will not go away by itself (e.g. "Customer does not exist").
-    retryable: bool = True
-    # Nothing to write to in this system (a customer who never contacted support has no Zendesk
-    # user): not a failure, and not worth asking again until something changes.
-    skipped: bool = False
-
-
-# The outcome error of a customer who has no Zendesk user (yet): once the ticket sync links one,
-# the store forgets the skip (``nps_engine.store.support.retry_customers_found_in_zendesk``).
-NO_ZENDESK_USER = "no Zendesk user with this email yet"
-
-
 class TagWriter(Protocol):
     def push(self, changes: Sequence[TagChange]) -> Iterator[PushOutcome]:
         """Apply the changes, additively; one outcome per change, in any order."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyEmail:
-    invite_id: int
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: Mapping[str, str]
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    ok: bool
-    # True for a permanent refusal of this address (5xx on RCPT): suppress it.
-    bounced: bool = False
-    error: str | None = None
 
 
 class SurveyMailer(Protocol):
@@ -125,21 +91,6 @@ class UserDirectory(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class FollowupTicket:
-    """A detractor follow-up ticket, findable again by its ``external_id``."""
-
-    external_id: str
-    requester_email: str
-    requester_name: str | None
-    subject: str
-    note: str
-    tags: tuple[str, ...] = ()
-    requester_id: int | None = None
-    group_id: int | None = None
-    assignee_id: int | None = None
-
-
 class FollowupDesk(Protocol):
     """Where detractor follow-up tickets go (``connectors.zendesk.ZendeskFollowupDesk``)."""
 
@@ -157,20 +108,6 @@ class QueryCostMemory(Protocol):
     def node_cost(self, query: str) -> float | None: ...
 
     def remember_node_cost(self, query: str, points_per_node: float) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PromoterCode:
-    """A single-use discount code thanking one promoter, findable again by its ``code``."""
-
-    code: str
-    customer_id: int
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    percentage: Decimal | None = None  # exactly one of percentage and fixed_amount
-    fixed_amount: Decimal | None = None
-    minimum_order: Decimal | None = None
 
 
 class DiscountDesk(Protocol):
@@ -202,6 +139,52 @@ class ShopifyWebhookReader(Protocol):
         Raises ``nps_engine.shop_events.WebhookPayloadError`` for a body of the wrong shape.
         """
         ...
+
+
+class AlertChannel(Protocol):
+    """One way an alert leaves: ``email`` (SMTP) or ``webhook`` (Slack or any URL).
+
+    ``deliver`` returns when the channel accepted the message; it raises the connectors'
+    ``TransientError`` when trying later may work (after the shared retry policy gave up),
+    ``PermanentError`` when it will not, and ``AlertOutcomeUnknown`` (a ``PermanentError``)
+    when the message may have left before the connection broke (never re-sent).
+    """
+
+    name: str
+
+    def deliver(self, message: AlertMessage) -> None: ...
+
+
+class CommentEmbedder(Protocol):
+    """Sentence embeddings and languages of survey comments, computed on this machine
+    (``connectors.comment_embedder.LocalCommentEmbedder``): no hosted model, nothing downloaded."""
+
+    @property
+    def model_name(self) -> str:
+        """Names the model: cached vectors of another model are recomputed."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One row per text, unit length."""
+        ...
+
+    def languages(self, texts: Sequence[str]) -> list[str | None]:
+        """ISO 639-1 code of each text, None when it is too short or ambiguous to tell."""
+        ...
+
+
+class ShopAccessProbe(Protocol):
+    """Whether the Shopify Admin API still accepts the app's credentials.
+
+    Shopify sends ``shop/redact`` 48 hours after the app is uninstalled, when its token no longer
+    works. The body is signed but not the topic header, so a captured delivery could be replayed
+    as ``shop/redact``: the receiver erases the store only once this says access is gone.
+    """
+
+    def admin_api_accepts_us(self) -> bool:
+        """True while the Admin API answers us, False once it refuses our credentials (401,
+        402, 403, 404: the app is uninstalled or the shop closed). Raises for anything else
+        (network down, Shopify unavailable): nothing is known then."""
 
 
 class ShopifyCostBudget(Protocol):

@@ -27,6 +27,7 @@ from nps_engine.periods import Month as Month
 from nps_engine.periods import Period as Period
 from nps_engine.periods import default_period as default_period
 from nps_engine.records import SurveyKind
+from nps_engine.report_said import Said
 from nps_engine.report_text import change_sentence, segment_sentence
 from nps_engine.segments import ResponseFacts, Segment
 from nps_engine.statistics import (
@@ -137,6 +138,8 @@ class Report:
     changes: tuple[Change, ...] = ()
     options: ReportOptions = field(default_factory=ReportOptions)
     rolling: bool = False  # whether trends also show a window of options.window_months
+    # "What they said": the period's latest comments (attached by jobs.report_job.with_said).
+    said: Said | None = None
 
     @property
     def empty(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nps_engine.report import Change, MonthResult, Report, SegmentMonth, SegmentResult
+from nps_engine.report_said import said_json
 from nps_engine.statistics import INTERVAL_RULE, NpsFigure
 
 _Figure = Callable[[NpsFigure], dict[str, object]]
@@ -22,7 +23,7 @@ def report_json(report: Report) -> dict[str, object]:
     def figure(value: NpsFigure) -> dict[str, object]:
         return _figure_json(value, bayes=bayes)
 
-    return {
+    document: dict[str, object] = {
         "store": report.store,
         "basis": report.basis,
         "kind": report.kind.value,
@@ -40,6 +41,9 @@ def report_json(report: Report) -> dict[str, object]:
         "trend": [_month_json(month, figure) for month in report.trend],
         "changes": [_change_json(change) for change in report.changes],
     }
+    if report.said is not None:
+        document["said"] = said_json(report.said)
+    return document
 
 
 def _segment_json(result: SegmentResult, figure: _Figure) -> dict[str, object]:

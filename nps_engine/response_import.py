@@ -41,6 +41,8 @@ REQUIRED = ("email", "score", "responded_at")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EPOCH = re.compile(r"\d{9,13}(\.\d+)?")
 _DELIMITERS = (",", ";", "\t")
+# NPS was published in 2003; an earlier date is a typo or a placeholder such as 0001-01-01.
+EARLIEST_YEAR = 2000
 
 
 class ImportFileError(ValueError):
@@ -113,7 +115,11 @@ class ResponseCsv:
                 continue
             line, last_line = last_line + 1, self._reader.line_num
             if any(cell.strip() for cell in cells):
-                yield self._parse(line, cells)
+                try:
+                    yield self._parse(line, cells)
+                except (ValueError, OverflowError, ArithmeticError) as error:
+                    # Whatever a cell holds, it costs that row only, never the rest of the file.
+                    yield RowError(line, "row", f"cannot be read ({type(error).__name__})")
 
     def _cell(self, cells: list[str], name: str) -> str:
         index = self.columns.get(name)
@@ -134,7 +140,9 @@ class ResponseCsv:
             score = parse_score(raw_score)
         except InvalidScore:
             return RowError(
-                line, self.headers["score"], f"must be an integer from 0 to 10, got '{raw_score}'"
+                line,
+                self.headers["score"],
+                f"must be an integer from 0 to 10, got '{_short(raw_score)}'",
             )
         responded_at = self._timestamp(line, self._cell(cells, "responded_at"))
         if isinstance(responded_at, RowError):
@@ -159,7 +167,7 @@ class ResponseCsv:
             return RowError(
                 line,
                 column,
-                f"not a date, got '{raw}' (use ISO 8601 such as 2025-03-14T09:30:00+01:00)",
+                f"not a date, got '{_short(raw)}' (use ISO 8601 such as 2025-03-14T09:30:00+01:00)",
             )
         if value > self.now:
             return RowError(line, column, f"is in the future ({value.isoformat()})")
@@ -182,11 +190,18 @@ def parse_timestamp(raw: str, timezone: ZoneInfo) -> datetime | None:
         text = text[:-4] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone)
+        # Year 1 or 9999 with an offset overflows on conversion; no NPS answer is that old.
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone)
-    return value.astimezone(UTC)
+    return value if value.year >= EARLIEST_YEAR else None
+
+
+def _short(cell: str) -> str:
+    """A cell quoted in a message, cut so a 5,000-character cell does not flood the report."""
+    return cell if len(cell) <= 40 else cell[:37] + "..."
 
 
 def generic_key(email: str, responded_at: datetime, score: int, order: str | None) -> str:

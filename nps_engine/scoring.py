@@ -24,12 +24,20 @@ def parse_score(raw: object) -> int:
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, str) and raw.strip().isdigit() and raw.strip().isascii():
-        value = int(raw.strip())
+        digits = raw.strip().lstrip("0") or "0"
+        if len(digits) > 2:  # int() of thousands of digits is slow, then refused by Python
+            raise InvalidScore(f"score must be an integer from 0 to 10, got {len(digits)} digits")
+        value = int(digits)
     else:
-        raise InvalidScore(f"score must be an integer from 0 to 10, got {raw!r}")
+        raise InvalidScore(f"score must be an integer from 0 to 10, got {_shown(raw)}")
     if not 0 <= value <= 10:
         raise InvalidScore(f"score must be an integer from 0 to 10, got {value}")
     return value
+
+
+def _shown(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def category_of(score: int) -> Category:

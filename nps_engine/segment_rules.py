@@ -106,22 +106,33 @@ def features_used(source: object) -> frozenset[str]:
     return frozenset(used)
 
 
-def parse_rule(source: object, path: str = "") -> Rule:
+# ``all:``/``any:`` nesting a person writes is two or three levels; deeper is a mistake or an
+# attack, and would exhaust Python's recursion when parsed or evaluated.
+MAX_NESTING = 10
+
+
+def parse_rule(source: object, path: str = "", depth: int = 0) -> Rule:
     if not isinstance(source, Mapping) or not source:
         raise RuleError(path, "a rule must be a non-empty mapping of feature to condition")
-    return Rule(source, _parse_mapping(source, path))
+    if depth > MAX_NESTING:
+        raise RuleError(path, f"'all'/'any' nested more than {MAX_NESTING} levels deep")
+    return Rule(source, _parse_mapping(source, path, depth))
 
 
-def _parse_mapping(source: Mapping[Any, Any], path: str) -> Predicate:
-    parts = [_parse_entry(str(key), value, _join(path, str(key))) for key, value in source.items()]
+def _parse_mapping(source: Mapping[Any, Any], path: str, depth: int) -> Predicate:
+    parts = [
+        _parse_entry(str(key), value, _join(path, str(key)), depth) for key, value in source.items()
+    ]
     return lambda features: all(part(features) for part in parts)
 
 
-def _parse_entry(key: str, value: object, path: str) -> Predicate:
+def _parse_entry(key: str, value: object, path: str, depth: int) -> Predicate:
     if key in ("all", "any"):
         if not isinstance(value, list) or not value:
             raise RuleError(path, f"'{key}' needs a non-empty list of rules")
-        parts = [parse_rule(item, f"{path}[{i}]").predicate for i, item in enumerate(value)]
+        parts = [
+            parse_rule(item, f"{path}[{i}]", depth + 1).predicate for i, item in enumerate(value)
+        ]
         if key == "all":
             return lambda features: all(part(features) for part in parts)
         return lambda features: any(part(features) for part in parts)
@@ -215,14 +226,22 @@ def _coerce(kind: str, value: object, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise RuleError(path, f"expected an amount, got {value!r}")
         try:
-            return Decimal(str(value))
+            amount = Decimal(str(value))
         except InvalidOperation:
-            raise RuleError(path, f"expected an amount, got {value!r}") from None
+            raise RuleError(path, f"expected an amount, got {_shown(value)}") from None
+        if not amount.is_finite():  # NaN compares as an error, not as false
+            raise RuleError(path, f"expected an amount, got {_shown(value)}")
+        return amount
     if not isinstance(value, str) or not value.strip():
         raise RuleError(path, f"expected text, got {value!r}")
     if kind == "country":
         return value.strip().upper()
     return value.strip().lower()  # tag
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _join(path: str, key: str) -> str:

@@ -39,6 +39,7 @@ class OrderReturned:
 
 @dataclass(frozen=True, slots=True)
 class CustomerDataRequest:
+    shop_domain: str
     customer_id: int
     email: str | None
     order_ids: tuple[int, ...]
@@ -47,6 +48,7 @@ class CustomerDataRequest:
 
 @dataclass(frozen=True, slots=True)
 class CustomerRedact:
+    shop_domain: str
     customer_id: int
     email: str | None
     order_ids: tuple[int, ...]
@@ -54,8 +56,12 @@ class CustomerRedact:
 
 @dataclass(frozen=True, slots=True)
 class ShopRedact:
-    shop_domain: str | None
+    shop_id: int
+    shop_domain: str
 
+
+# The topics whose body names the shop it is about (the privacy topics): the receiver checks it.
+PRIVACY_INTENTS = (CustomerDataRequest, CustomerRedact, ShopRedact)
 
 Intent = (
     OrderFulfilled

@@ -9,6 +9,7 @@ views, and phones need the eleven buttons to shrink with the screen (``table-lay
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -128,10 +129,13 @@ class SurveyEmailComposer:
         return f"{self.public_url}/u/{token}"
 
     def message_id(self, invite_id: int, *, reminder: bool = False) -> str:
-        """Stable per invite: a retried or repeated hand-over is recognisable as the same mail."""
+        """Unique per email (RFC 5322 section 3.6.4): invite ids start again at 1 in a re-created
+        database or another install, and providers drop a second mail with a Message-ID they have
+        seen. A retried hand-over resends the same bytes, so it keeps its id."""
         domain = parseaddr(self.email_settings.from_)[1].rpartition("@")[2] or "nps-loop.invalid"
         suffix = ".reminder" if reminder else ""
-        return f"<nps.{self.settings.store.id}.{invite_id}{suffix}@{domain}>"
+        unique = secrets.token_hex(8)
+        return f"<nps.{self.settings.store.id}.{invite_id}{suffix}.{unique}@{domain}>"
 
     def _headers(self, unsubscribe_url: str, language: str) -> dict[str, str]:
         mailto = self.email_settings.unsubscribe_mailto or parseaddr(self.email_settings.from_)[1]

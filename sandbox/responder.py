@@ -20,40 +20,11 @@ from urllib.parse import urljoin
 import requests
 
 from nps_engine.records import normalise_email
+from sandbox.comment_text import COMMENT_BANK, comment_theme
 from sandbox.smtp import ReceivedMessage, SmtpSink
 from sandbox.world import World
 
 _SCORE_LINK = re.compile(r"(https?://[^\s<>\"]+/s/[^\s/<>\"]+/(10|[0-9]))(?=[\s<>\"]|$)")
-
-COMMENTS = {
-    "en": {
-        "detractor": [
-            "The parcel arrived late and nobody answered my emails.",
-            "Return process was painful.",
-            "Item was not as described.",
-        ],
-        "passive": ["Fine, but delivery could be faster.", "OK overall."],
-        "promoter": ["Great quality, will order again!", "Fast delivery, lovely packaging."],
-    },
-    "fr": {
-        "detractor": [
-            "Colis arrivé en retard et aucune réponse du service client.",
-            "Le retour a été compliqué.",
-        ],
-        "passive": ["Correct, mais la livraison pourrait être plus rapide."],
-        "promoter": ["Très bonne qualité, je recommande !", "Livraison rapide, merci."],
-    },
-    "de": {
-        "detractor": ["Die Lieferung kam zu spät."],
-        "passive": ["Ganz okay."],
-        "promoter": ["Super Qualität, gerne wieder!"],
-    },
-    "es": {
-        "detractor": ["El pedido llegó tarde."],
-        "passive": ["Bien, sin más."],
-        "promoter": ["¡Excelente calidad, volveré a comprar!"],
-    },
-}
 
 
 @dataclass
@@ -110,6 +81,16 @@ class Responder:
         self.on_answer = on_answer
         self._read = 0
         self._customers = {normalise_email(c.email): c for c in world.customers.values()}
+        orders = list(world.orders.values())
+        self._late = {o.customer_id for o in orders if any(f.late for f in o.fulfillments)}
+        self._returned = {o.customer_id for o in orders if o.returns}
+        users = {u.id: u for u in world.zendesk_users.values()}
+        self._contacted = {
+            self._customers[address].id
+            for t in world.tickets.values()
+            if (user := users.get(t.requester_id)) is not None
+            and (address := normalise_email(user.email)) in self._customers
+        }
 
     def answer_new_emails(self) -> ResponderStats:
         """Handle every message received since the last call."""
@@ -132,7 +113,7 @@ class Responder:
         if link is None:
             stats.failed += 1
             return
-        comment = self._comment(customer.locale, score)
+        comment = self._comment(customer.locale, score, customer.id)
         if self._submit(link, score, comment):
             stats.answered += 1
             stats.with_comment += comment is not None
@@ -142,12 +123,19 @@ class Responder:
         else:
             stats.failed += 1
 
-    def _comment(self, locale: str, score: int) -> str | None:
+    def _comment(self, locale: str, score: int, customer_id: int) -> str | None:
+        """A comment about what really happened to the customer (late parcels, returns, support
+        tickets), in their language; happy customers praise the quality, passives the price."""
         if self.rng.random() >= self.comment_share:
             return None
-        category = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
-        phrases = COMMENTS.get(locale[:2], COMMENTS["en"])[category]
-        return self.rng.choice(phrases)
+        theme = comment_theme(
+            customer_id in self._late,
+            customer_id in self._returned,
+            customer_id in self._contacted,
+            score,
+        )
+        bank = COMMENT_BANK[theme]
+        return self.rng.choice(bank.get(locale[:2], bank["en"]))
 
     def _submit(self, link: str, score: int, comment: str | None) -> bool:
         page = self.http.get(link, timeout=10)

@@ -79,3 +79,25 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def store_id() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _loggers_reset() -> Iterator[None]:
+    """``logs.configure`` (run by every CLI command, in tests and in fixtures alike) takes over our
+    loggers process-wide; each test starts and ends with them as Python leaves them, so records
+    reach ``caplog`` whatever ran before."""
+    import logging
+
+    from jobs.runtime.logs import LOGGERS
+
+    def reset() -> None:
+        for name in (*LOGGERS, "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+            logger = logging.getLogger(name)
+            logger.handlers[:] = []
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+            logger.disabled = False
+
+    reset()
+    yield
+    reset()

@@ -8,13 +8,18 @@ fail the way the real system fails (the same error classes the real adapters rai
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from connectors.email.errors import SYSTEM as SMTP
 from connectors.email.errors import SmtpDeferred, SmtpUnavailable
 from connectors.errors import PermanentError, RateLimited, TransientError
+from nps_engine.alert_messages import AlertMessage
 from nps_engine.ports import (
     FollowupTicket,
     PromoterCode,
@@ -29,6 +34,7 @@ from nps_engine.shop_events import Intent, WebhookPayloadError
 from sandbox.clock import ManualClock
 
 __all__ = [
+    "FakeCommentEmbedder",
     "FakeFollowupDesk",
     "FakeOrderSource",
     "FakeShopifyWebhookReader",
@@ -279,6 +285,37 @@ class FakeShopifyWebhookReader:
         return self.intents[topic]
 
 
+class FakeAlertChannel:
+    """``AlertChannel``: keeps every message it accepted.
+
+    ``down=n`` fails the next ``n`` deliveries with a 503 (nothing delivered); ``lose=n`` takes the
+    next ``n`` messages but loses the answer (the connection broke after sending), as
+    ``connectors.alerts`` reports it; ``refuse`` fails every delivery for good (a 404 webhook).
+    """
+
+    def __init__(
+        self, name: str = "webhook", *, down: int = 0, lose: int = 0, refuse: bool = False
+    ) -> None:
+        self.name = name
+        self.down, self.lose, self.refuse = down, lose, refuse
+        self.delivered: list[AlertMessage] = []
+
+    def deliver(self, message: AlertMessage) -> None:
+        from connectors.alerts import AlertOutcomeUnknown
+
+        if self.refuse:
+            raise PermanentError(
+                "the webhook refused the alert", system="alert webhook", status=404
+            )
+        if self.down:
+            self.down -= 1
+            raise TransientError("the webhook failed", system="alert webhook", status=503)
+        self.delivered.append(message)
+        if self.lose:
+            self.lose -= 1
+            raise AlertOutcomeUnknown("connection lost while the alert was sent; not re-sent")
+
+
 class FakeQueryCostMemory:
     """``QueryCostMemory``: learned points per node in a dict; ``writes`` counts the saves."""
 
@@ -321,6 +358,58 @@ class FakeDiscountDesk:
             self.lose_answers -= 1
             raise TransientError("read timed out after the POST", system="shopify")
         return f"gid://shopify/DiscountCodeNode/{reward.code.upper()}"
+
+
+class FakeShopAccessProbe:
+    """Whether the Admin API still takes our token: ``accepts`` False once the app is uninstalled;
+    ``down`` raises as the real probe does when Shopify cannot be asked."""
+
+    def __init__(self, accepts: bool = True, down: bool = False) -> None:
+        self.accepts = accepts
+        self.down = down
+        self.asked = 0
+
+    def admin_api_accepts_us(self) -> bool:
+        self.asked += 1
+        if self.down:
+            raise TransientError("no answer from Shopify", system="shopify")
+        return self.accepts
+
+
+# Comment themes: topic words point along their topic's axis, so tests know which comments
+# belong together without loading a model.
+TOPICS = {
+    "delivery": ("late", "retard", "parcel", "colis", "shipping", "livraison", "delivery"),
+    "sizing": ("size", "taille", "small", "petit", "fit", "large"),
+    "service": ("support", "service", "answer", "réponse", "agent", "conseiller"),
+    "quality": ("quality", "qualité", "fabric", "tissu", "broke", "stitching"),
+}
+THEME_DIM = 16
+
+
+class FakeCommentEmbedder:
+    model_name = "fake-topics"
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.embedded.extend(texts)
+        rows = np.zeros((len(texts), THEME_DIM), np.float32)
+        for row, text in enumerate(texts):
+            words = text.lower().replace(",", " ").replace(".", " ").split()
+            for axis, cues in enumerate(TOPICS.values()):
+                rows[row, axis] = sum(word in cues for word in words)
+            digest = hashlib.sha256(text.encode()).digest()
+            rows[row, 8:] = np.frombuffer(digest[:8], np.uint8) / 2550.0  # small, fixed noise
+            rows[row, 4] = 0.3  # every comment shares a common direction, as real models do
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        result: NDArray[np.float32] = rows / np.maximum(norms, 1e-9)
+        return result
+
+    def languages(self, texts: Sequence[str]) -> list[str | None]:
+        french = ("colis", "taille", "qualité", "retard", "réponse", "tissu", "conseiller")
+        return ["fr" if any(w in t.lower() for w in french) else "en" for t in texts]
 
 
 class FakeShopifyCostBudget:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
 from nps_engine.ports import SurveyEmail
 
 
-def as_mime(email: SurveyEmail, now: datetime) -> EmailMessage:
-    """The RFC 5322 message: multipart/alternative, plain text first, then HTML."""
-    message = EmailMessage(policy=SMTP)
+def as_mime(email: SurveyEmail, now: datetime, *, utf8: bool = False) -> EmailMessage:
+    """The RFC 5322 message: multipart/alternative, plain text first, then HTML. ``utf8``:
+    headers in raw UTF-8 (RFC 6532), for a recipient whose address needs SMTPUTF8."""
+    message = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
     # Content first: set_content() clears every Content-* header, Content-Language included.
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")

@@ -22,11 +22,13 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from types import TracebackType
 from typing import Literal
 
+from connectors.email.addresses import UndeliverableAddress, smtp_address
 from connectors.email.compose import as_mime
 from connectors.email.errors import (
     SYSTEM,
@@ -56,6 +58,10 @@ class _RecipientDeferred(SmtpTransient):
 
 class _Lost(Exception):
     pass
+
+
+class _NotOffered(Exception):
+    """The message needs an SMTP extension this server does not offer."""
 
 
 def _dot_stuffed(message: bytes) -> bytes:
@@ -116,10 +122,17 @@ class SmtpMailer:
         self.close()
 
     def send(self, email: SurveyEmail) -> SendResult:
-        message = as_mime(email, self.clock()).as_bytes()
+        try:
+            recipient = smtp_address(email.to)
+        except UndeliverableAddress as error:
+            return SendResult(ok=False, error=f"not sent: {error}")
+        email = replace(email, to=recipient.address)
+        message = as_mime(email, self.clock(), utf8=recipient.needs_smtputf8).as_bytes()
         retrying = policy(max_attempts=self.max_attempts, max_total_wait=60.0, sleep=self.sleep)
         try:
-            retrying(self._hand_over, email.to, message)
+            retrying(self._hand_over, email.to, message, recipient.needs_smtputf8)
+        except _NotOffered as missing:
+            return SendResult(ok=False, error=str(missing))
         except _Refused as refusal:
             return SendResult(ok=False, bounced=refusal.step == "RCPT TO", error=str(refusal))
         except _Lost:
@@ -143,10 +156,20 @@ class SmtpMailer:
                 self._connection.close()
             self._connection = None
 
-    def _hand_over(self, recipient: str, message: bytes) -> None:
+    def _hand_over(self, recipient: str, message: bytes, utf8: bool = False) -> None:
         connection = self._connected()
+        options: list[str] = []
+        if utf8:
+            if not connection.has_extn("smtputf8"):
+                raise _NotOffered(
+                    "not sent: the address has non-ASCII characters before the @ and the "
+                    "mail server does not offer SMTPUTF8"
+                )
+            options = (
+                ["SMTPUTF8", "BODY=8BITMIME"] if connection.has_extn("8bitmime") else ["SMTPUTF8"]
+            )
         try:
-            self._judge("MAIL FROM", *connection.mail(self.sender))
+            self._judge("MAIL FROM", *connection.mail(self.sender, options))
             self._judge("RCPT TO", *connection.rcpt(recipient))
             code, reply = connection.docmd("DATA")
             self._judge("DATA", code, reply)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from connectors.errors import ConnectorError
 from connectors.shopify.client import ShopifyClient
 from connectors.shopify.scopes import granted_covers
 
@@ -54,3 +55,26 @@ def check_access(client: ShopifyClient, needed: Sequence[str]) -> AccessReport:
         granted=tuple(sorted(granted)),
         missing=missing,
     )
+
+
+# The cheapest query there is: any app may read its own shop's id, whatever its scopes.
+SHOP_ID = "query ShopId { shop { id } }"
+# What Shopify answers once the app is uninstalled (401), the shop is frozen for non-payment
+# (402), closed or deleted (404), or locked (423). 403 comes with a revoked token too.
+ACCESS_GONE = frozenset({401, 402, 403, 404, 423})
+
+
+class ShopifyAccessProbe:
+    """The ``ShopAccessProbe`` port: does the Admin API still accept our credentials?"""
+
+    def __init__(self, client: ShopifyClient) -> None:
+        self.client = client
+
+    def admin_api_accepts_us(self) -> bool:
+        try:
+            self.client.execute(SHOP_ID)
+        except ConnectorError as error:
+            if error.status in ACCESS_GONE:
+                return False
+            raise  # down, throttled, unknown: nothing is known, the caller erases nothing
+        return True

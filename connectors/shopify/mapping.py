@@ -44,11 +44,18 @@ def required_timestamp(value: str | None, what: str) -> datetime:
     return moment
 
 
+# Order totals are stored as NUMERIC(14, 2)-sized amounts; nothing real comes near this.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def money(value: Any) -> Decimal:
     try:
-        return Decimal(str(value)) if value is not None else Decimal("0")
+        amount = Decimal(str(value)) if value is not None else Decimal("0")
     except InvalidOperation:
-        raise ValueError(f"not an amount: {value!r}") from None
+        raise ValueError(f"not an amount: {str(value)[:40]!r}") from None
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"not an amount: {str(value)[:40]!r}")
+    return amount
 
 
 def unsigned(value: Any) -> int:

@@ -55,9 +55,11 @@ def signature(raw_body: bytes, secret: str) -> str:
 
 def intent_of(topic: str, payload: Mapping[str, Any]) -> Intent | None:
     """What ``payload`` of ``topic`` asks of the store; None for a topic or event we ignore."""
+    if not isinstance(payload, Mapping):
+        raise WebhookPayloadError(f"{topic} payload: expected a JSON object")
     try:
         return _intent_of(topic.strip().lower(), payload)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise WebhookPayloadError(f"{topic} payload: bad or missing {exc}") from None
 
 
@@ -77,24 +79,58 @@ def _intent_of(topic: str, payload: Mapping[str, Any]) -> Intent | None:
         order_id = payload.get("order_id") or order.get("admin_graphql_api_id") or order["id"]
         return OrderReturned(_id(order_id))
     if topic == "customers/data_request":
-        customer = payload["customer"]
+        customer = _mapping(payload, "customer")
         request = payload.get("data_request") or {}
         return CustomerDataRequest(
+            _shop_domain(payload),
             _id(customer["id"]),
             normalise_email(customer.get("email")),
-            tuple(_id(o) for o in payload.get("orders_requested") or ()),
-            request.get("id"),
+            tuple(_id(o) for o in _list(payload, "orders_requested")),
+            _id(request["id"]) if isinstance(request, Mapping) and request.get("id") else None,
         )
     if topic == "customers/redact":
-        customer = payload["customer"]
+        customer = _mapping(payload, "customer")
         return CustomerRedact(
+            _shop_domain(payload),
             _id(customer["id"]),
-            normalise_email(customer.get("email")),
-            tuple(_id(o) for o in payload.get("orders_to_redact") or ()),
+            normalise_email(_text(customer.get("email"), "customer.email")),
+            tuple(_id(o) for o in _list(payload, "orders_to_redact")),
         )
     if topic == "shop/redact":
-        return ShopRedact(payload.get("shop_domain"))
+        # Documented body: {"shop_id": 954889, "shop_domain": "{shop}.myshopify.com"}; nothing
+        # less is taken for the one topic that erases a whole store.
+        return ShopRedact(_id(payload["shop_id"]), _shop_domain(payload))
     return None
+
+
+def _mapping(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = payload[key]
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{key} (expected an object)")
+    return value
+
+
+def _list(payload: Mapping[str, Any], key: str) -> list[Any]:
+    """A list the topic always sends (possibly empty); missing or of another type: refused."""
+    value = payload[key]
+    if not isinstance(value, list):
+        raise TypeError(f"{key} (expected a list)")
+    return value
+
+
+def _text(value: Any, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what} (expected text)")
+    return value
+
+
+def _shop_domain(payload: Mapping[str, Any]) -> str:
+    """Every privacy topic names its shop: ``shop_id`` and ``shop_domain`` are required."""
+    _id(payload["shop_id"])
+    domain = payload["shop_domain"]
+    if not isinstance(domain, str) or not domain.strip():
+        raise TypeError("shop_domain (expected the shop's myshopify domain)")
+    return domain.strip().lower()
 
 
 def order_from_rest(payload: Mapping[str, Any]) -> Order:
@@ -120,10 +156,19 @@ def order_from_rest(payload: Mapping[str, Any]) -> Order:
     )
 
 
+# Shopify ids are 64-bit; anything larger cannot be a Shopify id (and overflows BIGINT columns).
+MAX_ID = 2**63 - 1
+
+
 def _id(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"id {value!r}")
-    return gid_number(value if isinstance(value, int) else str(value))
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError("id (expected a number or a gid:// string)")
+    if isinstance(value, str) and len(value) > 100:
+        raise ValueError("id (longer than any Shopify id)")
+    number = gid_number(value if isinstance(value, int) else str(value))
+    if not 0 < number <= MAX_ID:
+        raise ValueError("id (outside the range of Shopify ids)")
+    return number
 
 
 class ShopifyWebhookReader:

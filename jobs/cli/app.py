@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "reporting",
         "Segmented NPS with 95% intervals: overall, each segment against the rest, month by month.",
     ),
+    "themes": (
+        "themes",
+        "Comment themes: what customers talk about, with the share and NPS of each theme.",
+    ),
     "sandbox": (
         "sandbox",
         "Run the simulators on 127.0.0.1, print their URLs and a config to use them.",
@@ -64,6 +68,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tags": ("loop", "Write NPS tags back to Shopify and Zendesk."),
     "setup": ("setup", "One-time setup of the connected systems."),
     "surveys": ("surveys", "Survey emails."),
+    "users": ("workspace", "Who may sign in to the dashboard (/admin)."),
+    "responses": ("workspace", "Read the answers customers gave."),
+    "alerts": ("loop", "Alerts about fresh answers (alerts: in the config)."),
     "worker": (
         "distributed",
         "Run a Celery worker: it takes each store's jobs from the queue and runs them.",

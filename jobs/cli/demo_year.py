@@ -28,11 +28,14 @@ from pathlib import Path
 
 from rich.console import Console
 
+from connectors.comment_embedder import LocalCommentEmbedder, ThemesNotInstalled
 from jobs import bootstrap
-from jobs.cli.report_output import RENDERERS
-from jobs.report_job import report_period, store_report
+from jobs.cli.report_output import RENDERERS, themes_part
+from jobs.report_job import report_period, store_report, with_said
 from jobs.runtime.runner import JobOutcome, run_job
 from jobs.steps import push_step, send_step, sync_step
+from jobs.theme_listing import ThemeListing, theme_listing
+from jobs.themes_job import update_themes
 from nps_engine.config import Settings, parse_settings
 from nps_engine.report import Report
 from nps_engine.store.database import Database
@@ -69,6 +72,7 @@ class DemoResult:
     zendesk_tickets_tagged: int = 0
     followup_tickets: int = 0
     promoter_codes: int = 0
+    themes_text: str = ""
 
 
 def run_demo(options: DemoOptions, say: Callable[[str], None]) -> DemoResult:
@@ -151,9 +155,32 @@ def _loop(
     clock.move_to(now)
     say("tags pushed: " + ", ".join(f"{name} {n}" for name, n in sorted(pushed.items()) if n))
     report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
+    report = with_said(report, settings, database, now)
+    listings = _themes(settings, database, now, report, say)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
-    html.write_text(RENDERERS["html"]([report]), encoding="utf-8")
-    return DemoResult(html.parent, report, html, outcomes, len(sandbox.smtp.messages), answers)
+    page = themes_part.add_to_html(RENDERERS["html"]([report]), listings)
+    html.write_text(page, encoding="utf-8")
+    result = DemoResult(html.parent, report, html, outcomes, len(sandbox.smtp.messages), answers)
+    result.themes_text = themes_part.table_text(listings)
+    return result
+
+
+def _themes(
+    settings: Settings,
+    database: Database,
+    now: datetime,
+    report: Report,
+    say: Callable[[str], None],
+) -> list[ThemeListing]:
+    """Group the year's comments into themes (skipped, with a note, without the themes extra)."""
+    try:
+        embedder = LocalCommentEmbedder(settings.store.language)
+    except ThemesNotInstalled as error:
+        say(f"themes: skipped ({error})")
+        return []
+    run = update_themes(settings, database, embedder, now)
+    say(f"themes: {run.themes} themes found in {run.comments} comments")
+    return [theme_listing(settings, database, now, report.period)]
 
 
 def _add(total: ResponderStats, more: ResponderStats) -> None:
@@ -189,6 +216,8 @@ def print_result(result: DemoResult, console: Console) -> None:
     from jobs.cli.report_output.rich_table import report_renderable
 
     console.print(report_renderable(result.report))
+    if result.themes_text:
+        console.print(result.themes_text, markup=False)
     console.print(
         f"written back: {result.shopify_tagged} Shopify customers tagged (nps:...), "
         f"{result.zendesk_users_tagged} Zendesk users and {result.zendesk_tickets_tagged} open "

@@ -45,6 +45,8 @@ def store_schedules(settings: Settings) -> list[Schedule]:
         )
     schedules.append(Schedule("tags push", timedelta(minutes=plan.push_minutes)))
     schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
+    if settings.alerts.enabled:  # as in `nps serve`: fresh answers are looked at every minute
+        schedules.append(Schedule("alerts", timedelta(minutes=1)))
     return schedules
 
 

@@ -12,8 +12,8 @@ Delivery settings, and why:
   to another worker; longer than any task (the time limit is twice the store time budget).
   RabbitMQ gives a dead worker's tasks back as soon as its connection drops.
 * No result backend: outcomes are in ``job_runs`` (``nps status``, ``nps stores``).
-* A queue per job (``nps.sync``, ``nps.send``, ``nps.push``, ``nps.report``): ``nps status``
-  shows the depth of each, and ``nps worker --queues`` can dedicate workers to one.
+* A queue per job (``nps.sync``, ``nps.send``, ``nps.push``, ``nps.report``, ``nps.alerts``):
+  ``nps status`` shows the depth of each, and ``nps worker --queues`` can dedicate workers to one.
 """
 
 from __future__ import annotations
@@ -35,8 +35,15 @@ QUEUES = {
     "surveys send": "nps.send",
     "tags push": "nps.push",
     "report": "nps.report",
+    "alerts": "nps.alerts",
 }
-SHORT_NAMES = {"sync": "sync", "send": "surveys send", "push": "tags push", "report": "report"}
+SHORT_NAMES = {
+    "sync": "sync",
+    "send": "surveys send",
+    "push": "tags push",
+    "report": "report",
+    "alerts": "alerts",
+}
 
 
 class StoreApp(Celery):  # type: ignore[misc]

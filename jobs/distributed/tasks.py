@@ -58,7 +58,7 @@ worker_process_init.connect(_fresh_connections, weak=False)
 
 
 def job_work(settings: Settings, database: Database, job: str, store_slice: StoreSlice) -> Work:
-    from jobs.steps import push_step, report_file_step, send_step, sync_step
+    from jobs.steps import alerts_step, push_step, report_file_step, send_step, sync_step
 
     now = utc_now()
     if job == "sync":
@@ -75,6 +75,7 @@ def job_work(settings: Settings, database: Database, job: str, store_slice: Stor
         "surveys send": lambda: send_step(settings, database, now),
         "tags push": lambda: push_step(settings, database, now),
         "report": lambda: report_file_step(settings, database, now),
+        "alerts": lambda: alerts_step(settings, database, now),
     }
     if job not in steps:
         raise ValueError(f"unknown job '{job}'")

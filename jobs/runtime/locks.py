@@ -16,14 +16,24 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import Connection, delete, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, event, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nps_engine.store.database import Database
 from nps_engine.store.models import JobLock
 
 TTL = timedelta(minutes=10)
+
+
+class LockLost(Exception):
+    """The PostgreSQL session holding the advisory lock is gone, and the lock with it."""
+
+    def __init__(self, store: str, job: str) -> None:
+        super().__init__(
+            f"lost the database session holding the '{job}' lock of store '{store}'; "
+            "stopped before writing more"
+        )
 
 
 class LockHeld(Exception):
@@ -56,6 +66,7 @@ class JobLockGuard:
         self._connection: Connection | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self._owner = threading.get_ident()
 
     def __enter__(self) -> JobLockGuard:
         if self.database.dialect == "postgresql":
@@ -71,9 +82,14 @@ class JobLockGuard:
         trace: TracebackType | None,
     ) -> None:
         if self._connection is not None:
+            event.remove(self.database.sessions, "before_commit", self._still_locked)
             key = _advisory_key(self.store, self.job)
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            self._connection.close()
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            except SQLAlchemyError:
+                pass  # the session is gone, and its lock with it
+            finally:
+                self._connection.close()
             return
         self._stop.set()
         if self._heartbeat is not None:
@@ -94,6 +110,18 @@ class JobLockGuard:
             connection.close()
             raise LockHeld(self.store, self.job, "a PostgreSQL advisory lock is held")
         self._connection = connection
+        self._owner = threading.get_ident()
+        # The lock lives as long as its session: if the server or a proxy drops it, another run
+        # may start. Every commit of this job first checks the session is still there.
+        event.listen(self.database.sessions, "before_commit", self._still_locked)
+
+    def _still_locked(self, session: Session) -> None:
+        if threading.get_ident() != self._owner or self._connection is None:
+            return
+        try:
+            self._connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            raise LockLost(self.store, self.job) from None
 
     def _enter_table(self) -> None:
         try:

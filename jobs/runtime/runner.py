@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from connectors.errors import AuthenticationError, ConnectorError
-from jobs.runtime.locks import JobLockGuard, LockHeld
+from jobs.runtime.locks import JobLockGuard, LockHeld, LockLost
+from jobs.runtime.logs import mask_text
 from nps_engine.store.database import Database
 from nps_engine.store.models import JobRun
 
@@ -52,6 +53,7 @@ class JobContext:
 
     def error(self, message: str) -> None:
         """Record a problem that did not stop the job (the run ends as ``partial``)."""
+        message = mask_text(message)
         log.warning("%s/%s: %s", self.store, self.job, message)
         self.errors.append(message)
 
@@ -92,6 +94,12 @@ def run_job(
     except LockHeld as held:
         log.warning("%s", held)
         return JobOutcome(store, job, "locked", {}, (str(held),), 0.0)
+    except (SQLAlchemyError, LockLost) as error:
+        # The database failed around the job (locked, gone): one line, and the next job runs.
+        problem = str(error) if isinstance(error, LockLost) else database_problem(error)
+        log.error("%s/%s failed: %s", store, job, problem)
+        context.errors.append(problem)
+        status = "failed"
     seconds = (clock() - started).total_seconds()
     return JobOutcome(
         store, job, status, dict(context.counters), tuple(context.errors), seconds,
@@ -114,12 +122,21 @@ def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
             isinstance(failure, AuthenticationError) for failure in _failures(error)
         )
         if not getattr(error, "already_recorded", False):
-            context.errors.append(str(error))
+            context.errors.append(mask_text(str(error)))
         log.error("%s/%s stopped: %s", context.store, context.job, error)
+        return "failed"
+    except LockLost as lost:
+        context.errors.append(str(lost))
+        log.error("%s/%s stopped: %s", context.store, context.job, lost)
+        return "failed"
+    except SQLAlchemyError as error:
+        problem = database_problem(error)
+        context.errors.append(problem)
+        log.error("%s/%s stopped: %s", context.store, context.job, problem)
         return "failed"
     except Exception as error:  # a job's crash must still be recorded in job_runs
         context.transient = isinstance(error, OperationalError)  # the database went away
-        context.errors.append(f"unexpected {type(error).__name__}: {error}")
+        context.errors.append(mask_text(f"unexpected {type(error).__name__}: {error}"))
         log.exception("%s/%s crashed", context.store, context.job)
         return "failed"
     return "partial" if context.errors else "succeeded"
@@ -129,6 +146,13 @@ def _failures(error: ConnectorError) -> list[ConnectorError]:
     """The errors behind one that stopped a job (``jobs.steps.AllPartsFailed`` carries several)."""
     failures = getattr(error, "failures", None)
     return list(failures) if failures else [error]
+
+
+def database_problem(error: SQLAlchemyError) -> str:
+    """One line for a database fault: the driver's first line, never the SQL's values."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines() or [""]
+    return mask_text(f"database error ({type(cause).__name__}): {lines[0][:300]}")
 
 
 def _start_row(database: Database, store: str, job: str, started: datetime) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.runtime.runner import JobOutcome, run_job
-from jobs.steps import Work, push_step, report_file_step, send_step, sync_step
+from jobs.steps import Work, alerts_step, push_step, report_file_step, send_step, sync_step
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 
@@ -142,4 +142,8 @@ def store_scheduler(
     jobs["tags push"] = job("tags push", push_step)
     schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
     jobs["report"] = job("report", report_file_step)
+    if settings.alerts.enabled:
+        # Every minute, first in line: an alert is worth most while the answer is fresh.
+        schedules.insert(0, Schedule("alerts", timedelta(minutes=1)))
+        jobs["alerts"] = job("alerts", alerts_step)
     return Scheduler(schedules, jobs, settings.store.tz, clock)

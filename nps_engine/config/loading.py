@@ -12,7 +12,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +24,82 @@ from nps_engine.config.settings import Settings
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class DuplicateKey(Exception):
-    """The same key twice in one mapping: YAML would silently keep the last one."""
+class UnusableYaml(Exception):
+    """A key repeated or not a name, nesting too deep, aliases expanding too far."""
+
+
+# A config file is a few hundred values, a dozen levels deep. Aliases (&a / *a) are expanded
+# when the document is used, so a 649-byte "billion laughs" file means a billion values: bounded.
+MAX_VALUES = 100_000
+MAX_DEPTH = 50
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _value in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue  # ``<<: *defaults``: merged below; its keys may be overridden here
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable) or isinstance(key, list | dict):
+                raise UnusableYaml(
+                    f"line {line}: a key must be a plain name, not a list or mapping"
+                )
             if key in seen:
-                raise DuplicateKey(
+                raise UnusableYaml(
                     f"line {line}: '{key}' is already set at line {seen[key]} "
                     "(a repeated key would silently replace the first)"
                 )
             seen[key] = line
+        self.flatten_mapping(node)
         return super().construct_mapping(node, deep=deep)
+
+
+def _check_size(text: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH or expanding to more than MAX_VALUES values.
+
+    Reads the parser's events (no recursion, nothing built), giving each anchor the size of the
+    node it names, so every alias counts as the whole value it will be expanded into.
+    """
+    anchors: dict[str, int] = {}
+    # One frame per open collection: [anchor, values inside so far]
+    stack: list[list[Any]] = []
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        size = 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_DEPTH:
+                line = _line(event)
+                raise UnusableYaml(f"line {line}: nested more than {MAX_DEPTH} levels deep")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, anchors.get(event.anchor or "", 1)
+        else:
+            continue
+        if anchor:
+            anchors[anchor] = size
+        if stack:
+            stack[-1][1] += size
+        else:
+            total += size
+        if total + sum(frame[1] for frame in stack) > MAX_VALUES:
+            line = _line(event)
+            raise UnusableYaml(
+                f"line {line}: the document expands to more than {MAX_VALUES:,} values "
+                "(aliases repeating aliases?)"
+            )
+
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
 
 
 class ConfigError(Exception):
@@ -68,9 +127,12 @@ def load_settings(
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([f"cannot read config file {file}: {reason}"], str(file)) from None
     try:
+        _check_size(text)
         document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except DuplicateKey as duplicate:
+    except UnusableYaml as duplicate:
         raise ConfigError([str(duplicate)], str(file)) from None
+    except RecursionError:
+        raise ConfigError([f"nested more than {MAX_DEPTH} levels deep"], str(file)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -22,8 +22,12 @@ from pydantic import (
     model_validator,
 )
 
+from nps_engine.config.alerts import AlertSettings
+from nps_engine.config.dashboard import DashboardSettings
 from nps_engine.config.queue import QueueSettings
 from nps_engine.config.rewards import RewardSettings
+from nps_engine.config.server_limits import ServerLimits
+from nps_engine.config.themes import ThemesSettings
 from nps_engine.segment_rules import Rule, RuleError, parse_rule
 
 
@@ -170,7 +174,7 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     token_max_age_days: Annotated[int, Field(ge=1, le=365)] = 60
-    posts_per_minute_per_ip: Annotated[int, Field(ge=1)] = 30
+    posts_per_minute_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 30
 
     @field_validator("secret_key")
     @classmethod
@@ -187,12 +191,12 @@ class QuietHours(Section):
 
 class RelationshipSurvey(Section):
     enabled: bool = False
-    every_days: Annotated[int, Field(ge=30)] = 180
+    every_days: Annotated[int, Field(ge=30, le=36500)] = 180
 
 
 class Reminder(Section):
     enabled: bool = False
-    after_days: Annotated[int, Field(ge=1)] = 4
+    after_days: Annotated[int, Field(ge=1, le=3650)] = 4
 
 
 class SurveyText(Section):
@@ -203,11 +207,12 @@ class SurveyText(Section):
 
 
 class SurveySettings(Section):
-    delay_days: Annotated[int, Field(ge=0)] = 7
-    fallback_days: Annotated[int, Field(ge=0)] = 10
-    max_age_days: Annotated[int, Field(ge=1)] = 30
-    throttle_days: Annotated[int, Field(ge=0)] = 90
-    max_per_run: Annotated[int, Field(ge=1)] = 500
+    # Day counts become timedeltas: bounded so a typo cannot overflow them later.
+    delay_days: Annotated[int, Field(ge=0, le=3650)] = 7
+    fallback_days: Annotated[int, Field(ge=0, le=3650)] = 10
+    max_age_days: Annotated[int, Field(ge=1, le=36500)] = 30
+    throttle_days: Annotated[int, Field(ge=0, le=36500)] = 90
+    max_per_run: Annotated[int, Field(ge=1, le=10_000_000)] = 500
     require_marketing_consent: bool = False
     quiet_hours: QuietHours | None = None
     review_url: AnyHttpUrl | None = None
@@ -266,7 +271,7 @@ class TagSettings(Section):
 
 class WindowSegment(Section):
     enabled: bool = True
-    window_days: Annotated[int, Field(ge=1)] = 90
+    window_days: Annotated[int, Field(ge=1, le=36500)] = 90
 
 
 class ToggleSegment(Section):
@@ -278,7 +283,7 @@ class ChurnRiskSegment(Section):
     max_score: Annotated[int, Field(ge=0, le=10)] = 6
     drop_points: Annotated[int, Field(ge=1, le=10)] = 3
     passive_with_return_or_support: bool = True
-    no_repeat_days: Annotated[int, Field(ge=1)] = 180
+    no_repeat_days: Annotated[int, Field(ge=1, le=36500)] = 180
 
 
 class CustomSegment(Section):
@@ -330,12 +335,12 @@ class ReportSettings(Section):
 
 
 class ScheduleSettings(Section):
-    sync_minutes: Annotated[int, Field(ge=1)] = 15
-    send_minutes: Annotated[int, Field(ge=1)] = 60
+    sync_minutes: Annotated[int, Field(ge=1, le=525_600)] = 15
+    send_minutes: Annotated[int, Field(ge=1, le=525_600)] = 60
     # Surveys go out only in these store-local hours, so they land while people read email.
     send_between: tuple[time, time] = (time(9), time(18))
-    push_minutes: Annotated[int, Field(ge=1)] = 5
-    report_hours: Annotated[int, Field(ge=1)] = 24
+    push_minutes: Annotated[int, Field(ge=1, le=525_600)] = 5
+    report_hours: Annotated[int, Field(ge=1, le=8760)] = 24
     report_path: str = "reports/nps.html"
 
 
@@ -351,5 +356,9 @@ class Settings(Section):
     segments: SegmentSettings = SegmentSettings()
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    alerts: AlertSettings = AlertSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    limits: ServerLimits = ServerLimits()
     rewards: RewardSettings = RewardSettings()
+    themes: ThemesSettings = ThemesSettings()
     queue: QueueSettings | None = None

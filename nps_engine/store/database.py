@@ -54,11 +54,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         # Plain postgresql:// would pick psycopg2, which we do not install.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # Errors must not carry the row being written (emails, names, comments) into logs, job_runs
+    # or tracebacks: SQLAlchemy then prints "[SQL parameters hidden due to hide_parameters=True]".
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: object) -> None:

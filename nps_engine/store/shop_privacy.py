@@ -7,7 +7,12 @@ https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance:
   comments and keep only the score and date, which the statistics still count anonymously. The
   normalised address is kept in ``suppressions`` (reason ``redacted``), the one fact needed to
   never mail it again; ``customers.redacted_at`` stops a later sync from bringing the PII back.
-- ``shop/redact``: every row of the store, in every table, is deleted.
+- ``shop/redact``: every row of the store, in every table, is deleted, except the record of what
+  was erased (``erasures``) and the delivery ids already seen (no personal data in either; the
+  ids keep a replayed delivery from being applied again).
+
+Each redaction adds an ``erasures`` row: topic, whom (a Shopify id, never an address), how many
+rows, when, and the delivery that asked.
 - ``customers/data_request``: what we hold about the customer is written to a JSON file for the
   store owner to send on; the log names the file, never the address.
 """
@@ -52,41 +57,86 @@ class Subject:
         )
 
 
-def redact_customer(session: Session, store: str, subject: Subject, now: datetime) -> None:
+# Kept by shop/redact: no personal data, and needed after it (see the module's docstring).
+KEPT_BY_SHOP_REDACT = frozenset({"erasures", "webhook_events"})
+
+
+def redact_customer(
+    session: Session, store: str, subject: Subject, now: datetime, delivery_id: str | None = None
+) -> int:
+    """Blank the customer's personal data everywhere; the number of rows changed."""
     address = subject.address(session, store)
-    _redact_customer_row(session, store, subject.customer_id, now)
-    _blank(session, models.Order, store, _theirs(models.Order, subject, address), email=None)
-    _blank(
+    changed = _redact_customer_row(session, store, subject.customer_id, now)
+    # A comment's embedding is derived from the comment: it goes with it (comment themes).
+    answers = select(models.Response.id).where(
+        models.Response.store == store, _theirs(models.Response, subject, address)
+    )
+    session.execute(
+        delete(models.CommentTheme).where(
+            models.CommentTheme.store == store, models.CommentTheme.response_id.in_(answers)
+        )
+    )
+    changed += _blank(
+        session, models.Order, store, _theirs(models.Order, subject, address), email=None
+    )
+    changed += _blank(
         session, models.Response, store, _theirs(models.Response, subject, address),
         email=None, comment=None,
     )  # fmt: skip
-    _blank(session, models.Invite, store, _theirs(models.Invite, subject, address), email="")
+    changed += _blank(
+        session, models.Invite, store, _theirs(models.Invite, subject, address), email=""
+    )
     ticket_match = or_(
         models.Ticket.customer_id == subject.customer_id,
         models.Ticket.requester_email == address if address else false(),
     )
-    _blank(session, models.Ticket, store, ticket_match, requester_email=None, subject=None)
+    changed += _blank(
+        session, models.Ticket, store, ticket_match, requester_email=None, subject=None
+    )
     user_match = or_(
         models.ZendeskUser.customer_id == subject.customer_id,
         models.ZendeskUser.email == address if address else false(),
     )
-    _blank(session, models.ZendeskUser, store, user_match, email=None, name=None)
+    changed += _blank(session, models.ZendeskUser, store, user_match, email=None, name=None)
     if address:
         suppress(
             session, store, address, SuppressionReason.REDACTED, now, detail="customers/redact"
         )
-    log.info("redacted Shopify customer %d", subject.customer_id)
+    record_erasure(
+        session, store, "customers/redact", f"customer {subject.customer_id}", changed, now,
+        delivery_id,
+    )  # fmt: skip
+    log.info("redacted Shopify customer %d (%d rows)", subject.customer_id, changed)
+    return changed
 
 
-def _redact_customer_row(session: Session, store: str, customer_id: int, now: datetime) -> None:
+def record_erasure(
+    session: Session,
+    store: str,
+    topic: str,
+    subject: str,
+    rows: int,
+    now: datetime,
+    delivery_id: str | None = None,
+) -> None:
+    session.add(
+        models.Erasure(
+            store=store, topic=topic, subject=subject, rows_erased=rows, erased_at=now,
+            delivery_id=delivery_id,
+        )
+    )  # fmt: skip
+
+
+def _redact_customer_row(session: Session, store: str, customer_id: int, now: datetime) -> int:
     row = session.get(models.Customer, (store, customer_id))
     if row is None:
         # Remember the redaction, so a later sync does not bring the address back.
         session.add(models.Customer(store=store, id=customer_id, redacted_at=now, tags=[]))
-        return
+        return 0
     for column in PII_OF_CUSTOMER:
         setattr(row, column, None)
     row.redacted_at = now
+    return 1
 
 
 def _theirs(
@@ -106,18 +156,28 @@ def _theirs(
 
 def _blank(
     session: Session, model: type[Any], store: str, match: ColumnElement[bool], **values: Any
-) -> None:
-    session.execute(update(model).where(model.store == store, match).values(**values))
+) -> int:
+    result = session.execute(update(model).where(model.store == store, match).values(**values))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
-def redact_shop(session: Session, store: str) -> int:
-    """Delete every row of ``store`` in every table; the number of rows deleted."""
+def redact_shop(
+    session: Session,
+    store: str,
+    now: datetime,
+    *,
+    shop_id: int | None = None,
+    delivery_id: str | None = None,
+) -> int:
+    """Delete every row of ``store`` (but the erasure records and delivery ids); the count."""
     deleted = 0
     for table in reversed(models.Base.metadata.sorted_tables):
-        if "store" in table.columns:
+        if "store" in table.columns and table.name not in KEPT_BY_SHOP_REDACT:
             result = session.execute(delete(table).where(table.c.store == store))
             deleted += int(getattr(result, "rowcount", 0) or 0)
-    log.info("deleted all %d rows of store %s (shop/redact)", deleted, store)
+    subject = f"shop {shop_id}" if shop_id is not None else "shop"
+    record_erasure(session, store, "shop/redact", subject, deleted, now, delivery_id)
+    log.warning("deleted all %d rows of store %s (shop/redact)", deleted, store)
     return deleted
 
 

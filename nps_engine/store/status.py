@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from nps_engine.records import InviteState
 from nps_engine.store.models import (
+    Alert,
     Base,
     Cursor,
     Customer,
@@ -61,6 +62,9 @@ class StoreStatus:
     tag_pushes_pending_by_system: dict[str, int]
     last_runs: dict[str, LastRun] = field(default_factory=dict)
     cursors: dict[str, CursorPosition] = field(default_factory=dict)
+    # Alerts by state (due, sending, sent, failed, unknown) and the latest problems.
+    alerts: dict[str, int] = field(default_factory=dict)
+    alert_problems: list[str] = field(default_factory=list)
 
     @property
     def tag_pushes_pending(self) -> int:
@@ -96,6 +100,8 @@ class StoreStatus:
                 }
                 for name, cursor in self.cursors.items()
             },
+            "alerts": dict(self.alerts),
+            "alert_problems": list(self.alert_problems),
         }
 
 
@@ -125,6 +131,8 @@ def read_status(
         },
         last_runs=_last_runs(session, store),
         cursors=_cursors(session, store),
+        alerts=_alerts_by_state(session, store),
+        alert_problems=_alert_problems(session, store),
     )
 
 
@@ -194,6 +202,32 @@ def _cursors(session: Session, store: str) -> dict[str, CursorPosition]:
         cursor.name: CursorPosition(cursor.value, cursor.updated_at)
         for cursor in session.scalars(statement)
     }
+
+
+ALERT_STATES = ("due", "sending", "sent", "failed", "unknown")
+
+
+def _alerts_by_state(session: Session, store: str) -> dict[str, int]:
+    counts = dict.fromkeys(ALERT_STATES, 0)
+    statement = select(Alert.state, func.count()).where(Alert.store == store).group_by(Alert.state)
+    for state, count in session.execute(statement):
+        counts[state] = count
+    return counts
+
+
+def _alert_problems(session: Session, store: str, shown: int = 3) -> list[str]:
+    """The latest alerts that failed, may not have arrived, or wait for a retry (with why)."""
+    statement = (
+        select(Alert)
+        .where(Alert.store == store, Alert.error.is_not(None), Alert.state != "sent")
+        .order_by(Alert.id.desc())
+        .limit(shown)
+    )
+    return [
+        f"{alert.subject} via {alert.channel}: {alert.state} after {alert.attempts} "
+        f"attempt(s): {alert.error}"
+        for alert in session.scalars(statement)
+    ]
 
 
 def last_runs(session: Session, store: str) -> dict[str, LastRun]:

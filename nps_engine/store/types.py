@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL wants 64 bits.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
+# Every row carries its store (the config's store.id).
+StoreKey = String(64)
+Money = Numeric(14, 2)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

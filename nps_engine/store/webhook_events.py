@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nps_engine.store.database import upsert
@@ -22,6 +23,9 @@ def first_delivery(
 ) -> bool:
     """Record the delivery; True the first time this id is seen, False for a repeat.
 
+    A repeat is the same delivery id, or the same ``event_id`` (Shopify's ``X-Shopify-Event-Id``)
+    under another delivery id: a body re-sent with a made-up webhook id is not applied again.
+
     Call it in the same transaction that applies the webhook, so a crash mid-way leaves the
     delivery unrecorded and the vendor's retry applies it.
     """
@@ -36,6 +40,15 @@ def first_delivery(
     before = session.get(WebhookEvent, (store, source, delivery_id))
     if before is not None:
         return False
+    if event_id is not None:
+        seen = session.scalar(
+            select(WebhookEvent.delivery_id)
+            .where(WebhookEvent.store == store, WebhookEvent.source == source)
+            .where(WebhookEvent.event_id == event_id)
+            .limit(1)
+        )
+        if seen is not None:
+            return False
     upsert(session, WebhookEvent, [row], update=[])
     session.flush()
     return True

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nps_engine.config.settings import Settings, WebSettings
-from nps_engine.ports import ShopifyWebhookReader, TicketTagger
+from nps_engine.ports import ShopAccessProbe, ShopifyWebhookReader, TicketTagger
+from nps_engine.records import SurveyKind
+from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
 
 
@@ -26,8 +28,13 @@ class WebAdapters:
     """The outside world as the web app sees it; None where the store has no such system."""
 
     shopify_webhooks: ShopifyWebhookReader | None = None
+    # Asked before shop/redact erases the store; None: shop/redact is never applied.
+    shop_access: ShopAccessProbe | None = None
     # Built on first use: a webhook receiver that never fires never opens a Zendesk session.
     ticket_tagger: Callable[[], TicketTagger] | None = None
+    # The dashboard's overview: ``nps report``'s own pipeline (jobs.report_job), given the
+    # period, the survey kind and the moment; None shows the overview as unavailable.
+    report: Callable[[Period, SurveyKind, datetime], Report] | None = None
     # Creates the thank-you code of a promoter answer (response id, now) when rewards are on;
     # the page then reads the code from the store.
     promoter_reward: Callable[[int, datetime], None] | None = None

@@ -11,6 +11,7 @@ for every future survey, whatever the customer id.
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -53,7 +54,10 @@ class UnsubscribePages:
 
     async def unsubscribe(self, request: Request) -> Response:
         client = request.client.host if request.client else "unknown"
-        if not self.limiter.allow(client):
+        # Mail providers send RFC 8058 one-click POSTs from a few addresses, for many customers:
+        # a signed, valid token is its own proof, so those skip the per-address limit.
+        one_click = await self._one_click(request)
+        if not one_click and not self.limiter.allow(client):
             response = self.pages.message(self.pages.texts_for_request(request), "too_many", 429)
             response.headers["retry-after"] = "60"
             return response
@@ -62,6 +66,21 @@ class UnsubscribePages:
             return self._localised(request, invite)
         await run_in_threadpool(self._suppress, invite)
         return self.pages.message(self.pages.texts_for(invite.locale), "unsubscribed", 200)
+
+    async def _one_click(self, request: Request) -> bool:
+        try:
+            form = await request.form(max_files=0, max_fields=10)
+        except (ValueError, KeyError, HTTPException):
+            return False
+        if form.get("List-Unsubscribe") != "One-Click":
+            return False
+        try:
+            self.pages.unsubscribe_tokens.verify(
+                request.path_params["token"], Purpose.UNSUBSCRIBE, self.context.clock()
+            )
+        except TokenError:
+            return False
+        return True
 
     def _invite(self, token: str) -> Invite | Response:
         """The invite, or a bare status response for a bad token (localised by the caller)."""

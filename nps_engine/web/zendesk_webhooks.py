@@ -94,15 +94,32 @@ def ticket_created(body: bytes) -> TicketCreated | None:
             return None
         detail = event["detail"]
         requester = detail.get("requester_id")
+        event_id = str(event["id"])
+        if len(event_id) > MAX_EVENT_ID:
+            raise WebhookPayloadError("malformed ticket.created event (id too long)")
         return TicketCreated(
-            event_id=str(event["id"]),
-            ticket_id=int(detail["id"]),
-            requester_id=int(requester) if requester not in (None, "") else None,
+            event_id=event_id,
+            ticket_id=_zendesk_id(detail["id"]),
+            requester_id=_zendesk_id(requester) if requester not in (None, "") else None,
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
         if isinstance(error, WebhookPayloadError):
             raise
-        raise WebhookPayloadError(f"malformed ticket.created event ({error!r})") from None
+        reason = type(error).__name__ if isinstance(error, RecursionError) else repr(error)[:100]
+        raise WebhookPayloadError(f"malformed ticket.created event ({reason})") from None
+
+
+# webhook_events.delivery_id is 128 characters; Zendesk ids are 64-bit integers.
+MAX_EVENT_ID = 128
+
+
+def _zendesk_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > 20:
+        raise ValueError("id")
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError("id out of range")
+    return number
 
 
 def routes(context: WebContext) -> list[BaseRoute]:
@@ -126,6 +143,9 @@ def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[B
         signed_at = request.headers.get(TIMESTAMP, "")
         signature = request.headers.get(SIGNATURE, "")
         if not signature_is_valid(receiver.secret, signed_at, body, signature):
+            # No body in the log: only what tells an operator that the secret is wrong.
+            log.warning("refused a Zendesk webhook with a wrong signature: "
+                        "check zendesk.webhook_secret")  # fmt: skip
             return _answer(401, "invalid signature")
         if not is_fresh(signed_at, clock()):
             return _answer(401, "stale or missing signature timestamp")

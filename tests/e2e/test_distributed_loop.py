@@ -78,7 +78,9 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
     assert status.returncode == 0, status.stderr
     queue = json.loads(status.stdout)["queue"]
     assert queue["workers_alive"] == 2, queue
-    assert queue["queued"] == {"sync": 0, "surveys send": 0, "tags push": 0, "report": 0}
+    assert queue["queued"] == {
+        "sync": 0, "surveys send": 0, "tags push": 0, "report": 0, "alerts": 0
+    }  # fmt: skip
     for store in stores.stores:
         assert 0 <= queue["stores"][store]["lag_seconds"] < 60
         assert queue["stores"][store]["paused"] is None

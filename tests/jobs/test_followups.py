@@ -74,7 +74,7 @@ def test_each_fresh_detractor_gets_one_ticket_that_tells_the_agent_what_happened
     assert ticket.requester_id == 77
     assert ticket.group_id == 42
     assert ticket.tags == ("nps_followup",)
-    assert 'Comment: "Parcel arrived broken"' in ticket.note
+    assert "Comment (the customer's words):\n> Parcel arrived broken" in ticket.note
     assert "Score: 3/10 (detractor)" in ticket.note
     assert state(database, detractor) == ("created", 9000)
     # The settled answer gets its ticket on the next run; nothing is ever opened twice.

@@ -172,7 +172,7 @@ def test_shop_redact_deletes_every_row_of_the_store_and_nothing_else(
             upsert_orders(session, store, [ORDER], NOW)
         add_answer(database, store, 11, "anna@example.com")
     with database.session() as session:
-        assert redact_shop(session, store_id) == 3
+        assert redact_shop(session, store_id, NOW) == 3
     with database.session() as session:
         for model in (models.Customer, models.Order, models.Response):
             left = session.scalar(

@@ -23,17 +23,23 @@ PACKAGES = ("connectors", "nps_engine", "jobs", "sandbox")
 PURE = frozenset(
     f"nps_engine.{name}"
     for name in (
+        "alert_messages",
         "answer_counts",
         "bayes",
         "eligibility",
         "invite_tokens",
         "multiple_tests",
         "periods",
+        "port_values",
         "ports",
         "records",
         "report",
         "report_json",
+        "report_said",
         "report_text",
+        "response_export",
+        "response_filters",
+        "response_view",
         "scoring",
         "segment_rules",
         "segments",
@@ -41,6 +47,9 @@ PURE = frozenset(
         "statistics",
         "survey_texts",
         "tag_plan",
+        "theme_clusters",
+        "theme_keywords",
+        "theme_summary",
     )
 )
 # What a pure module may not reach for even from the standard library or PyPI: files, the

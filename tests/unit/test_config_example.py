@@ -38,6 +38,9 @@ def _documented(document: object, prefix: str = "") -> set[str]:
             keys.add(f"{prefix}{key}")
             if key != "texts":
                 keys |= _documented(value, f"{prefix}{key}.")
+    elif isinstance(document, list):  # a list of sections documents its items' keys by example
+        for item in document:
+            keys |= _documented(item, prefix)
     return keys
 
 

@@ -24,7 +24,7 @@ def facts(**changes: object) -> FollowupFacts:
 def test_note_gives_score_comment_order_return_and_support_history() -> None:
     note = followup_note(facts())
     assert "Score: 3/10 (detractor)" in note
-    assert 'Comment: "Box was crushed"' in note
+    assert "Comment (the customer's words):\n> Box was crushed" in note
     assert "Order: #1042" in note
     assert "Returned or refunded: yes" in note
     assert "Contacted support: yes, 2 ticket(s) in the 90 days before" in note

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeShopifyWebhookReader
+from fakes import FakeShopAccessProbe, FakeShopifyWebhookReader
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
@@ -49,8 +49,9 @@ DELIVERED = {
 @pytest.fixture
 def http(database: Database, store_id: str, tmp_path: Path) -> TestClient:
     receiver = Receiver(
-        store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader()
-    )
+        store_id, SHOP, SECRET, tmp_path / "exports", database, ShopifyWebhookReader(),
+        FakeShopAccessProbe(accepts=False),  # the app is uninstalled: its token is refused
+    )  # fmt: skip
     return TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
 
 
@@ -61,6 +62,7 @@ def deliver(
     *,
     webhook_id: str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
     secret: str = SECRET,
+    event_id: str | None = None,
 ) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {
@@ -69,7 +71,7 @@ def deliver(
         "X-Shopify-Hmac-Sha256": signature(body, secret),
         "X-Shopify-Shop-Domain": SHOP,
         "X-Shopify-Webhook-Id": webhook_id,
-        "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        "X-Shopify-Event-Id": event_id or f"event-of-{webhook_id}",
         "X-Shopify-API-Version": "2026-01",
     }
     return http.post(PATH, content=body, headers=headers)
@@ -93,7 +95,12 @@ def test_a_delivery_event_marks_the_order_delivered_at_once(
 ) -> None:
     with database.session() as session:
         upsert_orders(session, store_id, [ORDER], NOW)
-    response = deliver(http, "fulfillment_events/create", DELIVERED)
+    response = deliver(
+        http,
+        "fulfillment_events/create",
+        DELIVERED,
+        event_id="98880550-7158-44d4-b7cd-2c97c8a091b5",
+    )
     assert response.status_code == 200
     assert delivered_at(database, store_id) == datetime(2026, 10, 30, 14, tzinfo=UTC)
     with database.session() as session:
@@ -202,3 +209,25 @@ def test_the_receiver_applies_what_its_reader_says_and_only_when_signed(
     assert post("fulfillment_events/create", {"id": 1}, good, "w4").status_code == 200
     assert delivered_at(database, store_id) == delivered
     assert deliveries(database, store_id) == 2  # the ignored topic and the applied one
+
+
+@pytest.mark.parametrize(
+    ("accepts", "down", "status"),
+    [
+        (True, False, 403),  # still installed: a replayed or forged delivery
+        (False, True, 503),  # cannot tell now: Shopify will retry
+    ],
+)
+def test_shop_redact_waits_for_access_to_be_really_gone(
+    database: Database, store_id: str, tmp_path: Path, accepts: bool, down: bool, status: int
+) -> None:
+    with database.session() as session:
+        upsert_orders(session, store_id, [ORDER], NOW)
+    probe = FakeShopAccessProbe(accepts=accepts, down=down)
+    receiver = Receiver(store_id, SHOP, SECRET, tmp_path, database, ShopifyWebhookReader(), probe)
+    http = TestClient(Starlette(routes=receiver_routes(receiver, lambda: NOW)))
+    response = deliver(http, "shop/redact", {"shop_id": 1, "shop_domain": SHOP})
+    assert response.status_code == status
+    assert probe.asked == 1
+    with database.session() as session:
+        assert session.get(models.Order, (store_id, ORDER.id)) is not None

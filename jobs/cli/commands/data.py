@@ -207,6 +207,9 @@ def _status_table(status: StoreStatus) -> Table:
         rows.append(
             (f"last {job}", f"{run.status} (started {run.started_at:%Y-%m-%d %H:%M}{finished} UTC)")
         )
+    if any(status.alerts.values()):
+        rows += [(f"alerts {state}", n) for state, n in status.alerts.items()]
+        rows += [("  problem", problem) for problem in status.alert_problems]
     now = datetime.now(UTC)
     for name, cursor in status.cursors.items():
         rows.append((f"cursor {name}", f"{_age(cursor.lag_seconds(now))} behind"))

@@ -95,7 +95,9 @@ def worker_command(
     ctx: typer.Context,
     store: list[str] | None = store_option(),
     queues: str = typer.Option(
-        "sync,send,push,report", "--queues", help="Jobs this worker takes (comma-separated)."
+        "sync,send,push,report,alerts",
+        "--queues",
+        help="Jobs this worker takes (comma-separated).",
     ),
     concurrency: int | None = typer.Option(
         None, "--concurrency", min=1, help="Jobs at once (queue.worker_concurrency)."
@@ -202,7 +204,7 @@ def enqueue_run(ctx: typer.Context, wanted: list[str] | None) -> None:
     app = make_app(stores)
     queue_state = _queue_state(app.nps_queue)
     for settings in stores:
-        jobs = [s.job for s in store_schedules(settings) if s.job != "report"]
+        jobs = [s.job for s in store_schedules(settings) if s.job != "report"]  # as `nps run`
         try:
             sent, waiting = _enqueue(app, queue_state, settings.store.id, jobs)
         except Exception as error:  # noqa: BLE001 - broker or Redis down: say which, exit 1

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from jobs.cli.console import (
     EXIT_FAILURE,
@@ -43,6 +44,10 @@ def register(app: typer.Typer) -> None:
     tags = typer.Typer(help="Write NPS tags back to Shopify and Zendesk.", no_args_is_help=True)
     tags.command("push")(push_command)
     app.add_typer(tags, name="tags")
+    alerts = typer.Typer(help="Alerts about fresh answers (alerts: in the config).",
+                         no_args_is_help=True)  # fmt: skip
+    alerts.command("send")(alerts_command)
+    app.add_typer(alerts, name="alerts")
 
 
 def sync_command(
@@ -103,6 +108,20 @@ def describe_change(change: TagChange) -> str:
     return f"{who}: {' '.join(edits)}"
 
 
+def alerts_command(ctx: typer.Context) -> None:
+    """Queue and send the alerts that are due now (`nps run` and `nps serve` do it too)."""
+    from jobs.steps import alerts_step
+
+    def steps(
+        settings: Settings, database: Database, progress: ProgressFn
+    ) -> list[tuple[str, Work]]:
+        if not settings.alerts.enabled:
+            return []
+        return [("alerts", alerts_step(settings, database, utc_now()))]
+
+    _run_for_each_store(ctx, steps, None)
+
+
 def run_command(
     ctx: typer.Context,
     store: list[str] | None = store_option(),
@@ -116,7 +135,7 @@ def run_command(
 
         enqueue_run(ctx, store)
         return
-    from jobs.steps import push_step, send_step, sync_step
+    from jobs.steps import alerts_step, push_step, send_step, sync_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
@@ -128,6 +147,8 @@ def run_command(
             planned.append(("surveys send", lambda c: send_step(
                 settings, database, utc_now(), progress=progress)(c)))  # fmt: skip
         planned.append(("tags push", lambda c: push_step(settings, database, utc_now())(c)))
+        if settings.alerts.enabled:
+            planned.append(("alerts", lambda c: alerts_step(settings, database, utc_now())(c)))
         return planned
 
     _run_for_each_store(ctx, steps, store)
@@ -164,7 +185,8 @@ def print_outcomes(outcomes: Sequence[JobOutcome]) -> None:
         problems = "; ".join(outcome.errors[:3])
         if len(outcome.errors) > 3:
             problems += f"; and {len(outcome.errors) - 3} more (see `nps status`)"
-        table.add_row(outcome.store, outcome.job,
-                      f"[{styles.get(outcome.status, 'white')}]{outcome.status}[/]",
-                      done or "-", problems or "-")  # fmt: skip
+        # Error text is data, not Rich markup: "[/]" in a vendor's message must print as is.
+        table.add_row(Text(outcome.store), Text(outcome.job),
+                      Text(outcome.status, style=styles.get(outcome.status, "white")),
+                      Text(done or "-"), Text(problems or "-"))  # fmt: skip
     stdout.print(table)

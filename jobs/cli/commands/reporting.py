@@ -18,9 +18,10 @@ from jobs.cli.console import (
     stdout,
     store_option,
 )
-from jobs.cli.report_output import RENDERERS
+from jobs.cli.report_output import RENDERERS, themes_part
 from jobs.cli.report_output.rich_table import report_renderable
-from jobs.report_job import report_options, report_period, store_report
+from jobs.report_job import report_options, report_period, store_report, with_said
+from jobs.theme_listing import ThemeListing, theme_listing
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Method, Report
@@ -79,7 +80,8 @@ def report(
         _store_report(settings, now, since_day, until_day, basis, kind, chosen_method)
         for settings in state_of(ctx).selected(store)
     ]
-    _emit(reports, output_format, output)
+    listings = _theme_listings(state_of(ctx).stores(), now, reports, kind)
+    _emit(reports, output_format, output, listings)
 
 
 def _date_option(name: str, value: str | None) -> date | None:
@@ -111,9 +113,10 @@ def _store_report(
     database = open_database(settings)
     try:
         options = report_options(settings, method)
-        return store_report(
+        report = store_report(
             database, settings, period, now=now, kind=kind, basis=basis, options=options
         )
+        return with_said(report, settings, database, now)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.
@@ -123,17 +126,55 @@ def _store_report(
         database.dispose()
 
 
-def _emit(reports: list[Report], output_format: OutputFormat, output: Path | None) -> None:
+def _theme_listings(
+    stores: list[Settings], now: datetime, reports: list[Report], kind: SurveyKind
+) -> list[ThemeListing]:
+    """The themes part of each store's report (stores with themes.enabled)."""
+    listings = []
+    for settings, report in zip(stores, reports, strict=True):
+        if not settings.themes.enabled or report.empty:
+            continue
+        database = open_database(settings)
+        try:
+            listings.append(theme_listing(settings, database, now, report.period, kind=kind))
+        finally:
+            database.dispose()
+    return listings
+
+
+def _rendered(
+    reports: list[Report], output_format: OutputFormat, listings: list[ThemeListing]
+) -> str:
+    text = RENDERERS[output_format.value](reports)
+    if output_format is OutputFormat.JSON:
+        return themes_part.add_to_json(text, listings)
+    if output_format is OutputFormat.HTML:
+        return themes_part.add_to_html(text, listings)
+    if output_format is OutputFormat.TABLE:
+        return text + themes_part.table_text(listings)
+    return text
+
+
+def _emit(
+    reports: list[Report],
+    output_format: OutputFormat,
+    output: Path | None,
+    listings: list[ThemeListing] | None = None,
+) -> None:
+    listings = listings or []
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(RENDERERS[output_format.value](reports), encoding="utf-8")
+        output.write_text(_rendered(reports, output_format, listings), encoding="utf-8")
         stderr.print(f"report written to {output}", markup=False)
     elif output_format is OutputFormat.TABLE:
         for report in reports:
-            stdout.print(report_renderable(report))
+            # Wrapped at the width (80 when piped), so cron mail and files read well.
+            stdout.print(report_renderable(report), soft_wrap=False)
+        if listings:
+            typer.echo(themes_part.table_text(listings), nl=False)
         return  # the table itself says when a store has no answers
     else:
-        typer.echo(RENDERERS[output_format.value](reports), nl=False)
+        typer.echo(_rendered(reports, output_format, listings), nl=False)
     for report in reports:
         if report.empty:
             stderr.print(

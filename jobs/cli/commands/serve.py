@@ -10,6 +10,7 @@ entered before the server starts and left after it stops, so a scheduler thread 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -46,6 +47,7 @@ def serve_command(
     import uvicorn  # the web stack loads only when serving
 
     from jobs.bootstrap import web_app
+    from nps_engine.web.server import server_config
 
     state = state_of(ctx)
     settings = _one_store(state.stores(), store)
@@ -55,24 +57,27 @@ def serve_command(
         fail_usage("web: is required to serve survey pages (public_url, secret_key)")
     database = open_database(settings)
     listen_host, listen_port = host or settings.web.host, port or settings.web.port
-    stdout.print(
+    listening = (
         f"{settings.store.id}: survey pages on http://{listen_host}:{listen_port} "
-        f"(public address {settings.web.public_url})",
-        markup=False,
+        f"(public address {settings.web.public_url})"
     )
+    if state.json_logs:  # every line a JSON object, for the log collector
+        logging.getLogger("nps.serve").info("%s", listening)
+    else:
+        stdout.print(listening, markup=False)
+    public = str(settings.web.public_url).rstrip("/")
+    stdout.print(f"dashboard: {public}/admin (users: `nps users add EMAIL`)", markup=False)
     try:
         with background(settings, database, enabled=scheduler):
-            uvicorn.run(
+            config = server_config(
                 web_app(settings, database),
+                settings.limits,
                 host=listen_host,
                 port=listen_port,
                 proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips,
-                server_header=False,
-                # Access logs would write survey and unsubscribe tokens (capabilities) to disk.
-                access_log=False,
-                log_level="info",
             )
+            uvicorn.Server(config).run()
     finally:
         database.dispose()
 

@@ -6,13 +6,19 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from nps_engine.report import Report
+from nps_engine.report_said import Said
 from nps_engine.report_text import figure_text, p_text
 from nps_engine.statistics import INTERVAL_RULE, NpsFigure
+
+# Below this width the segment tables would squeeze their labels ("Cu…"): each segment is then
+# written as a short block of lines instead (80-column terminals, cron mail, `> file`).
+WIDE_ENOUGH = 100
+COMMENT_CHARS = 160
 
 
 def render_table(reports: Sequence[Report]) -> str:
@@ -36,16 +42,82 @@ def report_renderable(report: Report) -> RenderableType:
         return Group(title, Text("No answers in this period.", style="yellow"), Text())
     parts: list[RenderableType] = [title, _headline(report.overall), Text()]
     if report.segments:
-        parts += [_segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
+        parts += [_Segments(report), *(_summary_line(r.summary) for r in report.segments), Text()]
     parts += [_trend(report), Text()]
     if report.segments:
-        parts += [_segment_months(report), Text()]
+        parts += [_SegmentMonths(report), Text()]
     if report.changes:
         parts += [Text("Change over time", style="italic")]
         parts += [_summary_line(change.summary) for change in report.changes]
         parts += [Text()]
+    if report.said is not None:
+        parts += [_said(report.said), Text()]
     parts += [_footer(report), Text()]
     return Group(*parts)
+
+
+class _Segments:
+    """The segments table when it fits, else one stacked block per segment."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= WIDE_ENOUGH:
+            yield _segments(self.report)
+            return
+        yield Text("Segments against the rest", style="italic")
+        for result in self.report.segments:
+            comparison = result.comparison
+            line = f"  n={result.figure.n} · NPS {_cell(result.figure)}"
+            line += f" · rest n={comparison.rest.n}, NPS {_cell(comparison.rest)}"
+            if result.difference is not None:
+                line += f" · diff {result.difference:+.0f}"
+            if result.p_adjusted is not None:
+                line += f" · adj {p_text(result.p_adjusted)}"
+            yield Text(result.label, style="bold")
+            yield Text(line)
+
+
+class _SegmentMonths:
+    """The segments-by-month table when it fits, else each segment's months as wrapped text."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        report = self.report
+        wide = WIDE_ENOUGH + 14 * max(0, len(report.segments) - 3)
+        if options.max_width >= wide:
+            yield _segment_months(report)
+            return
+        yield Text("Segments month by month (segment NPS/n · rest NPS)", style="italic")
+        for result in report.segments:
+            cells = []
+            for month, point in zip(report.trend, result.trend, strict=False):
+                inside = point.rolling_segment if report.rolling else point.segment
+                rest = point.rolling_rest if report.rolling else point.rest
+                cells.append(f"{month.month} {_compact(inside, rest)}")
+            yield Text(result.label, style="bold")
+            yield Text("  " + " | ".join(cells))
+
+
+def _said(said: Said) -> Group:
+    """What customers wrote, newest first, per group; printed as plain text, never as markup."""
+    lines: list[RenderableType] = [Text("What they said", style="bold")]
+    if not said.complete:
+        lines.append(Text("(segment counts are of the most recent comments only)", style="italic"))
+    for group in said.groups:
+        partial = not said.complete and group.name != "everyone"
+        count = f"{group.comments}{'+' if partial else ''}"
+        noun = "comment" if group.comments == 1 else "comments"
+        lines.append(Text(f"{group.label}: {count} {noun}", style="underline"))
+        for comment in group.latest:
+            text = " ".join(comment.text.split())
+            if len(text) > COMMENT_CHARS:
+                text = text[: COMMENT_CHARS - 1] + "…"
+            lines.append(Text(f"  {comment.responded_at:%Y-%m-%d} {comment.score:>2}/10  {text}"))
+    return Group(*lines)
 
 
 def _footer(report: Report) -> Text:

@@ -56,12 +56,16 @@ def compliance() -> dict:
 def test_privacy_topics_name_the_customer_and_orders() -> None:
     payloads = compliance()
     assert intent_of("customers/data_request", payloads["customers/data_request"]) == (
-        CustomerDataRequest(191167, "john@example.com", (299938, 280263, 220458), 9999)
+        CustomerDataRequest(
+            "{shop}.myshopify.com", 191167, "john@example.com", (299938, 280263, 220458), 9999
+        )
     )
     assert intent_of("customers/redact", payloads["customers/redact"]) == CustomerRedact(
-        191167, "john@example.com", (299938, 280263, 220458)
+        "{shop}.myshopify.com", 191167, "john@example.com", (299938, 280263, 220458)
     )
-    assert intent_of("shop/redact", payloads["shop/redact"]) == ShopRedact("{shop}.myshopify.com")
+    assert intent_of("shop/redact", payloads["shop/redact"]) == ShopRedact(
+        954889, "{shop}.myshopify.com"
+    )
 
 
 def test_a_delivered_fulfilment_event_marks_the_order_delivered() -> None:

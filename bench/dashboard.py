@@ -1,0 +1,247 @@
+"""How fast is the dashboard on a big store? Server time of the responses page (with and without
+filters), of the overview (against `nps report` on the same store), and of a full CSV export.
+
+Reuses bench/report.py's generated store (default 1,000,000 answers over 300,000 customers), with
+a comment on about a third of the answers. Requests go through the ASGI app in-process (Starlette's
+TestClient: the app's own time, no network). Each export runs in a child process so its peak RSS
+is its own. Targets (2 cores): responses page p95 under 300 ms, overview under `nps report`'s
+time, export over 50,000 rows/s with flat memory.
+
+    python bench/dashboard.py --responses 100000 --customers 30000
+    python bench/dashboard.py --keep /tmp/big.db            # 1M; --reuse to measure it again
+    NPS_BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/bench python bench/dashboard.py ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import report as report_bench
+
+from jobs.bootstrap import web_adapters
+from nps_engine.config.settings import Settings
+from nps_engine.store.dashboard_users import add_user
+from nps_engine.store.database import Database
+from nps_engine.web.app import create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+STORE = report_bench.STORE
+COMMENTS = (
+    "Late delivery, again",
+    "Great quality",
+    "The box was damaged",
+    "Love it",
+    "Customer service never answered",
+    "Fast and friendly",
+)
+REQUESTS = 200
+FILTERED = {
+    "no filter": {},
+    "detractors with a comment": {"category": "detractor", "with_comment": "yes"},
+    "segment returned": {"segment": "returned"},
+    "search 'damaged'": {"search": "damaged"},
+}
+
+
+def add_comments(path: Path, seed: int) -> None:
+    """About a third of the answers get a comment (the generator writes none)."""
+    rng = random.Random(seed)
+    connection = sqlite3.connect(path)
+    with connection:
+        ids = [row[0] for row in connection.execute("SELECT id FROM responses")]
+        chosen = [(rng.choice(COMMENTS), i) for i in ids if rng.random() < 0.33]
+        connection.executemany("UPDATE responses SET comment = ? WHERE id = ?", chosen)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+def settings_for(url: str) -> Settings:
+    return Settings.model_validate(
+        {
+            "store": {"id": STORE},
+            "database": {"url": url},
+            "web": {"public_url": "http://127.0.0.1", "secret_key": "bench-secret-0123456789"},
+        }
+    )
+
+
+def signed_in_client(settings: Settings, database: Database) -> TestClient:
+    now = datetime.now(UTC)
+    add_user(database, STORE, "bench@example.com", "owner", now, password="bench password")
+    app = create_app(settings, database, adapters=web_adapters(settings, database))
+    client = TestClient(app, base_url="http://127.0.0.1")
+    page = client.get("/admin/sign-in").text
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    client.post(
+        "/admin/sign-in",
+        data={"email": "bench@example.com", "password": "bench password", "csrf": token},
+    )
+    return client
+
+
+def timed(request: Callable[[], object], count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        request()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def percentiles(times: list[float]) -> str:
+    ordered = sorted(times)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
+
+
+def feed_pages(client: TestClient, database: Database, rng: random.Random) -> None:
+    """Each request opens a page at a random depth (the `after` of a random answer)."""
+    with database.engine.connect() as connection:
+        from sqlalchemy import text
+
+        positions = connection.execute(
+            text("SELECT responded_at, id FROM responses ORDER BY random() LIMIT 500")
+        ).all()
+    for label, query in FILTERED.items():
+
+        def one(query: dict[str, str] = query) -> None:
+            at, answer_id = rng.choice(positions)
+            moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+            after = f"{moment.replace(tzinfo=UTC).isoformat()}_{answer_id}"
+            answer = client.get("/admin/responses", params={**query, "after": after})
+            assert answer.status_code == 200, answer.text[:200]
+
+        client.get("/admin/responses", params=query)  # warm the caches once
+        print(f"responses page, {label:<27} {percentiles(timed(one, REQUESTS))}", flush=True)
+
+
+def overview_and_report(client: TestClient, config: Path) -> None:
+    times = timed(lambda: client.get("/admin/"), 3)
+    seconds, _, _, _ = report_bench.measure(config)
+    best = min(times) / 1000
+    print(
+        f"overview (best of 3)               {best:7.2f} s; `nps report --format json` "
+        f"{seconds:.2f} s (ratio {best / seconds:.2f})",
+        flush=True,
+    )
+
+
+def export_in_child(url: str, results: multiprocessing.Queue[tuple[int, float, float]]) -> None:
+    settings = settings_for(url)
+    database = Database(url)
+    client = signed_in_client(settings, database)
+    started = time.perf_counter()
+    rows = 0
+    with client.stream("GET", "/admin/responses.csv") as answer:
+        for line in answer.iter_lines():
+            rows += 1 if line else 0
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((rows - 1, seconds, peak_mb))
+
+
+def export(url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[tuple[int, float, float]] = context.Queue()
+    child = context.Process(target=export_in_child, args=(url, results))
+    child.start()
+    rows, seconds, peak_mb = results.get()
+    child.join()
+    print(
+        f"CSV export of every answer          {rows} rows in {seconds:.1f} s = "
+        f"{rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=300_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="Store the SQLite database here and keep it.")
+    parser.add_argument("--reuse", action="store_true", help="Measure an existing --keep file.")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = arguments.keep or Path(scratch) / "bench.db"
+        if not (arguments.reuse and path.exists()):
+            path.unlink(missing_ok=True)
+            report_bench.generate_apart(
+                path, arguments.responses, arguments.customers, arguments.seed
+            )
+            add_comments(path, arguments.seed)
+        urls = {"SQLite": f"sqlite:///{path}"}
+        if os.environ.get("NPS_BENCH_POSTGRES"):
+            urls["PostgreSQL"] = os.environ["NPS_BENCH_POSTGRES"]
+        for backend, url in urls.items():
+            print(f"--- {backend} ---", flush=True)
+            if backend == "PostgreSQL":
+                copy_to_postgres(path, url)
+            config = Path(scratch) / "config.yaml"
+            config.write_text(f"store: {{id: {STORE}}}\ndatabase: {{url: '{url}'}}\n")
+            settings = settings_for(url)
+            database = Database(url)
+            client = signed_in_client(settings, database)
+            feed_pages(client, database, random.Random(arguments.seed))
+            overview_and_report(client, config)
+            client.close()
+            database.dispose()
+            export(url)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"load average while measuring: {load} (other work on the machine slows every figure)")
+
+
+def copy_to_postgres(path: Path, url: str) -> None:
+    """The same rows into a migrated PostgreSQL database (COPY, table by table)."""
+    import psycopg
+
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    source = sqlite3.connect(path)
+    tables = {
+        "customers": "store, id, email, country, tags, orders_count, total_spent",
+        "orders": "store, id, name, customer_id, email, created_at, updated_at, delivered_at, "
+        "refunded, returned, total_price",
+        "responses": "id, store, source, kind, customer_id, email, order_id, score, comment, "
+        "responded_at, updated_at",
+        "tickets": "store, id, requester_id, requester_email, customer_id, status, tags, "
+        "created_at, updated_at",
+    }
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as target:
+        for table in tables:
+            target.execute(f"DELETE FROM {table} WHERE store = %s", (STORE,))
+        for table, columns in tables.items():
+            with target.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM {table}"):
+                    copy.write_row(tuple(_pg(value) for value in row))
+        target.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
+        target.execute("ANALYZE")
+    source.close()
+
+
+def _pg(value: object) -> object:
+    if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[4] == "-":
+        return value + "+00"  # SQLite's naive UTC text -> timestamptz
+    return value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""``themes.*``: how survey comments are grouped into themes (docs/themes.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PinnedTheme(_Section):
+    """A theme of the owner's own, found from a few example phrases (any language)."""
+
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+    examples: Annotated[list[Annotated[str, Field(min_length=2)]], Field(min_length=1)]
+
+
+class ThemesSettings(_Section):
+    enabled: bool = True
+    # Most themes found (pinned ones included); fewer when the comments do not support them.
+    max_themes: Annotated[int, Field(ge=2, le=50)] = 20
+    # Same seed, same themes.
+    seed: int = 0
+    # Recompute from scratch once the comments are this many times those of the last computation.
+    rebuild_growth: Annotated[float, Field(ge=1.1)] = 2.0
+    pinned: list[PinnedTheme] = []
+
+    @field_validator("pinned")
+    @classmethod
+    def _distinct_labels(cls, value: list[PinnedTheme]) -> list[PinnedTheme]:
+        labels = [p.label.casefold() for p in value]
+        for label in labels:
+            if labels.count(label) > 1:
+                raise ValueError(f"pinned theme label '{label}' is used twice")
+        return value
