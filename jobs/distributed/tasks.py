@@ -13,6 +13,7 @@ The job goes through :func:`jobs.runtime.runner.run_job`, so it takes the same p
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("nps.worker")
 
 
-@lru_cache(maxsize=64)
-def database_at(url: str) -> Database:
-    """One engine per database and worker process (opened in the process that uses it)."""
+@lru_cache(maxsize=256)
+def database_at(url: str, thread: int) -> Database:
+    """One engine per database and worker thread (opened where it is used): the job lock hooks
+    the engine's sessions while a job runs, which must not meet another thread's job."""
     return Database(url)
 
 
@@ -97,7 +99,7 @@ def run_store_job(task: Task, store: str, job: str, part: int = 0) -> dict[str, 
                     f"{pause.until:%Y-%m-%d %H:%M} UTC", pause.reason)  # fmt: skip
         return {"status": "paused"}
     store_slice = StoreSlice(queue.store_time_budget_seconds)
-    database = database_at(settings.database.url)
+    database = database_at(settings.database.url, threading.get_ident())
     outcome = run_job(database, store, job, job_work(settings, database, job, store_slice))
     log_outcome(outcome)
     _after(task, app, state, outcome, store_slice, part)
