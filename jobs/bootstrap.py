@@ -10,10 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import redis
 from pydantic import SecretStr
 
+from connectors import budgets
 from connectors.alerts import EmailChannel, WebhookChannel
 from connectors.email import SmtpMailer
 from connectors.http import make_session
@@ -57,6 +60,12 @@ def _zendesk(settings: Settings) -> ZendeskSettings:
     return settings.zendesk
 
 
+@lru_cache(maxsize=8)
+def _budget_redis(url: str) -> redis.Redis:
+    """One connection pool per process and URL (redis-py re-opens it in a forked worker)."""
+    return budgets.connect(url)
+
+
 def shopify_client(settings: Settings, *, quick: bool = False) -> ShopifyClient:
     """A client with its own token source: a Dev Dashboard app's tokens are asked for on first
     use and renewed before they expire. ``quick``: for a page a customer is waiting on (short
@@ -73,7 +82,7 @@ def shopify_client(settings: Settings, *, quick: bool = False) -> ShopifyClient:
         api_base_url=base_url,
         session=session,
     )
-    return ShopifyClient(
+    client = ShopifyClient(
         shopify.shop_domain,
         access,
         api_version=shopify.api_version,
@@ -81,6 +90,21 @@ def shopify_client(settings: Settings, *, quick: bool = False) -> ShopifyClient:
         session=session,
         retry_options={"max_attempts": 2} if quick else None,
     )
+    if settings.queue is not None and not quick:
+        # Distributed mode: every worker of this shop pays into one bucket (connectors.budgets);
+        # a page a customer waits on keeps its own, rather than queue behind a backfill.
+        redis_client = _budget_redis(settings.queue.budget_url)
+        client.bucket = budgets.SharedCostBucket(redis_client, client.endpoint)
+    return client
+
+
+def zendesk_budget(settings: Settings) -> budgets.SharedRequestBudget | None:
+    """The account's request budget shared by every worker (distributed mode), or None."""
+    if settings.queue is None:
+        return None
+    zendesk = _zendesk(settings)
+    address = str(zendesk.base_url) if zendesk.base_url else f"{zendesk.subdomain}.zendesk.com"
+    return budgets.SharedRequestBudget(_budget_redis(settings.queue.budget_url), address)
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -114,6 +138,7 @@ def zendesk_client(settings: Settings) -> ZendeskClient:
         base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
         timeout=zendesk.timeout_seconds,
         ratelimit_budget_seconds=zendesk.ratelimit_budget_seconds,
+        budget=zendesk_budget(settings),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from connectors.errors import ConnectorError
+from connectors.errors import AuthenticationError, ConnectorError
 from jobs import bootstrap
 from jobs.alerts import send_alerts
 from jobs.cli.report_output import RENDERERS
@@ -49,6 +49,7 @@ class _Parts:
             part(self.context)
         except ConnectorError as error:
             self.failures.append(error)
+            self.context.credentials_refused |= isinstance(error, AuthenticationError)
             message = str(error)  # adapters already name their system ("shopify: ...")
             self.context.error(message if message.startswith(system) else f"{system}: {message}")
 

@@ -197,4 +197,46 @@ class ShopAccessProbe(Protocol):
         """True while the Admin API answers us, False once it refuses our credentials (401,
         402, 403, 404: the app is uninstalled or the shop closed). Raises for anything else
         (network down, Shopify unavailable): nothing is known then."""
+
+
+class ShopifyCostBudget(Protocol):
+    """A shop's GraphQL cost bucket as the Shopify client pays into it.
+
+    The client's own :class:`connectors.shopify.cost.CostBucket` serves one process; a shared
+    one (``connectors.budgets``) serves every worker of a shop. ``wait_before`` may itself wait
+    and pay (a shared bucket must, atomically, or two workers would both spend the same points)
+    and return 0; ``spend`` then charges nothing more. ``now`` is the client's monotonic clock.
+    ``known``/``maximum``: whether an answer has told the bucket's size yet, and that size.
+    """
+
+    @property
+    def known(self) -> bool: ...
+
+    @property
+    def maximum(self) -> float: ...
+
+    def wait_before(self, cost: float, now: float) -> float:
+        """Seconds to wait before sending a query of requested cost ``cost``."""
+        ...
+
+    def spend(self, cost: float, now: float) -> None: ...
+
+    def available_at(self, now: float) -> float:
+        """The points the bucket holds at ``now`` (for sizing pages)."""
+        ...
+
+    def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
+        """An answer's ``extensions.cost.throttleStatus``: the bucket as Shopify saw it."""
+        ...
+
+
+class RequestBudget(Protocol):
+    """A Zendesk account's requests per minute, shared by every client of the account."""
+
+    def acquire(self) -> float:
+        """Take one request; the seconds to wait before sending it (0: go now)."""
+        ...
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """An answer's status and rate-limit headers (``ratelimit-remaining``/``-reset``)."""
         ...

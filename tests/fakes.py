@@ -431,3 +431,43 @@ class FakeCommentEmbedder:
     def languages(self, texts: Sequence[str]) -> list[str | None]:
         french = ("colis", "taille", "qualité", "retard", "réponse", "tissu", "conseiller")
         return ["fr" if any(w in t.lower() for w in french) else "en" for t in texts]
+
+
+class FakeShopifyCostBudget:
+    """A shop's cost bucket that pays at once and remembers what it was asked and told."""
+
+    def __init__(self, maximum: float = 1000.0) -> None:
+        self.maximum = maximum
+        self.known = False
+        self.asked: list[float] = []
+        self.observed: list[Mapping[str, Any]] = []
+
+    def wait_before(self, cost: float, now: float) -> float:
+        self.asked.append(cost)
+        return 0.0
+
+    def spend(self, cost: float, now: float) -> None:
+        return None
+
+    def available_at(self, now: float) -> float:
+        return self.maximum
+
+    def observe(self, throttle_status: Mapping[str, Any], now: float) -> None:
+        self.known = True
+        self.maximum = float(throttle_status["maximumAvailable"])
+        self.observed.append(throttle_status)
+
+
+class FakeRequestBudget:
+    """A Zendesk request budget that lets every request go and records the answers' headers."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.observed: list[tuple[int, dict[str, str]]] = []
+
+    def acquire(self) -> float:
+        self.acquired += 1
+        return 0.0
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        self.observed.append((status, dict(headers)))

@@ -49,6 +49,7 @@ from connectors.shopify.replies import (
     raise_for_graphql_errors,
     raise_for_http_status,
 )
+from nps_engine.ports import ShopifyCostBudget
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ class ShopifyClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         retry_options: Mapping[str, Any] | None = None,
+        bucket: ShopifyCostBudget | None = None,
     ) -> None:
+        """``bucket``: the shop's cost bucket shared with other workers (distributed mode);
+        by default this client keeps its own."""
         self.endpoint = graphql_endpoint(shop, api_version, api_base_url)
         self.shop = shop
         self.http = session or make_session(timeout)
@@ -123,7 +127,7 @@ class ShopifyClient:
         self._clock = clock
         self._sleep = sleep
         self._retry_options = dict(retry_options or {})
-        self.bucket = CostBucket()
+        self.bucket: ShopifyCostBudget = bucket or CostBucket()
         self.stats = ClientStats()
         self._learned_cost: dict[tuple[str, Any], int] = {}
 

@@ -19,8 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.shopify.cost import MAX_PAGE_SIZE, MAX_QUERY_COST, CostBucket, page_size
-from nps_engine.ports import QueryCostMemory
+from connectors.shopify.cost import MAX_PAGE_SIZE, MAX_QUERY_COST, page_size
+from nps_engine.ports import QueryCostMemory, ShopifyCostBudget
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class PageSizer:
         query: str,
         document: str,
         variables: Mapping[str, Any],
-        bucket: CostBucket | None = None,
+        bucket: ShopifyCostBudget | None = None,
         now: float = 0.0,
     ) -> int:
         """``first`` for the next page of ``query``."""
@@ -92,7 +92,7 @@ class PageSizer:
             return max(1, first // 2)
         return max(1, min(first - 1, math.floor(self.target / per_node)))
 
-    def _budget(self, bucket: CostBucket | None, now: float) -> float:
+    def _budget(self, bucket: ShopifyCostBudget | None, now: float) -> float:
         if bucket is None or not bucket.known:
             return self.target
         payable = bucket.available_at(now)

@@ -36,11 +36,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.api import BaseApi
 from zenpy.lib.endpoint import Url
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
+from connectors.budgets import wait_for
 from connectors.http import make_session, no_answer, request_id
 from connectors.retry import MAX_ATTEMPTS, call_with_retries
 from connectors.zendesk.errors import (
@@ -51,6 +53,7 @@ from connectors.zendesk.errors import (
     ZendeskRequestRejected,
     ZendeskTransientError,
 )
+from nps_engine.ports import RequestBudget
 
 T = TypeVar("T")
 
@@ -116,14 +119,22 @@ class ZendeskClient:
         ratelimit_budget_seconds: int = 120,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
+        """``budget``: the account's allowance shared with other workers (distributed mode);
+        each request waits its turn there before it is sent."""
         if not oauth_token and not (email and api_token):
             raise ValueError("Zendesk needs either email + api_token, or oauth_token")
         self.traffic = Traffic()
         self._sleep = sleep
         self._max_attempts = max_attempts
+        self._budget = budget
         session = make_session(timeout)
         session.hooks["response"].append(self._on_response)
+        if budget is not None:
+            adapter = _BudgetedAdapter(budget, sleep, cap=float(ratelimit_budget_seconds))
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
         scheme, domain_subdomain, domain = _address(subdomain, base_url)
         self._zenpy = Zenpy(
             subdomain=domain_subdomain,
@@ -147,6 +158,8 @@ class ZendeskClient:
             else:
                 response.headers["Retry-After"] = fixed
         self.traffic.record(response)
+        if self._budget is not None:
+            self._budget.observe(response.status_code, response.headers)
         return response
 
     def call(self, what: str, action: Callable[[Zenpy], T], *, retry: bool = True) -> T:
@@ -197,6 +210,21 @@ class ZendeskClient:
         http_method = getattr(api.session, method.lower())
         response = api._call_api(http_method, url, json=payload, timeout=api.timeout)
         return response.json() if response.content else None
+
+
+class _BudgetedAdapter(HTTPAdapter):
+    """Sends each request only when the shared budget has room (at most ``cap`` seconds of
+    waiting, then zenpy's own 429 handling takes over)."""
+
+    def __init__(
+        self, budget: RequestBudget, sleep: Callable[[float], None], *, cap: float
+    ) -> None:
+        super().__init__()
+        self._budget, self._wait, self._cap = budget, sleep, cap
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        wait_for(self._budget.acquire, self._wait, self._cap)
+        return super().send(request, *args, **kwargs)
 
 
 def translate(error: BaseException, what: str) -> ZendeskError | None:

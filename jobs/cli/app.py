@@ -73,6 +73,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("workspace", "Who may sign in to the dashboard (/admin)."),
     "responses": ("workspace", "Read the answers customers gave."),
     "alerts": ("loop", "Alerts about fresh answers (alerts: in the config)."),
+    "worker": (
+        "distributed",
+        "Run a Celery worker: it takes each store's jobs from the queue and runs them.",
+    ),
+    "scheduler": (
+        "distributed",
+        "Enqueue each store's jobs at the intervals of `schedule:`, for `nps worker` to run.",
+    ),
+    "stores": (
+        "distributed",
+        "The stores of the config, the last run of each of their jobs, and paused stores.",
+    ),
 }
 
 

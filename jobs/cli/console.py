@@ -50,6 +50,29 @@ class CliState:
             )
         return self._stores
 
+    def selected(self, wanted: list[str] | None) -> list[Settings]:
+        """The stores named by ``--store`` (repeatable), in that order; every store without it.
+        An id that is not in the config is a usage error (exit 2)."""
+        stores = self.stores()
+        if not wanted:
+            return stores
+        known = {settings.store.id: settings for settings in stores}
+        unknown = [store for store in wanted if store not in known]
+        if unknown:
+            fail_usage(
+                f"--store: no store with id '{unknown[0]}' in the config "
+                f"(stores: {', '.join(known)})"
+            )
+        return [known[store] for store in dict.fromkeys(wanted)]
+
+
+def store_option() -> list[str] | None:
+    """``--store ID``, repeatable, for every command that works on stores."""
+    value: list[str] | None = typer.Option(
+        None, "--store", help="Only this store (repeat for several); default: every store."
+    )
+    return value
+
 
 def state_of(ctx: typer.Context) -> CliState:
     state = ctx.find_root().obj

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from connectors.errors import AuthenticationError, ConnectorError
 from jobs.runtime.locks import JobLockGuard, LockHeld, LockLost
@@ -39,6 +39,10 @@ class JobContext:
     job: str
     counters: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # Why it failed, for the queue workers: a refused token pauses the store; a transient
+    # fault (vendor or database down) is worth a retry.
+    credentials_refused: bool = False
+    transient: bool = False
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counters[name] += amount
@@ -64,6 +68,8 @@ class JobOutcome:
     counters: dict[str, int]
     errors: tuple[str, ...]
     seconds: float
+    credentials_refused: bool = False
+    transient: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,17 +101,26 @@ def run_job(
         context.errors.append(problem)
         status = "failed"
     seconds = (clock() - started).total_seconds()
-    return JobOutcome(store, job, status, dict(context.counters), tuple(context.errors), seconds)
+    return JobOutcome(
+        store, job, status, dict(context.counters), tuple(context.errors), seconds,
+        credentials_refused=context.credentials_refused,
+        transient=status == "failed" and context.transient,
+    )  # fmt: skip
 
 
 def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
     try:
         work(context)
     except AuthenticationError as error:
+        context.credentials_refused = True
         context.errors.append(f"{error} - check the token and its scopes in the config")
         log.error("%s/%s stopped: %s", context.store, context.job, error)
         return "failed"
     except ConnectorError as error:
+        context.transient = all(failure.transient for failure in _failures(error))
+        context.credentials_refused |= any(
+            isinstance(failure, AuthenticationError) for failure in _failures(error)
+        )
         if not getattr(error, "already_recorded", False):
             context.errors.append(mask_text(str(error)))
         log.error("%s/%s stopped: %s", context.store, context.job, error)
@@ -120,10 +135,17 @@ def _execute(work: Callable[[JobContext], Any], context: JobContext) -> str:
         log.error("%s/%s stopped: %s", context.store, context.job, problem)
         return "failed"
     except Exception as error:  # a job's crash must still be recorded in job_runs
+        context.transient = isinstance(error, OperationalError)  # the database went away
         context.errors.append(mask_text(f"unexpected {type(error).__name__}: {error}"))
         log.exception("%s/%s crashed", context.store, context.job)
         return "failed"
     return "partial" if context.errors else "succeeded"
+
+
+def _failures(error: ConnectorError) -> list[ConnectorError]:
+    """The errors behind one that stopped a job (``jobs.steps.AllPartsFailed`` carries several)."""
+    failures = getattr(error, "failures", None)
+    return list(failures) if failures else [error]
 
 
 def database_problem(error: SQLAlchemyError) -> str:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from nps_engine.config.alerts import AlertSettings
 from nps_engine.config.dashboard import DashboardSettings
+from nps_engine.config.queue import QueueSettings
 from nps_engine.config.rewards import RewardSettings
 from nps_engine.config.server_limits import ServerLimits
 from nps_engine.config.themes import ThemesSettings
@@ -365,3 +366,4 @@ class Settings(Section):
     limits: ServerLimits = ServerLimits()
     rewards: RewardSettings = RewardSettings()
     themes: ThemesSettings = ThemesSettings()
+    queue: QueueSettings | None = None

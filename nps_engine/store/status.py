@@ -249,3 +249,16 @@ def _alert_problems(session: Session, store: str, shown: int = 3) -> list[str]:
         f"attempt(s): {alert.error}"
         for alert in session.scalars(statement)
     ]
+
+
+def last_runs(session: Session, store: str) -> dict[str, LastRun]:
+    """The newest run of each job of ``store`` (``nps stores``)."""
+    return _last_runs(session, store)
+
+
+def last_success(session: Session, store: str, job: str) -> datetime | None:
+    """When the newest successful run of ``job`` started: how far behind the store is."""
+    statement = select(func.max(JobRun.started_at)).where(
+        JobRun.store == store, JobRun.job == job, JobRun.status == "succeeded"
+    )
+    return session.scalar(statement)

@@ -13,11 +13,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from jobs.cli.console import EXIT_FAILURE, fail, fail_usage, open_database, state_of, stdout
+from jobs.cli.console import (
+    EXIT_FAILURE,
+    fail,
+    fail_usage,
+    open_database,
+    state_of,
+    stdout,
+    store_option,
+)
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError
@@ -102,10 +111,14 @@ def status_command(
     output_format: StatusFormat = typer.Option(
         StatusFormat.TABLE, "--format", help="table or json"
     ),
+    store: list[str] | None = store_option(),
 ) -> None:
-    """Counts of customers, orders, tickets, invites, answers and pending tag pushes."""
+    """Counts of customers, orders, tickets, invites, answers and pending tag pushes.
+
+    With queue: also the workers alive, the jobs waiting per queue and each store's lag."""
     statuses = []
-    for settings in state_of(ctx).stores():
+    selected = state_of(ctx).selected(store)
+    for settings in selected:
         database = open_database(settings)
         try:
             with database.session() as session:
@@ -114,14 +127,26 @@ def status_command(
                 )
         finally:
             database.dispose()
+    distributed = None
+    if any(settings.queue is not None for settings in selected):
+        from jobs.cli.commands.distributed import queue_status
+
+        distributed = queue_status(selected)
     if output_format is StatusFormat.JSON:
         now = datetime.now(UTC)
         objects = [status.as_json(now) for status in statuses]
         # One store: the contract object itself; several: {"stores": [...]}, as `nps report` does.
-        stdout.print_json(json.dumps(objects[0] if len(objects) == 1 else {"stores": objects}))
+        document: dict[str, Any] = objects[0] if len(objects) == 1 else {"stores": objects}
+        if distributed is not None:
+            document["queue"] = distributed
+        stdout.print_json(json.dumps(document))
         return
     for status in statuses:
         stdout.print(_status_table(status))
+    if distributed is not None:
+        from jobs.cli.commands.distributed import queue_table
+
+        stdout.print(queue_table(distributed))
 
 
 @dataclass

@@ -14,7 +14,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.cli.console import (
+    EXIT_FAILURE,
+    fail_usage,
+    open_database,
+    state_of,
+    stdout,
+    store_option,
+)
 from jobs.cli.counter_words import describe_counts
 from jobs.runtime.logs import mask_emails
 from jobs.runtime.progress import ProgressFn, progress_reporter
@@ -48,6 +55,7 @@ def sync_command(
     ctx: typer.Context,
     source: str = typer.Option("all", "--source", help="shopify, zendesk or all."),
     full: bool = typer.Option(False, "--full", help="Re-read the whole backfill window."),
+    store: list[str] | None = store_option(),
 ) -> None:
     """Pull orders and customers from Shopify and tickets from Zendesk (incremental)."""
     if source not in SOURCES:
@@ -61,12 +69,13 @@ def sync_command(
         return [("sync", sync_step(settings, database, now, source=source, full=full,
                                    progress=progress))]  # fmt: skip
 
-    _run_for_each_store(ctx, steps)
+    _run_for_each_store(ctx, steps, store)
 
 
 def push_command(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="List the changes; write nothing."),
+    store: list[str] | None = store_option(),
 ) -> None:
     """Write NPS tags (and Zendesk user fields) for customers whose answer changed, and open
     follow-up tickets for detractors."""
@@ -94,7 +103,7 @@ def push_command(
             ("tags push", push_step(settings, database, utc_now(), dry_run=dry_run, on_plan=plan))
         ]
 
-    _run_for_each_store(ctx, steps)
+    _run_for_each_store(ctx, steps, store)
 
 
 def describe_change(change: TagChange) -> str:
@@ -119,11 +128,22 @@ def alerts_command(ctx: typer.Context) -> None:
             return []
         return [("alerts", alerts_step(settings, database, utc_now()))]
 
-    _run_for_each_store(ctx, steps)
+    _run_for_each_store(ctx, steps, None)
 
 
-def run_command(ctx: typer.Context) -> None:
+def run_command(
+    ctx: typer.Context,
+    store: list[str] | None = store_option(),
+    enqueue: bool = typer.Option(
+        False, "--enqueue", help="Put the jobs in the queue for `nps worker` (queue:) and return."
+    ),
+) -> None:
     """Sync, send the surveys that are due, push tags: the whole loop once (for cron)."""
+    if enqueue:
+        from jobs.cli.commands.distributed import enqueue_run
+
+        enqueue_run(ctx, store)
+        return
     from jobs.steps import alerts_step, push_step, send_step, sync_step
 
     def steps(
@@ -140,13 +160,13 @@ def run_command(ctx: typer.Context) -> None:
             planned.append(("alerts", lambda c: alerts_step(settings, database, utc_now())(c)))
         return planned
 
-    _run_for_each_store(ctx, steps)
+    _run_for_each_store(ctx, steps, store)
 
 
-def _run_for_each_store(ctx: typer.Context, steps: StepFactory) -> None:
+def _run_for_each_store(ctx: typer.Context, steps: StepFactory, wanted: list[str] | None) -> None:
     outcomes: list[JobOutcome] = []
     with progress_reporter() as progress:
-        for settings in state_of(ctx).stores():
+        for settings in state_of(ctx).selected(wanted):
             outcomes += _run_store(settings, steps, progress)
     print_outcomes(outcomes)
     if not all(outcome.ok for outcome in outcomes):

@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.cli.console import fail, fail_usage, open_database, state_of, stderr, stdout
+from jobs.cli.console import (
+    fail,
+    fail_usage,
+    open_database,
+    state_of,
+    stderr,
+    stdout,
+    store_option,
+)
 from jobs.cli.report_output import RENDERERS, themes_part
 from jobs.cli.report_output.rich_table import report_renderable
 from jobs.report_job import report_options, report_period, store_report, with_said
@@ -60,6 +68,7 @@ def report(
         help="adjusted-wald, or bayes to add a Bayesian 95% credible interval beside each "
         "figure in the JSON.",
     ),
+    store: list[str] | None = store_option(),
 ) -> None:
     """Segmented NPS with 95% intervals: overall, each segment against the rest, month by month."""
     since_day, until_day = _date_option("--since", since), _date_option("--until", until)
@@ -69,7 +78,7 @@ def report(
     chosen_method: Method = "bayes" if method is MethodOption.BAYES else "adjusted-wald"
     reports = [
         _store_report(settings, now, since_day, until_day, basis, kind, chosen_method)
-        for settings in state_of(ctx).stores()
+        for settings in state_of(ctx).selected(store)
     ]
     listings = _theme_listings(state_of(ctx).stores(), now, reports, kind)
     _emit(reports, output_format, output, listings)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from jobs.cli.console import EXIT_FAILURE, fail_usage, open_database, state_of, stdout
+from jobs.cli.console import (
+    EXIT_FAILURE,
+    fail_usage,
+    open_database,
+    state_of,
+    stdout,
+    store_option,
+)
 from jobs.runtime.progress import progress_reporter
 from jobs.runtime.runner import JobContext, run_job
 from nps_engine.config import Settings
@@ -32,10 +39,11 @@ def send_command(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would go; send nothing."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most N this run."),
+    store: list[str] | None = store_option(),
 ) -> None:
     """Send the post-delivery surveys that are due (and reminders/relationship surveys if on)."""
     failed = False
-    for settings in state_of(ctx).stores():
+    for settings in state_of(ctx).selected(store):
         _check_sections(settings)
         database = open_database(settings)
         try:
