@@ -217,14 +217,20 @@ def _raw(column: Any) -> Any:
 def _previous_score(store: str, kind: SurveyKind, answers: Subquery) -> Any:
     """The same customer's answer of the same kind just before this one, at any time."""
     a, p = answers.c, _responses.alias("previous")
+    # Time as an expression, not the bare column: SQLite's planner would otherwise walk the
+    # (store, responded_at) index over every earlier answer of the store, for each customer,
+    # which made the tag push quadratic (4,000 customers 2.8 s, 20,000 over a minute). Without
+    # a usable time index it seeks the customer's (or the email's) own answers and sorts those
+    # few; PostgreSQL plans it the same way.
+    at = func.coalesce(p.c.responded_at, p.c.responded_at)
 
     def before(same_customer: ColumnElement[bool]) -> Any:
         return (
             select(p.c.score)
             .where(p.c.store == store, p.c.kind == kind.value, same_customer)
-            .where(p.c.responded_at <= a.responded_at)
-            .where(or_(p.c.responded_at < a.responded_at, p.c.id < a.id))
-            .order_by(p.c.responded_at.desc(), p.c.id.desc())
+            .where(at <= a.responded_at)
+            .where(or_(at < a.responded_at, p.c.id < a.id))
+            .order_by(at.desc(), p.c.id.desc())
             .limit(1)
             .scalar_subquery()
         )
