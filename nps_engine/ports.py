@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nps_engine.alert_messages import AlertMessage
 from nps_engine.port_values import (
@@ -28,6 +25,10 @@ from nps_engine.port_values import (
 )
 from nps_engine.records import Customer, Order, ZendeskUser
 from nps_engine.shop_events import Intent
+
+if TYPE_CHECKING:  # numpy loads only where comments are embedded, not for every command
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "NO_ZENDESK_USER",
