@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 from pydantic import SecretStr
@@ -128,14 +128,22 @@ def discount_desk(settings: Settings) -> ShopifyDiscountDesk:
     return ShopifyDiscountDesk(shopify_client(settings))
 
 
+def _zendesk_account(settings: Settings) -> dict[str, Any]:
+    """Where and as whom every Zendesk client of this store connects."""
+    zendesk = _zendesk(settings)
+    return {
+        "subdomain": zendesk.subdomain,
+        "email": zendesk.email,
+        "api_token": zendesk.api_token.get_secret_value() if zendesk.api_token else None,
+        "oauth_token": zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
+        "base_url": str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
+    }
+
+
 def zendesk_client(settings: Settings) -> ZendeskClient:
     zendesk = _zendesk(settings)
     return ZendeskClient(
-        subdomain=zendesk.subdomain,
-        email=zendesk.email,
-        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
-        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
-        base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
+        **_zendesk_account(settings),
         timeout=zendesk.timeout_seconds,
         ratelimit_budget_seconds=zendesk.ratelimit_budget_seconds,
         budget=zendesk_budget(settings),
@@ -145,14 +153,9 @@ def zendesk_client(settings: Settings) -> ZendeskClient:
 def zendesk_webhook_client(settings: Settings) -> ZendeskClient:
     """A client that gives up quickly: Zendesk waits about 10 seconds for a webhook's answer, and
     a 503 makes it deliver again later."""
-    zendesk = _zendesk(settings)
     return ZendeskClient(
-        subdomain=zendesk.subdomain,
-        email=zendesk.email,
-        api_token=zendesk.api_token.get_secret_value() if zendesk.api_token else None,
-        oauth_token=zendesk.oauth_token.get_secret_value() if zendesk.oauth_token else None,
-        base_url=str(zendesk.base_url).rstrip("/") if zendesk.base_url else None,
-        timeout=min(zendesk.timeout_seconds, 5.0),
+        **_zendesk_account(settings),
+        timeout=min(_zendesk(settings).timeout_seconds, 5.0),
         ratelimit_budget_seconds=0,
         max_attempts=2,
     )

@@ -107,16 +107,10 @@ class BulkOperations:
         if problem:
             return _payload(None, [{"field": ["query"], "message": problem, "code": "INVALID"}])
         with self._lock:
-            running = [
-                j for j in self._jobs.values() if j.status not in TERMINAL and j.type == "QUERY"
-            ]
-            if len(running) >= (5 if api_version >= "2026-01" else 1):
-                ids = ", ".join(gid("BulkOperation", j.id) for j in running)
-                message = (
-                    f"A bulk query operation for this app and shop is already in progress: {ids}."
-                )
+            busy = self._slots_taken("QUERY", api_version)
+            if busy:
                 return _payload(
-                    None, [{"field": None, "message": message, "code": "OPERATION_IN_PROGRESS"}]
+                    None, [{"field": None, "message": busy, "code": "OPERATION_IN_PROGRESS"}]
                 )
             job = BulkJob(
                 BULK_ID_BASE + len(self._jobs) + 1, query, _second(self.clock()), base_url
@@ -136,16 +130,9 @@ class BulkOperations:
             message = "The JSONL file could not be found. Try uploading the file again."
             return _payload(None, [_mutation_error(message, "NO_SUCH_FILE", "stagedUploadPath")])
         with self._lock:
-            running = [
-                j for j in self._jobs.values() if j.status not in TERMINAL and j.type == "MUTATION"
-            ]
-            if len(running) >= (5 if api_version >= "2026-01" else 1):
-                ids = ", ".join(gid("BulkOperation", j.id) for j in running)
-                message = (
-                    f"A bulk mutation operation for this app and shop is already in progress: "
-                    f"{ids}."
-                )
-                return _payload(None, [_mutation_error(message, "OPERATION_IN_PROGRESS", None)])
+            busy = self._slots_taken("MUTATION", api_version)
+            if busy:
+                return _payload(None, [_mutation_error(busy, "OPERATION_IN_PROGRESS", None)])
             job = BulkJob(
                 BULK_ID_BASE + len(self._jobs) + 1,
                 mutation,
@@ -157,6 +144,17 @@ class BulkOperations:
             self._jobs[job.id] = job
         threading.Thread(target=self._run_lines, args=(job,), daemon=True).start()
         return _payload(job, [])
+
+    def _slots_taken(self, kind: str, api_version: str) -> str | None:
+        """Shopify's refusal when every slot of this kind is taken (five from 2026-01, one
+        before), naming the running operations; None when one is free. Call under the lock."""
+        running = [j for j in self._jobs.values() if j.status not in TERMINAL and j.type == kind]
+        if len(running) < (5 if api_version >= "2026-01" else 1):
+            return None
+        ids = ", ".join(gid("BulkOperation", j.id) for j in running)
+        return (
+            f"A bulk {kind.lower()} operation for this app and shop is already in progress: {ids}."
+        )
 
     def observe(self, job_id: int) -> BulkJob | None:
         """A poll: the job as the client sees it now (polls advance it)."""
