@@ -16,12 +16,15 @@ survey however many workers race. Relationship invites have no order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Select
 
 from nps_engine.eligibility import DueSurvey, PastInvite, SentInvite
 from nps_engine.records import InviteState, SurveyKind
@@ -209,3 +212,25 @@ def claim_reminder(session: Session, store: str, invite_id: int, now: datetime) 
 def invite(session: Session, store: str, invite_id: int) -> Invite | None:
     found = session.get(Invite, invite_id)
     return found if found is not None and found.store == store else None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteContact:
+    """Who an invite went to, as the unsubscribe page needs it."""
+
+    invite_id: int
+    email: str
+    locale: str | None
+
+
+def invite_contact(connection: Connection, store: str, invite_id: int) -> InviteContact | None:
+    """One primary-key read in SQLAlchemy Core, for the web pages (no ORM session)."""
+    row = connection.execute(_contact(), {"store": store, "invite_id": invite_id}).first()
+    return None if row is None else InviteContact(row[0], row[1], row[2])
+
+
+@functools.cache
+def _contact() -> Select[tuple[int, str, str | None]]:
+    return select(Invite.id, Invite.email, Invite.locale).where(
+        Invite.store == bindparam("store"), Invite.id == bindparam("invite_id")
+    )

@@ -1,0 +1,103 @@
+"""The answer pages' way to the database: reads in place, writes through a short queue.
+
+Writes. SQLite has one writer at a time; a process-wide lock around each answer made the answers
+take turns, each with its own transaction and its own thread hand-off. Instead answers wait in a
+short in-memory queue and one flush at a time writes everything waiting, in ONE transaction on
+one worker thread (one hand-off, one commit for the whole batch), then answers each POST. Under
+load a batch holds as many answers as arrived during the previous one, so the cost of a commit
+is shared; alone, an answer is written at once. Another process writing (``nps run``, a worker)
+is waited for by SQLite's own busy timeout, on the worker thread, not on the event loop. A POST is
+acknowledged only after its transaction committed, so an acknowledged answer is never lost. The
+same queue serves PostgreSQL, where a batch also saves a commit (a WAL flush) per answer.
+
+Reads (the page's invite and comment) are one primary-key SELECT. On SQLite in WAL mode a reader
+never waits for a writer, so it runs in place on the event loop, a few tens of microseconds, with
+no thread hand-off; on PostgreSQL it is a network round trip and goes to a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from nps_engine.store.database import Database
+from nps_engine.store.responses import Answer, RecordedAnswer, record_answers
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Beyond this many answers waiting, a POST is answered 503 at once (the page says "not saved,
+# try again") rather than queued behind a database that is not keeping up.
+MAX_WAITING = 2000
+# One transaction holds at most this many answers, so a batch never holds the lock for long.
+MAX_BATCH = 200
+
+
+class QueueFull(Exception):
+    """Too many answers are waiting to be written."""
+
+
+class AnswerQueue:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.reads_in_place = database.dialect == "sqlite"
+        self._waiting: list[tuple[Answer, asyncio.Future[RecordedAnswer | None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """``work`` on a connection: in place on SQLite, on a worker thread on PostgreSQL."""
+        if self.reads_in_place:
+            return self._read(work)
+        return await run_in_threadpool(self._read, work)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self.database.engine.connect() as connection:
+            return work(connection)
+
+    async def record(self, answer: Answer) -> RecordedAnswer | None:
+        """Store ``answer`` (None: no such invite); returns once its transaction committed."""
+        if len(self._waiting) >= MAX_WAITING:
+            raise QueueFull
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[RecordedAnswer | None] = loop.create_future()
+        self._waiting.append((answer, done))
+        flushing = self._flushing
+        # A flush left behind by an event loop that is gone (tests run apps in several loops).
+        if flushing is None or flushing.done() or flushing.get_loop() is not loop:
+            self._flushing = loop.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                results = await run_in_threadpool(self._write, [answer for answer, _ in batch])
+            except Exception:  # noqa: BLE001 - one bad answer must not fail the others
+                log.warning("a batch of %d answers failed; writing them one by one", len(batch))
+                await self._write_alone(batch)
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():  # the client may have gone away
+                    done.set_result(result)
+
+    async def _write_alone(
+        self, batch: list[tuple[Answer, asyncio.Future[RecordedAnswer | None]]]
+    ) -> None:
+        for answer, done in batch:
+            try:
+                (result,) = await run_in_threadpool(self._write, [answer])
+            except Exception as error:  # noqa: BLE001 - the POST gets it (500, nothing acknowledged)
+                if not done.done():
+                    done.set_exception(error)
+            else:
+                if not done.done():
+                    done.set_result(result)
+
+    def _write(self, answers: list[Answer]) -> list[RecordedAnswer | None]:
+        with self.database.engine.begin() as connection:
+            return record_answers(connection, answers)
