@@ -16,19 +16,19 @@ survey however many workers race. Relationship invites have no order.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import Select
 
 from nps_engine.eligibility import DueSurvey, PastInvite, SentInvite
 from nps_engine.records import InviteState, SurveyKind
 from nps_engine.store.models import Invite, Response
+from nps_engine.store.prepared import Prepared
 
 UNKNOWN_OUTCOME = "unknown outcome: the process stopped while sending; not re-sent"
 # Longer than one SMTP conversation with all its retries, so a live run is never settled.
@@ -223,14 +223,14 @@ class InviteContact:
     locale: str | None
 
 
-def invite_contact(connection: Connection, store: str, invite_id: int) -> InviteContact | None:
-    """One primary-key read in SQLAlchemy Core, for the web pages (no ORM session)."""
-    row = connection.execute(_contact(), {"store": store, "invite_id": invite_id}).first()
-    return None if row is None else InviteContact(row[0], row[1], row[2])
-
-
-@functools.cache
-def _contact() -> Select[tuple[int, str, str | None]]:
-    return select(Invite.id, Invite.email, Invite.locale).where(
+def contact_read(dialect: Dialect) -> Prepared:
+    """One primary-key read, compiled once, for the unsubscribe page (no ORM): run it with
+    ``store`` and ``invite_id`` and give the row to :func:`contact_of`."""
+    statement = select(Invite.id, Invite.email, Invite.locale).where(
         Invite.store == bindparam("store"), Invite.id == bindparam("invite_id")
     )
+    return Prepared(statement, dialect)
+
+
+def contact_of(rows: Sequence[tuple[int, str, str | None]]) -> InviteContact | None:
+    return InviteContact(*rows[0]) if rows else None

@@ -5,23 +5,22 @@ both land on the same row (a unique key on ``(store, invite_id)`` and an insert-
 double click, a back button or two tabs never make two answers. ``responded_at`` is the first
 answer; ``updated_at`` the latest change.
 
-This is the web app's hot path, so it is SQLAlchemy Core on a plain connection, never the ORM:
-each statement is built once per dialect (building one costs more CPU than running it) and an
-answer is ONE statement, an ``INSERT ... SELECT FROM invites ... ON CONFLICT DO UPDATE RETURNING``
-that finds the invite, copies what the answer keeps of it and stores the score in one go; no row
-back means no such invite.
+This is the web app's hot path, so it is SQLAlchemy Core compiled once (:mod:`prepared`) on the
+driver's connection, never the ORM; an answer is ONE statement, an ``INSERT ... SELECT FROM
+invites ... ON CONFLICT DO UPDATE RETURNING`` that finds the invite, copies what the answer keeps
+of it and stores the score in one go; no row back means no such invite.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Text, and_, bindparam, cast, func, literal, select
+from sqlalchemy import Integer, Text, and_, bindparam, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import ReturningInsert
@@ -31,6 +30,7 @@ from sqlalchemy.types import TypeEngine
 from nps_engine.records import Category
 from nps_engine.scoring import category_of
 from nps_engine.store.models import Invite, Response
+from nps_engine.store.prepared import Prepared
 from nps_engine.store.types import UtcDateTime
 
 MAX_COMMENT_CHARS = 5000
@@ -78,31 +78,36 @@ def cleaned_comment(comment: str | None) -> str | None:
     return None if comment is None else (comment.strip()[:MAX_COMMENT_CHARS] or "")
 
 
-def record_answers(
-    connection: Connection, answers: Sequence[Answer]
-) -> list[RecordedAnswer | None]:
-    """Store or update each answer (in the caller's transaction); None for an unknown invite."""
-    dialect = connection.dialect.name
-    recorded: list[RecordedAnswer | None] = []
-    for answer in answers:
-        statement = _answer_upsert(dialect, keep_comment=answer.comment is None)
-        row = connection.execute(statement, answer.parameters()).first()
-        recorded.append(
-            None
-            if row is None
-            else RecordedAnswer(row[0], answer.score, category_of(answer.score), row[1])
-        )
-    return recorded
+class AnswerStatements:
+    """The answer pages' statements, compiled once for one database's dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        name = dialect.name
+        self.keep_comment = Prepared(_answer_upsert(name, keep_comment=True), dialect)
+        self.new_comment = Prepared(_answer_upsert(name, keep_comment=False), dialect)
+        self.page = Prepared(_invite_page(), dialect)
+
+    def record(self, cursor: Any, answers: Sequence[Answer]) -> list[RecordedAnswer | None]:
+        """Store or update each answer (in the caller's transaction); None for an unknown
+        invite."""
+        recorded: list[RecordedAnswer | None] = []
+        for answer in answers:
+            upsert = self.keep_comment if answer.comment is None else self.new_comment
+            rows = upsert.run(cursor, answer.parameters())
+            recorded.append(
+                RecordedAnswer(rows[0][0], answer.score, category_of(answer.score), rows[0][1])
+                if rows
+                else None
+            )
+        return recorded
+
+    def invite_page(self, cursor: Any, store: str, invite_id: int) -> InvitePage | None:
+        """The invite's language and its answer's comment, in one read; None: no such invite."""
+        rows = self.page.run(cursor, {"store": store, "invite_id": invite_id})
+        return InvitePage(*rows[0]) if rows else None
 
 
-def invite_page(connection: Connection, store: str, invite_id: int) -> InvitePage | None:
-    """The invite's language and its answer's comment, in one read; None for no such invite."""
-    row = connection.execute(_invite_page(), {"store": store, "invite_id": invite_id}).first()
-    return None if row is None else InvitePage(row[0], row[1], row[2])
-
-
-@functools.cache
-def _invite_page() -> Select[tuple[int, str | None, str | None]]:
+def _invite_page() -> Select[int, str | None, str | None]:
     answer = and_(Response.store == Invite.store, Response.invite_id == Invite.id)
     return (
         select(Invite.id, Invite.locale, Response.comment)
@@ -118,9 +123,8 @@ def _typed(dialect: str, name: str, type_: TypeEngine[Any]) -> ColumnElement[Any
     return cast(parameter, type_) if dialect == "postgresql" else parameter
 
 
-@functools.cache
-def _answer_upsert(dialect: str, *, keep_comment: bool) -> ReturningInsert[tuple[int, str | None]]:
-    """Insert-or-update of one answer from its invite, built once per dialect and variant."""
+def _answer_upsert(dialect: str, *, keep_comment: bool) -> ReturningInsert[int, str | None]:
+    """Insert-or-update of one answer from its invite."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = _typed(dialect, "now", UtcDateTime())
     from_invite = select(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -46,7 +46,7 @@ def _first_reason_kept(dialect: str) -> Insert:
     """Built once: the unsubscribe page writes it on a plain connection, without the ORM."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # On the Table, not the mapped class: a plain Core statement even inside an ORM session.
-    table = Suppression.__table__
+    table: Table = Suppression.__table__  # type: ignore[assignment]
     return insert(table).on_conflict_do_nothing(index_elements=["store", "email_hash"])
 
 

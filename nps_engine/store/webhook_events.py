@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -54,7 +54,7 @@ def first_delivery(
 
 
 @functools.cache
-def _event_seen() -> Select[tuple[str]]:
+def _event_seen() -> Select[str]:
     w = WebhookEvent
     return (
         select(w.delivery_id)
@@ -67,6 +67,5 @@ def _event_seen() -> Select[tuple[str]]:
 @functools.cache
 def _claim(dialect: str) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(WebhookEvent.__table__).on_conflict_do_nothing(
-        index_elements=["store", "source", "delivery_id"]
-    )
+    table: Table = WebhookEvent.__table__  # type: ignore[assignment]
+    return insert(table).on_conflict_do_nothing(index_elements=["store", "source", "delivery_id"])

@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from nps_engine.store.database import Database
-from nps_engine.store.responses import Answer, RecordedAnswer, record_answers
+from nps_engine.store.responses import Answer, AnswerStatements, RecordedAnswer
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +45,28 @@ class AnswerQueue:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.reads_in_place = database.dialect == "sqlite"
+        self.statements = AnswerStatements(database.engine.dialect)
         self._waiting: list[tuple[Answer, asyncio.Future[RecordedAnswer | None]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
-        """``work`` on a connection: in place on SQLite, on a worker thread on PostgreSQL."""
+    async def read(self, work: Callable[[Any], T]) -> T:
+        """``work`` on a DBAPI cursor: in place on SQLite, on a worker thread on PostgreSQL."""
         if self.reads_in_place:
             return self._read(work)
         return await run_in_threadpool(self._read, work)
 
-    def _read(self, work: Callable[[Connection], T]) -> T:
-        with self.database.engine.connect() as connection:
-            return work(connection)
+    def _read(self, work: Callable[[Any], T]) -> T:
+        # The driver's connection from the engine's pool; giving it back rolls back, so a
+        # PostgreSQL read transaction never stays open.
+        connection = self.database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                return work(cursor)
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
 
     async def record(self, answer: Answer) -> RecordedAnswer | None:
         """Store ``answer`` (None: no such invite); returns once its transaction committed."""
@@ -99,5 +108,15 @@ class AnswerQueue:
                     done.set_result(result)
 
     def _write(self, answers: list[Answer]) -> list[RecordedAnswer | None]:
-        with self.database.engine.begin() as connection:
-            return record_answers(connection, answers)
+        """One transaction for the batch; the pool rolls back whatever did not commit."""
+        connection = self.database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                recorded = self.statements.record(cursor, answers)
+            finally:
+                cursor.close()
+            connection.commit()
+            return recorded
+        finally:
+            connection.close()

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
 from nps_engine.records import SuppressionReason
-from nps_engine.store.invites import InviteContact, invite_contact
+from nps_engine.store.invites import InviteContact, contact_of, contact_read
 from nps_engine.store.suppressions import suppress
 from nps_engine.web.answer_queue import AnswerQueue
 from nps_engine.web.pages import Pages
@@ -34,6 +34,7 @@ class UnsubscribePages:
         self.limiter = limiter
         self.store = store
         self.context = pages.context
+        self.contact = contact_read(self.context.database.engine.dialect)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -95,8 +96,8 @@ class UnsubscribePages:
             return Response(status_code=410)
         except TokenError:
             return Response(status_code=400)
-        store = self.context.store_id
-        invite = await self.store.read(lambda c: invite_contact(c, store, invite_id))
+        key = {"store": self.context.store_id, "invite_id": invite_id}
+        invite = contact_of(await self.store.read(lambda c: self.contact.run(c, key)))
         return invite if invite is not None else Response(status_code=404)
 
     def _localised(self, request: Request, bare: Response) -> Response:

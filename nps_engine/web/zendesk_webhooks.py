@@ -184,7 +184,7 @@ def apply(receiver: Receiver, event: TicketCreated, now: datetime) -> JSONRespon
 
 
 @functools.cache
-def _handled() -> Select[tuple[str]]:
+def _handled() -> Select[str]:
     w = models.WebhookEvent
     return select(w.delivery_id).where(
         w.store == bindparam("store"),
