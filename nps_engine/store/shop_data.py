@@ -141,7 +141,7 @@ def record_delivery(
         .where(or_(o.delivered_at.is_(None), o.delivered_at < delivered_at))
         .values(delivered_at=delivered_at)
     )
-    return bool(getattr(result, "rowcount", 0)) or _order_exists(session, store, order_id)
+    return getattr(result, "rowcount", 0) > 0 or _order_exists(session, store, order_id)
 
 
 def _order_exists(session: Session | Connection, store: str, order_id: int) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.selectable import Select
 
 from nps_engine.store.database import dialect_of
@@ -49,8 +49,8 @@ def first_delivery(
         ).first()
         if seen is not None:
             return False
-    result = session.execute(_claim(dialect_of(session)), row)
-    return bool(getattr(result, "rowcount", 0))
+    # A row back: ours; none: the id was there already (rowcount is not reliable across drivers).
+    return session.execute(_claim(dialect_of(session)), row).first() is not None
 
 
 @functools.cache
@@ -65,7 +65,10 @@ def _event_seen() -> Select[str]:
 
 
 @functools.cache
-def _claim(dialect: str) -> Insert:
+def _claim(dialect: str) -> ReturningInsert[str]:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table: Table = WebhookEvent.__table__  # type: ignore[assignment]
-    return insert(table).on_conflict_do_nothing(index_elements=["store", "source", "delivery_id"])
+    statement = insert(table).on_conflict_do_nothing(
+        index_elements=["store", "source", "delivery_id"]
+    )
+    return statement.returning(table.c.delivery_id)
