@@ -7,7 +7,8 @@ Seeds a store (a fresh SQLite file, or a database of its own created beside the 
 ``--postgres`` / ``NPS_BENCH_POSTGRES`` and dropped afterwards) with ``--invites`` sent invites,
 starts ``nps serve --no-scheduler`` (one uvicorn worker, its real config, limits and middleware)
 and a bare Starlette app under the same uvicorn settings, then runs ``wrk`` (Debian's ``wrk``,
-``--connections`` keep-alive connections, 2 threads) four times, interleaved:
+``--connections`` keep-alive connections, 2 threads) four times after a one-second warm-up of
+each server, interleaved:
 
 - GET ``/s/<token>/9``: nps renders the question page; bare Starlette returns a fixed page of the
   same size;
@@ -341,6 +342,9 @@ def measure(args: argparse.Namespace, folder: Path, database_url: str) -> None:
     load_before = os.getloadavg()
     runs: dict[tuple[str, str], Run] = {}
     with server(serve_nps, nps_url) as nps_pid, server(serve_ref, bare_url) as bare_pid:
+        # Warm up (threads started, connections opened, first pages compiled), not measured.
+        for url, pid in ((bare_url, bare_pid), (nps_url, nps_pid)):
+            wrk(url, "get", script, tokens, args.connections, 1, pid)
         for mode in ("get", "post"):
             for name, url, pid in (("bare", bare_url, bare_pid), ("nps", nps_url, nps_pid)):
                 runs[name, mode] = wrk(

@@ -88,17 +88,28 @@ class AnswerStatements:
         self.page = Prepared(_invite_page(), dialect)
 
     def record(self, cursor: Any, answers: Sequence[Answer]) -> list[RecordedAnswer | None]:
-        """Store or update each answer (in the caller's transaction); None for an unknown
-        invite."""
+        """Store or update each answer, in order (in the caller's transaction); None for an
+        unknown invite. Consecutive answers of the same kind (with or without a comment) go
+        together: one round trip on PostgreSQL."""
         recorded: list[RecordedAnswer | None] = []
-        for answer in answers:
-            upsert = self.keep_comment if answer.comment is None else self.new_comment
-            rows = upsert.run(cursor, answer.parameters())
-            recorded.append(
-                RecordedAnswer(rows[0][0], answer.score, category_of(answer.score), rows[0][1])
-                if rows
-                else None
-            )
+        start = 0
+        while start < len(answers):
+            keep = answers[start].comment is None
+            end = start + 1
+            while end < len(answers) and (answers[end].comment is None) is keep:
+                end += 1
+            upsert = self.keep_comment if keep else self.new_comment
+            run = answers[start:end]
+            for answer, rows in zip(
+                run, upsert.run_each(cursor, [a.parameters() for a in run]), strict=True
+            ):
+                score = answer.score
+                recorded.append(
+                    RecordedAnswer(rows[0][0], score, category_of(score), rows[0][1])
+                    if rows
+                    else None
+                )
+            start = end
         return recorded
 
     def invite_page(self, cursor: Any, store: str, invite_id: int) -> InvitePage | None:
