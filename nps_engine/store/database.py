@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -88,8 +88,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def dialect_of(executor: Session | Connection) -> str:
+    """The dialect's name of a session or a plain connection (the web's Core paths)."""
+    if isinstance(executor, Connection):
+        return executor.dialect.name
+    return executor.get_bind().dialect.name
+
+
 def upsert(
-    session: Session,
+    session: Session | Connection,
     model: type[DeclarativeBase],
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -105,11 +112,7 @@ def upsert(
     table: Table = model.__table__  # type: ignore[assignment]
     keys = [column.name for column in table.primary_key.columns]
     columns = list(update) if update is not None else [c for c in rows[0] if c not in keys]
-    insert = (
-        postgresql.insert
-        if session.bind and session.bind.dialect.name == "postgresql"
-        else sqlite.insert
-    )
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     base = insert(table)
     if columns:
         statement = base.on_conflict_do_update(

@@ -17,15 +17,18 @@ survey however many workers race. Relationship invites have no order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from nps_engine.eligibility import DueSurvey, PastInvite, SentInvite
 from nps_engine.records import InviteState, SurveyKind
 from nps_engine.store.models import Invite, Response
+from nps_engine.store.prepared import Prepared
 
 UNKNOWN_OUTCOME = "unknown outcome: the process stopped while sending; not re-sent"
 # Longer than one SMTP conversation with all its retries, so a live run is never settled.
@@ -209,3 +212,25 @@ def claim_reminder(session: Session, store: str, invite_id: int, now: datetime) 
 def invite(session: Session, store: str, invite_id: int) -> Invite | None:
     found = session.get(Invite, invite_id)
     return found if found is not None and found.store == store else None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteContact:
+    """Who an invite went to, as the unsubscribe page needs it."""
+
+    invite_id: int
+    email: str
+    locale: str | None
+
+
+def contact_read(dialect: Dialect) -> Prepared:
+    """One primary-key read, compiled once, for the unsubscribe page (no ORM): run it with
+    ``store`` and ``invite_id`` and give the row to :func:`contact_of`."""
+    statement = select(Invite.id, Invite.email, Invite.locale).where(
+        Invite.store == bindparam("store"), Invite.id == bindparam("invite_id")
+    )
+    return Prepared(statement, dialect)
+
+
+def contact_of(rows: Sequence[tuple[int, str, str | None]]) -> InviteContact | None:
+    return InviteContact(*rows[0]) if rows else None

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
 from nps_engine.records import Customer, Order
@@ -42,7 +42,9 @@ def upsert_customers(
     return len(rows)
 
 
-def upsert_orders(session: Session, store: str, orders: Sequence[Order], now: datetime) -> int:
+def upsert_orders(
+    session: Session | Connection, store: str, orders: Sequence[Order], now: datetime
+) -> int:
     if not orders:
         return 0
     owners = [o.customer_id for o in orders if o.customer_id is not None]
@@ -52,7 +54,7 @@ def upsert_orders(session: Session, store: str, orders: Sequence[Order], now: da
     return len(rows)
 
 
-def _redacted_ids(session: Session, store: str, ids: Sequence[int]) -> set[int]:
+def _redacted_ids(session: Session | Connection, store: str, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
     query = select(models.Customer.id).where(
@@ -108,35 +110,55 @@ def _cut(value: str | None, length: int) -> str | None:
     return value[:length] if value is not None else None
 
 
-def record_fulfilled_order(session: Session, store: str, order: Order, now: datetime) -> None:
+# The webhook facts below are SQLAlchemy Core on a session or a plain connection (the web app's
+# receivers use a connection, never the ORM): a statement each, no object loaded.
+
+
+def record_fulfilled_order(
+    session: Session | Connection, store: str, order: Order, now: datetime
+) -> None:
     """``orders/fulfilled``: insert the order if the sync has not brought it yet, else only fill
     its fulfilment time; nothing the sync knows better (delivery, returns) is overwritten."""
-    existing = session.get(models.Order, (store, order.id))
-    if existing is None:
+    o = models.Order
+    if not _order_exists(session, store, order.id):
         upsert_orders(session, store, [order], now)
-    elif existing.fulfilled_at is None and order.fulfilled_at is not None:
-        existing.fulfilled_at = order.fulfilled_at
+    elif order.fulfilled_at is not None:
+        session.execute(
+            update(o)
+            .where(o.store == store, o.id == order.id, o.fulfilled_at.is_(None))
+            .values(fulfilled_at=order.fulfilled_at)
+        )
 
 
-def record_delivery(session: Session, store: str, order_id: int, delivered_at: datetime) -> bool:
+def record_delivery(
+    session: Session | Connection, store: str, order_id: int, delivered_at: datetime
+) -> bool:
     """The latest delivery of an order wins (several parcels); False when the order is unknown."""
-    order = session.get(models.Order, (store, order_id))
-    if order is None:
-        return False
-    if order.delivered_at is None or delivered_at > order.delivered_at:
-        order.delivered_at = delivered_at
-    return True
+    o = models.Order
+    result = session.execute(
+        update(o)
+        .where(o.store == store, o.id == order_id)
+        .where(or_(o.delivered_at.is_(None), o.delivered_at < delivered_at))
+        .values(delivered_at=delivered_at)
+    )
+    return getattr(result, "rowcount", 0) > 0 or _order_exists(session, store, order_id)
 
 
-def record_refund(session: Session, store: str, order_id: int) -> bool:
+def _order_exists(session: Session | Connection, store: str, order_id: int) -> bool:
+    o = models.Order
+    found = session.execute(select(o.id).where(o.store == store, o.id == order_id)).first()
+    return found is not None
+
+
+def record_refund(session: Session | Connection, store: str, order_id: int) -> bool:
     return _set_flag(session, store, order_id, refunded=True)
 
 
-def record_return(session: Session, store: str, order_id: int) -> bool:
+def record_return(session: Session | Connection, store: str, order_id: int) -> bool:
     return _set_flag(session, store, order_id, returned=True)
 
 
-def _set_flag(session: Session, store: str, order_id: int, **flag: bool) -> bool:
+def _set_flag(session: Session | Connection, store: str, order_id: int, **flag: bool) -> bool:
     result = session.execute(
         update(models.Order)
         .where(models.Order.store == store, models.Order.id == order_id)

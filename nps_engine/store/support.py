@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from nps_engine.ports import NO_ZENDESK_USER, TicketPage
@@ -172,7 +172,7 @@ def zendesk_user_id(session: Session, store: str, customer_id: int) -> int | Non
     )
 
 
-def customer_of_user(session: Session, store: str, user_id: int) -> int | None:
+def customer_of_user(session: Session | Connection, store: str, user_id: int) -> int | None:
     return session.scalar(
         select(models.ZendeskUser.customer_id).where(
             models.ZendeskUser.store == store, models.ZendeskUser.id == user_id

@@ -8,18 +8,20 @@ reason recorded is kept (an unsubscribe is not turned into a bounce by a later a
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from nps_engine.records import SuppressionReason, email_digest, normalise_email
-from nps_engine.store.database import upsert
 from nps_engine.store.models import Suppression
 
 
 def suppress(
-    session: Session,
+    session: Session | Connection,
     store: str,
     email: str,
     reason: SuppressionReason,
@@ -35,7 +37,17 @@ def suppress(
         "detail": detail,
         "created_at": now,
     }
-    upsert(session, Suppression, [row], update=[])
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    session.execute(_first_reason_kept(dialect.name), row)
+
+
+@functools.cache
+def _first_reason_kept(dialect: str) -> Insert:
+    """Built once: the unsubscribe page writes it on a plain connection, without the ORM."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # On the Table, not the mapped class: a plain Core statement even inside an ORM session.
+    table: Table = Suppression.__table__  # type: ignore[assignment]
+    return insert(table).on_conflict_do_nothing(index_elements=["store", "email_hash"])
 
 
 def suppressions(session: Session, store: str) -> dict[str, SuppressionReason]:

@@ -3,17 +3,21 @@ each delivery id is recorded and a repeat is acknowledged without being applied 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import Select
 
-from nps_engine.store.database import upsert
+from nps_engine.store.database import dialect_of
 from nps_engine.store.models import WebhookEvent
 
 
 def first_delivery(
-    session: Session,
+    session: Session | Connection,
     store: str,
     source: str,
     delivery_id: str,
@@ -27,7 +31,9 @@ def first_delivery(
     under another delivery id: a body re-sent with a made-up webhook id is not applied again.
 
     Call it in the same transaction that applies the webhook, so a crash mid-way leaves the
-    delivery unrecorded and the vendor's retry applies it.
+    delivery unrecorded and the vendor's retry applies it. SQLAlchemy Core only (a session or a
+    plain connection): the insert itself is the claim, so two racing deliveries of one id cannot
+    both be applied.
     """
     row = {
         "store": store,
@@ -37,18 +43,32 @@ def first_delivery(
         "topic": topic,
         "received_at": now,
     }
-    before = session.get(WebhookEvent, (store, source, delivery_id))
-    if before is not None:
-        return False
     if event_id is not None:
-        seen = session.scalar(
-            select(WebhookEvent.delivery_id)
-            .where(WebhookEvent.store == store, WebhookEvent.source == source)
-            .where(WebhookEvent.event_id == event_id)
-            .limit(1)
-        )
+        seen = session.execute(
+            _event_seen(), {"store": store, "source": source, "event_id": event_id}
+        ).first()
         if seen is not None:
             return False
-    upsert(session, WebhookEvent, [row], update=[])
-    session.flush()
-    return True
+    # A row back: ours; none: the id was there already (rowcount is not reliable across drivers).
+    return session.execute(_claim(dialect_of(session)), row).first() is not None
+
+
+@functools.cache
+def _event_seen() -> Select[str]:
+    w = WebhookEvent
+    return (
+        select(w.delivery_id)
+        .where(w.store == bindparam("store"), w.source == bindparam("source"))
+        .where(w.event_id == bindparam("event_id"))
+        .limit(1)
+    )
+
+
+@functools.cache
+def _claim(dialect: str) -> ReturningInsert[str]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Table = WebhookEvent.__table__  # type: ignore[assignment]
+    statement = insert(table).on_conflict_do_nothing(
+        index_elements=["store", "source", "delivery_id"]
+    )
+    return statement.returning(table.c.delivery_id)

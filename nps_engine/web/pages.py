@@ -89,6 +89,9 @@ def build_pages(context: WebContext) -> Pages:
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
             undefined=StrictUndefined,
+            # Templates are read once per process (a restart picks up an edited one): checking
+            # the files' times on every page cost more than the rest of the page's logic.
+            auto_reload=False,
         ),
         survey_tokens=TokenSigner(secret, timedelta(days=web.token_max_age_days)),
         unsubscribe_tokens=TokenSigner(secret, UNSUBSCRIBE_MAX_AGE),

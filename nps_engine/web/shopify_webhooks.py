@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -216,44 +217,58 @@ def _apply(
     intent: Intent | None,
     now: datetime,
 ) -> str:
-    with receiver.database.session() as session:
-        store = receiver.store_id
-        if not first_delivery(session, store, "shopify", delivery_id, topic, now, event_id):
+    store = receiver.store_id
+    if isinstance(intent, PRIVACY_INTENTS):
+        # Rare (one per erasure or data request) and spread over every table: an ORM session.
+        with receiver.database.session() as session:
+            if not first_delivery(session, store, "shopify", delivery_id, topic, now, event_id):
+                return "duplicate"
+            return apply_privacy(session, receiver, intent, now, delivery_id)
+    # The frequent topics: a statement or two of SQLAlchemy Core on one connection.
+    with receiver.database.engine.begin() as connection:
+        if not first_delivery(connection, store, "shopify", delivery_id, topic, now, event_id):
             return "duplicate"
         if intent is None:
             return "ignored"
-        return apply_intent(session, receiver, intent, now, delivery_id)
+        return apply_order_fact(connection, store, intent, now)
 
 
-def apply_intent(
+def apply_order_fact(connection: Connection, store: str, intent: Intent, now: datetime) -> str:
+    """Change an order as ``intent`` says; a word for the response and the log."""
+    match intent:
+        case OrderFulfilled(order):
+            record_fulfilled_order(connection, store, order, now)
+            return "applied"
+        case OrderDelivered(order_id, delivered_at):
+            found = record_delivery(connection, store, order_id, delivered_at)
+        case OrderRefunded(order_id):
+            found = record_refund(connection, store, order_id)
+        case OrderReturned(order_id):
+            found = record_return(connection, store, order_id)
+        case _:
+            raise ValueError(f"not an order fact: {type(intent).__name__}")
+    # An order the sync has not brought yet: the sync will, with this fact in it.
+    return "applied" if found else "order not synced yet"
+
+
+def apply_privacy(
     session: Session,
     receiver: Receiver,
     intent: Intent,
     now: datetime,
     delivery_id: str | None = None,
 ) -> str:
-    """Change the store as ``intent`` says; a word for the response and the log."""
+    """Erase or export as a privacy ``intent`` says."""
     store = receiver.store_id
     match intent:
-        case OrderFulfilled(order):
-            record_fulfilled_order(session, store, order, now)
-            return "applied"
-        case OrderDelivered(order_id, delivered_at):
-            found = record_delivery(session, store, order_id, delivered_at)
-        case OrderRefunded(order_id):
-            found = record_refund(session, store, order_id)
-        case OrderReturned(order_id):
-            found = record_return(session, store, order_id)
         case CustomerRedact(_shop, customer_id, email, order_ids):
             subject = Subject(customer_id, email, order_ids)
             redact_customer(session, store, subject, now, delivery_id)
-            return "applied"
         case CustomerDataRequest(_shop, customer_id, email, order_ids, request_id):
             subject = Subject(customer_id, email, order_ids)
             export_customer(session, store, subject, receiver.data_request_dir, now, request_id)
-            return "applied"
         case ShopRedact(shop_id):
             redact_shop(session, store, now, shop_id=shop_id, delivery_id=delivery_id)
-            return "applied"
-    # An order the sync has not brought yet: the sync will, with this fact in it.
-    return "applied" if found else "order not synced yet"
+        case _:
+            raise ValueError(f"not a privacy request: {type(intent).__name__}")
+    return "applied"

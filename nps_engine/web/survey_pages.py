@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
-from threading import Lock
+from datetime import datetime
 from urllib.parse import parse_qsl
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -36,11 +35,10 @@ from starlette.routing import BaseRoute, Route
 from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
 from nps_engine.records import Category
 from nps_engine.scoring import InvalidScore, category_of, parse_score
-from nps_engine.store import invites as invite_store
-from nps_engine.store.models import Invite
-from nps_engine.store.responses import RecordedAnswer, answer_to, record_answer
+from nps_engine.store.responses import Answer, InvitePage, RecordedAnswer, cleaned_comment
 from nps_engine.store.rewards import ShownReward, reward_for
 from nps_engine.survey_texts import SurveyTexts
+from nps_engine.web.answer_queue import AnswerQueue, QueueFull
 from nps_engine.web.context import WebContext
 from nps_engine.web.pages import Pages, build_pages
 from nps_engine.web.rate_limit import RateLimiter
@@ -66,39 +64,37 @@ class _Refusal(Exception):
 def routes(context: WebContext) -> list[BaseRoute]:
     pages = build_pages(context)
     limiter = RateLimiter(context.web.posts_per_minute_per_ip, time.monotonic)
-    answers = _AnswerPages(pages, limiter)
+    answers = _AnswerPages(pages, limiter, AnswerQueue(context.database))
     return [
         Route("/s/{token}/{score}", answers.show, methods=["GET"]),
         Route("/s/{token}", answers.record, methods=["POST"]),
         Route("/theme.css", answers.theme, methods=["GET"]),
         # One limiter for every POST a customer can make (answers and unsubscribes).
-        *UnsubscribePages(pages, limiter).routes(),
+        *UnsubscribePages(pages, limiter, answers.answers).routes(),
     ]
 
 
 class _AnswerPages:
-    def __init__(self, pages: Pages, limiter: RateLimiter) -> None:
+    def __init__(self, pages: Pages, limiter: RateLimiter, answers: AnswerQueue) -> None:
         self.pages = pages
         self.limiter = limiter
         self.context = pages.context
-        # SQLite has one writer at a time and its busy handler sleeps up to 100 ms between
-        # tries; taking turns in-process first keeps answer latency flat under load.
-        sqlite = self.context.database.dialect == "sqlite"
-        self.write_lock: AbstractContextManager[object] = Lock() if sqlite else nullcontext()
+        # No lock: answers queue up and are written in batches by one flush at a time.
+        self.answers = answers
+        self._words: dict[str, dict[str, object]] = {}
 
     async def show(self, request: Request) -> Response:
         """The question with the clicked score selected. Records nothing."""
         token = request.path_params["token"]
         try:
-            invite = await run_in_threadpool(self._invite, request, token)
+            invite = await self._invite(request, self._verified(request, token))
             score = parse_score(request.path_params["score"])
         except _Refusal as refusal:
             return refusal.response
         except InvalidScore:
             return self.pages.message(self.pages.texts_for_request(request), "invalid", 404)
         texts = self.pages.texts_for(invite.locale)
-        comment = await run_in_threadpool(self._comment, invite)
-        return self._form(texts, token, invite, score, comment)
+        return self._form(texts, token, invite.invite_id, score, invite.comment)
 
     async def record(self, request: Request) -> Response:
         wants_json = "application/json" in request.headers.get("accept", "")
@@ -108,14 +104,15 @@ class _AnswerPages:
             token = request.path_params["token"]
             invite_id = self._verified(request, token)
             self._check_nonce(request, form, invite_id)
-            invite, answer = await run_in_threadpool(self._save, request, token, form)
+            answer = await self._save(request, token, invite_id, form)
         except _Refusal as refusal:
             if wants_json:
                 return JSONResponse({"saved": False}, status_code=refusal.response.status_code)
             return refusal.response
-        reward = await run_in_threadpool(self._reward, answer)
+        reward = await self._reward(answer)
         if wants_json:
             return JSONResponse({"saved": True, "score": answer.score, "category": answer.category})
+        invite = await self._invite(request, invite_id)
         return self._thanks(self.pages.texts_for(invite.locale), token, answer, reward)
 
     async def theme(self, _request: Request) -> Response:
@@ -135,13 +132,9 @@ class _AnswerPages:
         except TokenError:
             raise _Refusal(self._refuse(request, "invalid", 400)) from None
 
-    def _invite(self, request: Request, token: str) -> Invite:
-        invite_id = self._verified(request, token)
-        with self.context.database.session() as session:
-            return self._existing(session, request, invite_id)
-
-    def _existing(self, session: Session, request: Request, invite_id: int) -> Invite:
-        invite = invite_store.invite(session, self.context.store_id, invite_id)
+    async def _invite(self, request: Request, invite_id: int) -> InvitePage:
+        store, statements = self.context.store_id, self.answers.statements
+        invite = await self.answers.read(lambda c: statements.invite_page(c, store, invite_id))
         if invite is None:
             raise _Refusal(self._refuse(request, "invalid", 404))
         return invite
@@ -159,8 +152,9 @@ class _AnswerPages:
         # Our pages say Referrer-Policy: no-referrer, so browsers send "Origin: null" on the
         # form POST; only a real, foreign origin is refused (the nonce does the rest).
         origin = request.headers.get("origin")
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if origin is not None and origin not in {self.pages.origin, own, "null"}:
+        if origin is None or origin in (self.pages.origin, "null"):
+            return
+        if origin != f"{request.url.scheme}://{request.url.netloc}":  # parsed only when needed
             raise _Refusal(self._refuse(request, "invalid", 403))
 
     async def _form_data(self, request: Request) -> FormData:
@@ -195,74 +189,96 @@ class _AnswerPages:
         if issued_for != invite_id:
             raise _Refusal(self._refuse(request, "invalid", 403))
 
-    def _save(self, request: Request, token: str, form: FormData) -> tuple[Invite, RecordedAnswer]:
-        """One transaction: find the invite, check the score, store the answer."""
+    async def _save(
+        self, request: Request, token: str, invite_id: int, form: FormData
+    ) -> RecordedAnswer:
+        """One statement finds the invite and stores the answer (404 when there is no invite)."""
         comment = form.get("comment")
         comment = comment if isinstance(comment, str) else None
-        with self.write_lock, self.context.database.session() as session:
-            invite = self._existing(session, request, self._verified(request, token))
-            try:
-                score = parse_score(form.get("score"))
-            except InvalidScore:
-                texts = self.pages.texts_for(invite.locale)
-                error = texts("question")
-                page = self._form(texts, token, invite, None, comment, error=error, status=400)
-                raise _Refusal(page) from None
-            return invite, record_answer(session, invite, score, comment, self.context.clock())
+        try:
+            score = parse_score(form.get("score"))
+        except InvalidScore:
+            # An unknown invite is still a 404, whatever the score; else the form again.
+            invite = await self._invite(request, invite_id)
+            texts = self.pages.texts_for(invite.locale)
+            error = texts("question")
+            page = self._form(texts, token, invite_id, None, comment, error=error, status=400)
+            raise _Refusal(page) from None
+        answer = Answer(
+            self.context.store_id, invite_id, score, cleaned_comment(comment), self.context.clock()
+        )
+        try:
+            recorded = await self.answers.record(answer)
+        except QueueFull:
+            log.warning("answers are arriving faster than the database takes them")
+            raise _Refusal(self._refuse(request, "too_many", 503)) from None
+        if recorded is None:
+            raise _Refusal(self._refuse(request, "invalid", 404))
+        return recorded
 
-    def _reward(self, answer: RecordedAnswer) -> ShownReward | None:
+    async def _reward(self, answer: RecordedAnswer) -> ShownReward | None:
         """A promoter's thank-you code: made now when rewards are on (the push job catches up if
         Shopify does not answer in time), read from the store."""
         create = self.context.adapters.promoter_reward
         if create is None or answer.category is not Category.PROMOTER:
             return None
-        try:
-            create(answer.response_id, self.context.clock())
-        except Exception as error:  # noqa: BLE001 - the answer is saved; the code can wait
-            log.warning(
-                "reward for response %s not created yet: %s", answer.response_id, type(error)
-            )
-        return reward_for(self.context.database, self.context.store_id, answer.response_id)
+        return await run_in_threadpool(self._make_reward, create, answer.response_id)
 
-    def _comment(self, invite: Invite) -> str | None:
-        with self.context.database.session() as session:
-            answer = answer_to(session, invite)
-            return answer.comment if answer else None
+    def _make_reward(
+        self, create: Callable[[int, datetime], None], response_id: int
+    ) -> ShownReward | None:
+        try:
+            create(response_id, self.context.clock())
+        except Exception as error:  # noqa: BLE001 - the answer is saved; the code can wait
+            log.warning("reward for response %s not created yet: %s", response_id, type(error))
+        return reward_for(self.context.database, self.context.store_id, response_id)
 
     def _form(
         self,
         texts: SurveyTexts,
         token: str,
-        invite: Invite,
+        invite_id: int,
         score: int | None,
         comment: str | None,
         *,
         error: str | None = None,
         status: int = 200,
     ) -> Response:
-        nonce = self.pages.survey_tokens.issue(Purpose.FORM, invite.id, self.context.clock())
-        options = [
-            ScoreOption(s, category_of(s).value, texts("score_label", score=s)) for s in range(11)
-        ]
+        nonce = self.pages.survey_tokens.issue(Purpose.FORM, invite_id, self.context.clock())
         return self.pages.render(
             "survey.html.j2",
             texts,
             status,
-            title=texts("page_title"),
             action=f"{self.pages.root}/s/{token}",
             nonce=nonce,
-            question=texts("question"),
-            options=options,
             score=score,
-            scale_low=texts("scale_low"),
-            scale_high=texts("scale_high"),
             comment=comment,
-            comment_label=texts("comment_label"),
-            submit=texts("submit"),
-            saved_text=texts("saved"),
-            failed_text=texts("saving_failed"),
             error=error,
+            **self._question_words(texts),
         )
+
+    def _question_words(self, texts: SurveyTexts) -> dict[str, object]:
+        """The words of the question page in one language: the same for every page while the
+        app serves, so worked out once (they were a fifth of a page's CPU)."""
+        words = self._words.get(texts.language)
+        if words is None:
+            options = [
+                ScoreOption(s, category_of(s).value, texts("score_label", score=s))
+                for s in range(11)
+            ]
+            words = {
+                "title": texts("page_title"),
+                "question": texts("question"),
+                "options": options,
+                "scale_low": texts("scale_low"),
+                "scale_high": texts("scale_high"),
+                "comment_label": texts("comment_label"),
+                "submit": texts("submit"),
+                "saved_text": texts("saved"),
+                "failed_text": texts("saving_failed"),
+            }
+            self._words[texts.language] = words
+        return words
 
     def _thanks(
         self,

@@ -6,6 +6,9 @@ a page fetch first, so the signed token in the URL is the whole authorisation (n
 The GET only shows a confirmation button: link scanners must not unsubscribe anyone.
 Unsubscribe tokens stay valid for years (``UNSUBSCRIBE_MAX_AGE``); the address is suppressed
 for every future survey, whatever the customer id.
+
+No ORM here: the invite is one Core read (in place on SQLite, see ``answer_queue``), the
+suppression one Core insert on a worker thread (a write may wait for another writer).
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ from starlette.routing import BaseRoute, Route
 
 from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
 from nps_engine.records import SuppressionReason
-from nps_engine.store import invites as invite_store
-from nps_engine.store.models import Invite
+from nps_engine.store.invites import InviteContact, contact_of, contact_read
 from nps_engine.store.suppressions import suppress
+from nps_engine.web.answer_queue import AnswerQueue
 from nps_engine.web.pages import Pages
 from nps_engine.web.rate_limit import RateLimiter
 
 
 class UnsubscribePages:
-    def __init__(self, pages: Pages, limiter: RateLimiter) -> None:
+    def __init__(self, pages: Pages, limiter: RateLimiter, store: AnswerQueue) -> None:
         self.pages = pages
         self.limiter = limiter
+        self.store = store
         self.context = pages.context
+        self.contact = contact_read(self.context.database.engine.dialect)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -38,7 +43,7 @@ class UnsubscribePages:
         ]
 
     async def confirm(self, request: Request) -> Response:
-        invite = await run_in_threadpool(self._invite, request.path_params["token"])
+        invite = await self._invite(request.path_params["token"])
         if isinstance(invite, Response):
             return self._localised(request, invite)
         texts = self.pages.texts_for(invite.locale)
@@ -61,7 +66,7 @@ class UnsubscribePages:
             response = self.pages.message(self.pages.texts_for_request(request), "too_many", 429)
             response.headers["retry-after"] = "60"
             return response
-        invite = await run_in_threadpool(self._invite, request.path_params["token"])
+        invite = await self._invite(request.path_params["token"])
         if isinstance(invite, Response):
             return self._localised(request, invite)
         await run_in_threadpool(self._suppress, invite)
@@ -82,7 +87,7 @@ class UnsubscribePages:
             return False
         return True
 
-    def _invite(self, token: str) -> Invite | Response:
+    async def _invite(self, token: str) -> InviteContact | Response:
         """The invite, or a bare status response for a bad token (localised by the caller)."""
         now = self.context.clock()
         try:
@@ -91,21 +96,21 @@ class UnsubscribePages:
             return Response(status_code=410)
         except TokenError:
             return Response(status_code=400)
-        with self.context.database.session() as session:
-            invite = invite_store.invite(session, self.context.store_id, invite_id)
+        key = {"store": self.context.store_id, "invite_id": invite_id}
+        invite = contact_of(await self.store.read(lambda c: self.contact.run(c, key)))
         return invite if invite is not None else Response(status_code=404)
 
     def _localised(self, request: Request, bare: Response) -> Response:
         kind = "expired" if bare.status_code == 410 else "invalid"
         return self.pages.message(self.pages.texts_for_request(request), kind, bare.status_code)
 
-    def _suppress(self, invite: Invite) -> None:
-        with self.context.database.session() as session:
+    def _suppress(self, invite: InviteContact) -> None:
+        with self.context.database.engine.begin() as connection:
             suppress(
-                session,
+                connection,
                 self.context.store_id,
                 invite.email,
                 SuppressionReason.UNSUBSCRIBED,
                 self.context.clock(),
-                detail=f"unsubscribe link of invite {invite.id}",
+                detail=f"unsubscribe link of invite {invite.invite_id}",
             )

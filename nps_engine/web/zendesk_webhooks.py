@@ -19,6 +19,7 @@ Order (https://developer.zendesk.com/documentation/webhooks/verifying/):
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -26,9 +27,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.sql.selectable import Select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -161,11 +162,13 @@ def receiver_routes(receiver: Receiver, clock: Callable[[], datetime]) -> list[B
 
 
 def apply(receiver: Receiver, event: TicketCreated, now: datetime) -> JSONResponse:
-    with receiver.database.session() as session:
-        seen = session.get(models.WebhookEvent, (receiver.store_id, "zendesk", event.event_id))
-        if seen is not None:
+    """SQLAlchemy Core on plain connections, no ORM; the Zendesk call happens between the two
+    short transactions, never inside one."""
+    key = {"store": receiver.store_id, "source": "zendesk", "delivery_id": event.event_id}
+    with receiver.database.engine.connect() as connection:
+        if connection.execute(_handled(), key).first() is not None:
             return _answer(200, "duplicate")
-        tags = _pushed_tags(session, receiver.store_id, event.requester_id)
+        tags = _pushed_tags(connection, receiver.store_id, event.requester_id)
     if tags:
         try:
             assert receiver.tagger is not None  # checked before the body was read
@@ -173,18 +176,30 @@ def apply(receiver: Receiver, event: TicketCreated, now: datetime) -> JSONRespon
         except Exception as error:  # noqa: BLE001 - any failure: let Zendesk retry the delivery
             log.warning("tagging Zendesk ticket %s failed: %s", event.ticket_id, error)
             return _answer(503, "could not tag the ticket; retry later")
-    with receiver.database.session() as session:
-        first_delivery(session, receiver.store_id, "zendesk", event.event_id, "ticket.created", now)
+    with receiver.database.engine.begin() as connection:
+        first_delivery(
+            connection, receiver.store_id, "zendesk", event.event_id, "ticket.created", now
+        )
     return _answer(200, "tagged" if tags else "no NPS tags for this requester")
 
 
-def _pushed_tags(session: Any, store: str, requester_id: int | None) -> list[str]:
+@functools.cache
+def _handled() -> Select[str]:
+    w = models.WebhookEvent
+    return select(w.delivery_id).where(
+        w.store == bindparam("store"),
+        w.source == bindparam("source"),
+        w.delivery_id == bindparam("delivery_id"),
+    )
+
+
+def _pushed_tags(connection: Connection, store: str, requester_id: int | None) -> list[str]:
     if requester_id is None:
         return []
-    customer_id = customer_of_user(session, store, requester_id)
+    customer_id = customer_of_user(connection, store, requester_id)
     if customer_id is None:
         return []
-    tags = session.scalar(
+    tags = connection.scalar(
         select(models.TagState.tags).where(
             models.TagState.store == store,
             models.TagState.system == "zendesk",
