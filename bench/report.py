@@ -323,7 +323,9 @@ def main() -> None:
             with fresh_copy(path, arguments.postgresql) as url:
                 config.write_text(f"store: {{id: {STORE}}}\ndatabase: {{url: '{url}'}}\n")
                 measured = measure(config)
-                months = [(m.label, stamp(m.start), stamp(m.end)) for m in _period(measured[3]).months()]
+                months = [
+                    (m.label, stamp(m.start), stamp(m.end)) for m in _period(measured[3]).months()
+                ]
                 compare("PostgreSQL", measured, plain_postgres(url, months, STORE), "psycopg")
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average while measuring: {load} (other work on the machine slows the wall time)")

@@ -65,7 +65,9 @@ def _copy_tables(path: Path, target: str) -> None:
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([convert(v) for convert, v in zip(converters, row, strict=True)])
-        cursor.execute("SELECT setval(pg_get_serial_sequence('responses', 'id'), max(id)) FROM responses")
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('responses', 'id'), max(id)) FROM responses"
+        )
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
@@ -80,10 +82,13 @@ def _converter(column: str) -> object:
     return lambda value: value
 
 
-def plain_sql(url: str, months: list[tuple[str, str, str]], store: str) -> tuple[float, float, dict[str, object]]:
+def plain_sql(
+    url: str, months: list[tuple[str, str, str]], store: str
+) -> tuple[float, float, dict[str, object]]:
     """The same aggregates as ``report.plain_sql``, in PostgreSQL's SQL."""
     calendar = " UNION ALL ".join(
-        f"SELECT '{label}' AS label, timestamptz '{start}+00' AS start, timestamptz '{end}+00' AS finish"
+        f"SELECT '{label}' AS label, timestamptz '{start}+00' AS start,"
+        f" timestamptz '{end}+00' AS finish"
         for label, start, end in months
     )
     answers = f"""
@@ -114,7 +119,7 @@ def plain_sql(url: str, months: list[tuple[str, str, str]], store: str) -> tuple
         ).fetchall()
         headline = connection.execute(
             answers
-            + f""" SELECT {categories.format('')}, {categories.format(support)},
+            + f""" SELECT {categories.format("")}, {categories.format(support)},
                   {categories.format(returned)}
                 FROM answers a LEFT JOIN orders o ON o.store = %(store)s AND o.id = a.order_id
                 WHERE period_rank = 1""",

@@ -38,6 +38,7 @@ from nps_engine.store.report_facts import period_tally
 from nps_engine.store.report_tallies import ReportQuestion, count_report
 from nps_engine.store.said_comments import said_comments
 
+
 def report_period(
     settings: Settings, now: datetime, since: date | None = None, until: date | None = None
 ) -> Period:

@@ -66,14 +66,6 @@ def _who() -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def share(index: int, parts: int) -> ColumnElement[bool]:
-    if parts == 1:
-        return true()
-    customer_id = _responses.c.customer_id
-    share = customer_id % parts == index
-    return or_(customer_id.is_(None), share) if index == 0 else share
-
-
 def period_answers(
     store: str, kind: SurveyKind, months: Sequence[Month], basis: Basis
 ) -> Select[Any]:
@@ -89,10 +81,12 @@ def period_answers(
         }
         # One window, two readings: row 1 is the latest of the period; a row whose newer
         # neighbour lies in another month (or that has none) is the latest of its month.
-        newer_month = func.lag(calendar.c.label).over(**newest_first)
+        # (one lag(), its default '' for the newest answer: each call is a window function of
+        # its own to the database)
+        newer_month = func.lag(calendar.c.label, 1, "").over(**newest_first)
         columns += [
             (func.row_number().over(**newest_first) == 1).label("chosen"),
-            or_(newer_month.is_(None), newer_month != calendar.c.label).label("month_latest"),
+            (newer_month != calendar.c.label).label("month_latest"),
         ]
     else:
         columns += [true().label("chosen"), true().label("month_latest")]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 
-from sqlalchemy import false, func, null, or_, select, true
+from sqlalchemy import ColumnElement, false, func, null, or_, select, true
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
@@ -24,7 +24,6 @@ from nps_engine.store.fact_query import (
     OPTIONAL_FACTS,
     answer_columns,
     period_answers,
-    share,
     with_facts,
 )
 from nps_engine.store.facts_reader import FactsReader
@@ -55,18 +54,20 @@ def load_report_inputs(
     basis: Basis,
     now: datetime,
     support_window_days: int,
-    part: tuple[int, int] = (0, 1),
     optional: frozenset[str] = OPTIONAL_FACTS,
+    among: ColumnElement[bool] | None = None,
 ) -> ReportInputs:
     """Answers of ``kind`` from the first month's start to the last month's end.
 
-    ``part=(k, n)`` reads only the k-th of n disjoint shares of the customers (Shopify customer id
-    modulo n; answers without one go to share 0), so a big store can be read by n processes.
     ``optional``: the facts of ``fact_query.OPTIONAL_FACTS`` the segments read (default: all).
+    ``among``: a condition on ``responses`` the answers must meet (e.g. having a comment theme),
+    tested before any fact is looked up.
     """
     if not months:
         return ReportInputs([], {})
-    answers = period_answers(store, kind, months, basis).where(share(*part))
+    answers = period_answers(store, kind, months, basis)
+    if among is not None:
+        answers = answers.where(among)
     period = answers.subquery("period_answers")
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
     query = with_facts(store, kind, period, optional).where(wanted)

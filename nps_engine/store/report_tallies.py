@@ -65,13 +65,16 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     )
     dialect = database.engine.dialect.name
     needs = facts_needed(question.choices, question.usual_return_days)
-    facts = AnswerFacts(question.store, question.kind, answers, dialect, needs)
+    facts = AnswerFacts(
+        question.store,
+        question.kind,
+        answers,
+        dialect,
+        needs=needs,
+        support_window_days=question.support_window_days,
+    )
     conditions = segment_conditions(
-        question.choices,
-        facts,
-        question.now,
-        question.usual_return_days,
-        question.support_window_days,
+        question.choices, facts, question.now, question.usual_return_days
     )
     f = facts.row.c
     mask = _segment_mask(conditions).label("segment_mask")
@@ -116,7 +119,9 @@ class _Counts:
         self.trend = {label: [0, 0, 0] for label in labels}
         self.months = {label: [[0, 0, 0] for _ in range(segments)] for label in labels}
 
-    def add(self, month: str, chosen: bool, month_latest: bool, score: int, bits: int, n: int) -> None:
+    def add(
+        self, month: str, chosen: bool, month_latest: bool, score: int, bits: int, n: int
+    ) -> None:
         slot = _SLOT_OF_SCORE[score]
         members = [i for i in range(self.segments) if bits >> i & 1]
         if chosen:
@@ -174,6 +179,4 @@ def _with_python_segments(
         inside[i] = counted.segments[place]
         for label, segment_tallies in counted.months.items():
             months[label][i] = segment_tallies[place]
-    return Tallies(
-        tallies.overall, tuple(inside), {label: tuple(t) for label, t in months.items()}
-    )
+    return Tallies(tallies.overall, tuple(inside), {label: tuple(t) for label, t in months.items()})

@@ -25,7 +25,19 @@ from decimal import Decimal
 from math import floor
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, not_, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.expression import FunctionElement
@@ -62,7 +74,14 @@ class AnswerFacts:
     """
 
     def __init__(
-        self, store: str, kind: SurveyKind, answers: Subquery, dialect: str, needs: frozenset[str]
+        self,
+        store: str,
+        kind: SurveyKind,
+        answers: Subquery,
+        dialect: str,
+        *,
+        needs: frozenset[str],
+        support_window_days: int,
     ) -> None:
         self.dialect = dialect
         a, c = answers.c, _customers.c
@@ -80,7 +99,11 @@ class AnswerFacts:
             "total_spent": func.coalesce(c.total_spent, 0),
             "tags": c.tags,
             "country": c.country,
-            "ticket_at": _last_ticket(store, answers),
+            # a ticket (not our follow-up) opened within the window before the answer
+            "support": _never_null(
+                _last_ticket(store, answers)
+                >= HoursBefore(a.responded_at, support_window_days * 24)
+            ),
         }
         lookups = {
             "last_order_at": lambda: _last_order(store, answers),
@@ -99,16 +122,13 @@ class AnswerFacts:
             .subquery("counted")
         )
         f = self.row.c
-        self.score, self.responded_at, self.ticket_at = f.score, f.responded_at, f.ticket_at
+        self.score = f.score
+        self.support: Condition = _never_null(f.support)
         self.last_order_at, self.next_order_at = f.last_order_at, f.next_order_at
         self.previous_score, self.surveyed_at = f.previous_score, f.surveyed_at
         self.orders_count, self.total_spent, self.country = f.orders_count, f.total_spent, f.country
         self.returned: Condition = _never_null(f.returned)
         self.open_ticket: Condition = _never_null(f.open_ticket)
-
-    def support_contacted(self, window_days: int) -> Condition:
-        since = HoursBefore(self.responded_at, window_days * 24)
-        return _never_null(and_(self.ticket_at.is_not(None), self.ticket_at >= since))
 
     def tags_include(self, tags: frozenset[str]) -> Condition:
         """The customer carries one of ``tags`` (lowercase), as Shopify compares them."""
@@ -145,12 +165,11 @@ def segment_conditions(
     facts: AnswerFacts,
     now: datetime,
     usual_return_days: float | None,
-    support_window_days: int,
 ) -> list[Condition | None]:
     """One condition per segment of ``segments.enabled_segments`` (same order); ``None`` for a
     custom rule counted in Python instead."""
     conditions: list[Condition | None] = []
-    support = facts.support_contacted(support_window_days)
+    support = facts.support
     if choices.support_contacted.enabled:
         conditions.append(support)
     if choices.returned.enabled:
@@ -253,7 +272,9 @@ def _equals(feature: str, value: object, features: _Features) -> Condition:
     if feature == "country":
         return func.upper(facts.country) == str(value).strip().upper()
     if feature == "days_since_last_order":
-        return and_(_order(feature, "gte", value, features), _order(feature, "lt", value, features, 1))
+        return and_(
+            _order(feature, "gte", value, features), _order(feature, "lt", value, features, 1)
+        )
     return _number(feature, features) == _operand(feature, value)
 
 
@@ -333,4 +354,3 @@ def _hours_before(element: HoursBefore, compiler: Any, **kw: Any) -> str:
     (moment,) = element.clauses
     text = compiler.process(moment, **kw)
     return f"({text} - interval '{int(element.hours)} hours')"
-

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from jobs import report_job
 from nps_engine.config.loading import parse_settings
 from nps_engine.report import Period

@@ -28,7 +28,15 @@ from nps_engine.store.segment_sql import AnswerFacts, facts_needed, segment_cond
 
 NOW = datetime(2026, 6, 15, 12, 30, 15, 250_000, tzinfo=UTC)
 PERIOD = Period(date(2026, 1, 1), date(2026, 5, 31), "Europe/Paris")
-TAGS = (["VIP"], [" vip ", "newsletter"], [], ["Wholesale"], None, ["newsletter"], {"not": "a list"})
+TAGS = (
+    ["VIP"],
+    [" vip ", "newsletter"],
+    [],
+    ["Wholesale"],
+    None,
+    ["newsletter"],
+    {"not": "a list"},
+)
 
 # One custom segment per feature and operator (and nestings), on top of the three built-in ones.
 CUSTOM: list[dict[str, Any]] = [
@@ -89,43 +97,95 @@ def generate(database: Database, store: str, seed: int = 5) -> None:
     start = datetime(2025, 11, 1, tzinfo=UTC)
     customers, orders, tickets, answers = [], [], [], []
     for i in range(1, 151):
-        customers.append({"store": store, "id": i, "email": f"c{i}@example.com",
-                          "country": rng.choice(["FR", "be", "US", None, "DE", ""]),
-                          "tags": rng.choice(TAGS), "orders_count": rng.choice([0, 1, 2, 4]),
-                          "total_spent": rng.choice([Decimal("0"), Decimal("500.50"), Decimal("99.99"),
-                                                     Decimal("500.49"), Decimal("1200")])})  # fmt: skip
+        customers.append(
+            {
+                "store": store,
+                "id": i,
+                "email": f"c{i}@example.com",
+                "country": rng.choice(["FR", "be", "US", None, "DE", ""]),
+                "tags": rng.choice(TAGS),
+                "orders_count": rng.choice([0, 1, 2, 4]),
+                "total_spent": rng.choice(
+                    [
+                        Decimal("0"),
+                        Decimal("500.50"),
+                        Decimal("99.99"),
+                        Decimal("500.49"),
+                        Decimal("1200"),
+                    ]
+                ),
+            }
+        )
     customer_ids = [*range(1, 151), 999]  # 999 answered but is not in customers
     for n in range(400):
         customer = rng.choice(customer_ids)
         # some exactly a whole number of days before now (and a microsecond either side)
-        days_ago = timedelta(days=rng.choice([5, 10, 20, 30, 31, 60, 61]), microseconds=rng.choice([-1, 0, 1]))
-        created = rng.choice([moment(rng, start, 200), NOW - days_ago])  # fmt: skip
-        orders.append({"store": store, "id": n + 1, "name": f"#{n + 1}", "customer_id": customer,
-                       "created_at": created, "updated_at": created,
-                       "cancelled_at": created if rng.random() < 0.1 else None,
-                       "returned": rng.random() < 0.2, "refunded": rng.random() < 0.1})  # fmt: skip
+        days_ago = timedelta(
+            days=rng.choice([5, 10, 20, 30, 31, 60, 61]), microseconds=rng.choice([-1, 0, 1])
+        )
+        created = rng.choice([moment(rng, start, 200), NOW - days_ago])
+        orders.append(
+            {
+                "store": store,
+                "id": n + 1,
+                "name": f"#{n + 1}",
+                "customer_id": customer,
+                "created_at": created,
+                "updated_at": created,
+                "cancelled_at": created if rng.random() < 0.1 else None,
+                "returned": rng.random() < 0.2,
+                "refunded": rng.random() < 0.1,
+            }
+        )
     for n in range(900):
         who = rng.random()
         customer = rng.choice(customer_ids) if who < 0.85 else None
-        email = f"c{customer}@example.com" if customer else (f"x{n % 40}@example.com" if who < 0.95 else None)  # fmt: skip
+        email = (
+            f"c{customer}@example.com"
+            if customer
+            else (f"x{n % 40}@example.com" if who < 0.95 else None)
+        )
         at = moment(rng, start, 225)
         if n % 17 == 0:  # on a month boundary of Paris, and right after
             at = datetime(2026, 2, 28, 23, 0, tzinfo=UTC) + timedelta(microseconds=n % 2)
         kind = "relationship" if n % 9 == 0 else "transactional"
-        answers.append({"store": store, "source": "survey", "kind": kind, "customer_id": customer,
-                        "email": email, "order_id": rng.choice([None, rng.randrange(1, 420)]),
-                        "score": rng.randrange(11), "responded_at": at, "updated_at": at,
-                        "followup_ticket_id": 5000 + n if n % 23 == 0 else None,
-                        "properties": rng.choice([None, {"Plan": " PRO "}, {"plan": "basic"}])})  # fmt: skip
+        answers.append(
+            {
+                "store": store,
+                "source": "survey",
+                "kind": kind,
+                "customer_id": customer,
+                "email": email,
+                "order_id": rng.choice([None, rng.randrange(1, 420)]),
+                "score": rng.randrange(11),
+                "responded_at": at,
+                "updated_at": at,
+                "followup_ticket_id": 5000 + n if n % 23 == 0 else None,
+                "properties": rng.choice([None, {"Plan": " PRO "}, {"plan": "basic"}]),
+            }
+        )
     for n in range(500):
         answer = rng.choice(answers)
         opened = answer["responded_at"] - rng.choice(
-            [timedelta(days=90), timedelta(days=90, microseconds=1), timedelta(days=rng.uniform(0, 120))]
-        )  # fmt: skip
+            [
+                timedelta(days=90),
+                timedelta(days=90, microseconds=1),
+                timedelta(days=rng.uniform(0, 120)),
+            ]
+        )
         ticket_id = 5000 + n if n % 7 == 0 else 10_000 + n  # some are our own follow-ups
-        tickets.append({"store": store, "id": ticket_id, "customer_id": answer["customer_id"],
-                        "requester_email": answer["email"], "created_at": opened, "updated_at": opened,
-                        "status": rng.choice(["solved", "open", "closed", "pending"]), "tags": []})  # fmt: skip
+        tickets.append(
+            {
+                "store": store,
+                "id": ticket_id,
+                "customer_id": answer["customer_id"],
+                "requester_email": answer["email"],
+                "created_at": opened,
+                "updated_at": opened,
+                "status": rng.choice(["solved", "open", "closed", "pending"]),
+                "tags": [],
+            }
+        )
     with database.engine.begin() as connection:
         connection.execute(insert(Customer), customers)
         connection.execute(insert(Order), orders)
@@ -209,7 +269,10 @@ def test_only_property_rules_are_left_to_python(database: Database, store_id: st
 
     answers = period_answers(store_id, question.kind, PERIOD.months(), "customers").subquery()
     dialect = database.engine.dialect.name
-    facts = AnswerFacts(store_id, question.kind, answers, dialect, facts_needed(settings.segments, None))
-    conditions = segment_conditions(settings.segments, facts, NOW, None, 90)
+    needs = facts_needed(settings.segments, None)
+    facts = AnswerFacts(
+        store_id, question.kind, answers, dialect, needs=needs, support_window_days=90
+    )
+    conditions = segment_conditions(settings.segments, facts, NOW, None)
     names = [s.name for s in enabled_segments(settings.segments, NOW)]
     assert [name for name, c in zip(names, conditions, strict=True) if c is None] == ["plan_pro"]
