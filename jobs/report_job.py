@@ -31,7 +31,7 @@ from nps_engine.report import (
     report_from_tallies,
 )
 from nps_engine.response_filters import ResponseFilters
-from nps_engine.segments import enabled_segments
+from nps_engine.segments import StoreHabits, enabled_segments
 from nps_engine.store.database import Database
 from nps_engine.store.order_habits import usual_return_days
 from nps_engine.store.report_facts import period_tally
@@ -89,7 +89,7 @@ def store_report(
         usual_return_days=usual,
     )
     tallies, trend = count_report(database, question)
-    return report_from_tallies(
+    report = report_from_tallies(
         tallies,
         store=store,
         basis=chosen,
@@ -100,6 +100,7 @@ def store_report(
         options=options or report_options(settings),
         year_before=year_before,
     )
+    return replace(report, habits=StoreHabits(usual, now))
 
 
 def with_said(report: Report, settings: Settings, database: Database, now: datetime) -> Report:
@@ -114,5 +115,6 @@ def with_said(report: Report, settings: Settings, database: Database, now: datet
         segment_settings=settings.segments,
         filters=filters,
         now=now,
+        habits=report.habits,
     )
     return replace(report, said=said)

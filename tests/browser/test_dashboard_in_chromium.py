@@ -211,9 +211,7 @@ def test_html_report_fits_a_phone_without_sideways_scrolling(
     from jobs.cli.report_output import render_html
     from jobs.report_job import with_said
 
-    report = store_report(
-        site.database, site.settings, report_period(site.settings, NOW), now=NOW
-    )
+    report = store_report(site.database, site.settings, report_period(site.settings, NOW), now=NOW)
     page_file = tmp_path / "report.html"
     page_file.write_text(render_html([with_said(report, site.settings, site.database, NOW)]))
     page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
