@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Integer, case, func, literal, literal_column, select
 
 from nps_engine.answer_counts import Tallies, tally_answers
 from nps_engine.periods import Period
@@ -95,8 +95,9 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     return tallies, trend
 
 
-def _segment_mask(conditions: Sequence[Condition | None]) -> object:
-    bits = [
+def _segment_mask(conditions: Sequence[Condition | None]) -> ColumnElement[int]:
+    """Bit i set when the answer is in segment i (those counted here)."""
+    bits: list[ColumnElement[int]] = [
         case((condition, 1 << i), else_=0)
         for i, condition in enumerate(conditions)
         if condition is not None

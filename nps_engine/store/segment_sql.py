@@ -105,7 +105,7 @@ class AnswerFacts:
                 >= HoursBefore(a.responded_at, support_window_days * 24)
             ),
         }
-        lookups = {
+        lookups: dict[str, Callable[[], Any]] = {
             "last_order_at": lambda: _last_order(store, answers),
             "next_order_at": lambda: _next_order(store, answers, s.created_at),
             "previous_score": lambda: _previous_score(store, kind, answers),
@@ -275,7 +275,8 @@ def _equals(feature: str, value: object, features: _Features) -> Condition:
         return and_(
             _order(feature, "gte", value, features), _order(feature, "lt", value, features, 1)
         )
-    return _number(feature, features) == _operand(feature, value)
+    equal: Condition = _number(feature, features) == _operand(feature, value)
+    return equal
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
@@ -297,7 +298,8 @@ def _order(feature: str, op: str, value: object, features: _Features, shift: int
     except OverflowError:  # beyond year 1..9999: Python's datetimes cannot say it either
         raise _NotInSql(feature) from None
     last = features.facts.last_order_at
-    return last <= bound if op in ("gt", "gte") else last > bound
+    held: Condition = last <= bound if op in ("gt", "gte") else last > bound
+    return held
 
 
 def _number(feature: str, features: _Features) -> Any:
