@@ -33,6 +33,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 
 from nps_engine.records import SurveyKind
@@ -48,6 +49,17 @@ _tickets = Ticket.__table__
 # Zendesk ticket statuses nobody works on any more (new, open, pending and hold still have an
 # agent on them): https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
 _DONE_STATUSES = ("solved", "closed", "deleted")
+
+
+def without_jit(connection: Connection) -> None:
+    """Turn PostgreSQL's JIT compiler off for the transaction of ``connection`` (a no-op on
+    SQLite). PostgreSQL compiles a query to machine code when its estimated cost passes
+    ``jit_above_cost``; the estimate of the report's queries counts every correlated subquery
+    once per answer, so even a small store passes it, and compiling their long expressions took
+    12 s of a 14 s query at 150,000 answers (bench/report.py) to save milliseconds.
+    https://www.postgresql.org/docs/current/jit-decision.html"""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL jit = off")
 
 
 def answer_columns() -> tuple[ColumnElement[Any], ...]:

@@ -25,6 +25,7 @@ from nps_engine.store.fact_query import (
     answer_columns,
     period_answers,
     with_facts,
+    without_jit,
 )
 from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import Response
@@ -75,6 +76,7 @@ def load_report_inputs(
     month_facts: dict[str, list[ResponseFacts]] = {month.label: [] for month in months}
     facts = []
     with database.engine.connect() as connection:
+        without_jit(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(query)
         columns = list(result.keys())
         reader = FactsReader(kind, now, support_window_days, columns)
@@ -119,6 +121,7 @@ def latest_facts_per_customer(
     ).subquery("answers")
     query = with_facts(store, kind, answers).where(answers.c.chosen)
     with database.engine.connect() as connection:
+        without_jit(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(query)
         reader = FactsReader(kind, now, support_window_days, list(result.keys()))
         return [reader.facts(row) for row in result]
@@ -133,6 +136,7 @@ def period_tally(
     query = select(answers.c.score, func.count()).where(answers.c.chosen).group_by(answers.c.score)
     counts = [0, 0, 0]
     with database.engine.connect() as connection:
+        without_jit(connection)
         for score, count in connection.execute(query):
             counts[_SLOT_OF_SCORE[score]] += count
     return Tally(*counts)
