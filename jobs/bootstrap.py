@@ -239,8 +239,7 @@ def dashboard_report(
     from jobs.report_job import store_report, with_said
 
     def report(period: Period, kind: SurveyKind, now: datetime) -> Report:
-        # One process: the web server must not fork per page view.
-        counted = store_report(database, settings, period, now=now, kind=kind, processes=1)
+        counted = store_report(database, settings, period, now=now, kind=kind)
         return with_said(counted, settings, database, now)
 
     return report

@@ -237,9 +237,7 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
     reader never sees half a file)."""
 
     def work(context: JobContext) -> None:
-        report = store_report(
-            database, settings, report_period(settings, now), now=now, processes=1
-        )
+        report = store_report(database, settings, report_period(settings, now), now=now)
         report = with_said(report, settings, database, now)
         target = Path(settings.schedule.report_path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -22,27 +22,12 @@ BASES: tuple[Basis, ...] = ("customers", "responses")
 
 @dataclass(frozen=True, slots=True)
 class Tallies:
-    """Everyone's tally and each segment's, for the period and for each month. Tallies of disjoint
-    sets of customers add up, which lets a big store be counted in parts (``jobs.report_job``)."""
+    """Everyone's tally and each segment's, for the period and for each month (counted in the
+    database by ``nps_engine.store.report_tallies``, or here from facts)."""
 
     overall: Tally
     segments: tuple[Tally, ...]
     months: Mapping[str, tuple[Tally, ...]] = field(default_factory=dict)
-
-    def __add__(self, other: Tallies) -> Tallies:
-        parts = zip(self.segments, other.segments, strict=True)
-        months = {
-            label: tuple(
-                a + b
-                for a, b in zip(
-                    self.months.get(label, (Tally(),) * len(self.segments)),
-                    other.months.get(label, (Tally(),) * len(self.segments)),
-                    strict=True,
-                )
-            )
-            for label in {*self.months, *other.months}
-        }
-        return Tallies(self.overall + other.overall, tuple(a + b for a, b in parts), months)
 
 
 def tally_answers(

@@ -29,7 +29,7 @@ from nps_engine.periods import default_period as default_period
 from nps_engine.records import SurveyKind
 from nps_engine.report_said import Said
 from nps_engine.report_text import change_sentence, segment_sentence
-from nps_engine.segments import ResponseFacts, Segment
+from nps_engine.segments import ResponseFacts, Segment, StoreHabits
 from nps_engine.statistics import (
     Comparison,
     Difference,
@@ -140,6 +140,10 @@ class Report:
     rolling: bool = False  # whether trends also show a window of options.window_months
     # "What they said": the period's latest comments (attached by jobs.report_job.with_said).
     said: Said | None = None
+    # The store's habits the churn-risk segment was counted with, so that the "what they said"
+    # part (jobs.report_job.with_said) puts comments in the same segments without measuring
+    # them again (a grouped read of every order).
+    habits: StoreHabits | None = None
 
     @property
     def empty(self) -> bool:

@@ -176,7 +176,7 @@ def _loop(
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.move_to(now)
     say("tags pushed: " + (describe_counts(pushed) or "nothing to write"))
-    report = store_report(database, settings, report_period(settings, now), now=now, processes=1)
+    report = store_report(database, settings, report_period(settings, now), now=now)
     report = with_said(report, settings, database, now)
     listings = _themes(settings, database, now, report, say)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -191,6 +192,16 @@ class Response(Base):
         # "Not one of our own follow-up tickets" is asked for every answer the report or the
         # feed reads; without it each read scans every answer (bench/dashboard.py).
         Index(None, "store", "followup_ticket_id"),
+        # The report's "what they said" reads only commented answers; without it, it read every
+        # answer of the period from the table to test its comment (1.8 s CPU at 1M answers,
+        # bench/report.py). Partial: answers without a comment cost nothing here.
+        Index(
+            "ix_responses_commented",
+            "store",
+            "responded_at",
+            sqlite_where=text("comment IS NOT NULL"),
+            postgresql_where=text("comment IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 
-from sqlalchemy import false, func, null, or_, select, true
+from sqlalchemy import ColumnElement, false, func, null, or_, select, true
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
@@ -24,8 +24,8 @@ from nps_engine.store.fact_query import (
     OPTIONAL_FACTS,
     answer_columns,
     period_answers,
-    share,
     with_facts,
+    without_jit,
 )
 from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import Response
@@ -55,18 +55,20 @@ def load_report_inputs(
     basis: Basis,
     now: datetime,
     support_window_days: int,
-    part: tuple[int, int] = (0, 1),
     optional: frozenset[str] = OPTIONAL_FACTS,
+    among: ColumnElement[bool] | None = None,
 ) -> ReportInputs:
     """Answers of ``kind`` from the first month's start to the last month's end.
 
-    ``part=(k, n)`` reads only the k-th of n disjoint shares of the customers (Shopify customer id
-    modulo n; answers without one go to share 0), so a big store can be read by n processes.
     ``optional``: the facts of ``fact_query.OPTIONAL_FACTS`` the segments read (default: all).
+    ``among``: a condition on ``responses`` the answers must meet (e.g. having a comment theme),
+    tested before any fact is looked up.
     """
     if not months:
         return ReportInputs([], {})
-    answers = period_answers(store, kind, months, basis).where(share(*part))
+    answers = period_answers(store, kind, months, basis)
+    if among is not None:
+        answers = answers.where(among)
     period = answers.subquery("period_answers")
     wanted = or_(period.c.chosen, period.c.month_latest) if basis == "customers" else true()
     query = with_facts(store, kind, period, optional).where(wanted)
@@ -74,6 +76,7 @@ def load_report_inputs(
     month_facts: dict[str, list[ResponseFacts]] = {month.label: [] for month in months}
     facts = []
     with database.engine.connect() as connection:
+        without_jit(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(query)
         columns = list(result.keys())
         reader = FactsReader(kind, now, support_window_days, columns)
@@ -118,6 +121,7 @@ def latest_facts_per_customer(
     ).subquery("answers")
     query = with_facts(store, kind, answers).where(answers.c.chosen)
     with database.engine.connect() as connection:
+        without_jit(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(query)
         reader = FactsReader(kind, now, support_window_days, list(result.keys()))
         return [reader.facts(row) for row in result]
@@ -132,6 +136,7 @@ def period_tally(
     query = select(answers.c.score, func.count()).where(answers.c.chosen).group_by(answers.c.score)
     counts = [0, 0, 0]
     with database.engine.connect() as connection:
+        without_jit(connection)
         for score, count in connection.execute(query):
             counts[_SLOT_OF_SCORE[score]] += count
     return Tally(*counts)

@@ -20,7 +20,13 @@ from nps_engine.config.settings import SegmentSettings
 from nps_engine.records import SurveyKind
 from nps_engine.response_filters import SCORE_RANGES, ResponseFilters
 from nps_engine.response_view import FeedRow
-from nps_engine.segments import ResponseFacts, Segment, enabled_segments, optional_facts
+from nps_engine.segments import (
+    ResponseFacts,
+    Segment,
+    StoreHabits,
+    enabled_segments,
+    optional_facts,
+)
 from nps_engine.store.database import Database
 
 # The report's own fact query and reader: the feed and the report never disagree on segments.
@@ -68,10 +74,15 @@ class Feed:
         timezone: str,
         segments: SegmentSettings,
         now: datetime,
+        habits: StoreHabits | None = None,
     ) -> Feed:
         """The feed under the store's segment settings, read as ``nps report`` reads them
-        (the store's usual gap between orders included)."""
-        usual = usual_return_days(database, store, now)
+        (the store's usual gap between orders included: ``habits`` when measured as of ``now``
+        already, else measured here)."""
+        if habits is not None and habits.as_of == now:
+            usual = habits.usual_return_days
+        else:
+            usual = usual_return_days(database, store, now)
         return cls(
             database,
             store,

@@ -8,6 +8,7 @@ from datetime import datetime
 from nps_engine.config.settings import SegmentSettings
 from nps_engine.report_said import Comment, Said, SaidGroup
 from nps_engine.response_filters import ResponseFilters
+from nps_engine.segments import StoreHabits
 from nps_engine.store.database import Database
 from nps_engine.store.response_feed import Feed
 
@@ -28,9 +29,11 @@ def said_comments(
     now: datetime,
     per_group: int = 3,
     read_limit: int = READ_LIMIT,
+    habits: StoreHabits | None = None,
 ) -> Said:
-    """``filters`` carries the period and survey kind; only answers with a comment are read."""
-    feed = Feed.of_store(database, store, timezone, segment_settings, now)
+    """``filters`` carries the period and survey kind; only answers with a comment are read.
+    ``habits``: the store's habits as of ``now`` when already measured."""
+    feed = Feed.of_store(database, store, timezone, segment_settings, now, habits)
     segments = feed.segments
     names = [EVERYONE, *(segment.name for segment in segments)]
     labels = {EVERYONE: "Everyone", **{segment.name: segment.label for segment in segments}}

@@ -128,7 +128,7 @@ def test_owner_filters_searches_opens_exports_and_signs_out(browser: object, sit
     sign_in(page, site, OWNER)
     page.wait_for_selector(".score b")
     expected = store_report(
-        site.database, site.settings, report_period(site.settings, NOW), now=NOW, processes=1
+        site.database, site.settings, report_period(site.settings, NOW), now=NOW
     )
     headline = f"{round(expected.overall.nps or 0):d}".replace("-", "−")
     assert page.locator(".score b").inner_text() == headline
@@ -211,9 +211,7 @@ def test_html_report_fits_a_phone_without_sideways_scrolling(
     from jobs.cli.report_output import render_html
     from jobs.report_job import with_said
 
-    report = store_report(
-        site.database, site.settings, report_period(site.settings, NOW), now=NOW, processes=1
-    )
+    report = store_report(site.database, site.settings, report_period(site.settings, NOW), now=NOW)
     page_file = tmp_path / "report.html"
     page_file.write_text(render_html([with_said(report, site.settings, site.database, NOW)]))
     page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]

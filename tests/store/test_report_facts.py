@@ -291,34 +291,6 @@ def test_answer_at_the_period_edges(seed: Seeder) -> None:
     assert {f.score for f in load(seed).facts} == {9}
 
 
-def test_shares_of_customers_read_apart_add_up_to_the_whole(seed: Seeder) -> None:
-    for customer in range(1, 8):
-        seed.customer(customer)
-        seed.answer(customer, customer, at("2026-02-01"))
-        seed.answer(customer, 10 - customer, at("2026-03-01"))
-    seed.answer(None, 3, at("2026-03-02"), email="ann@example.com")
-    whole = load(seed)
-    shares = [
-        load_report_inputs(
-            seed.database,
-            seed.store,
-            months=PERIOD.months(),
-            kind=T,
-            basis="customers",
-            now=NOW,
-            support_window_days=90,
-            part=(k, 3),
-        )
-        for k in range(3)
-    ]
-    keys = [f.customer_key for share in shares for f in share.facts]
-    assert sorted(keys) == sorted(f.customer_key for f in whole.facts)
-    assert len(keys) == 8
-    for label, tally in whole.trend.items():
-        assert sum((share.trend[label] for share in shares), Tally()) == tally
-    assert "email:ann@example.com" in {f.customer_key for f in shares[0].facts}
-
-
 def test_our_own_follow_up_ticket_is_not_the_customer_contacting_support(seed: Seeder) -> None:
     """After a detractor answer we open a follow-up ticket for them; at their next answer that
     ticket must not make them "customers who contacted support", nor count as their open ticket."""

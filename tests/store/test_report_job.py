@@ -1,11 +1,8 @@
-"""The one report pipeline: a big store's report counted by several processes equals the one
-counted in one (segment trends included)."""
+"""The one report pipeline: counted in the database, in one process, whatever the store's size."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-
-import pytest
 
 from jobs import report_job
 from nps_engine.config.loading import parse_settings
@@ -17,8 +14,8 @@ NOW = datetime(2026, 6, 15, tzinfo=UTC)
 PERIOD = Period(date(2026, 1, 1), date(2026, 5, 31), "UTC")
 
 
-def test_report_counted_in_parts_matches_the_report_counted_at_once(
-    database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+def test_report_counts_each_customer_once_and_the_segments_they_are_in(
+    database: Database, store_id: str
 ) -> None:
     settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
     with database.session() as session:
@@ -32,27 +29,9 @@ def test_report_counted_in_parts_matches_the_report_counted_at_once(
                 opened = answered - timedelta(days=4)
                 session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
                                    created_at=opened, updated_at=opened))  # fmt: skip
-    at_once = report_job.store_report(database, settings, PERIOD, now=NOW, processes=1)
-    monkeypatch.setattr(report_job, "PARALLEL_FROM", 0)
-    in_parts = report_job.store_report(database, settings, PERIOD, now=NOW, processes=3)
-    assert in_parts == at_once
-    assert at_once.overall.n == 60
-    assert at_once.segments[0].figure.n == 20  # support_contacted
-
-
-def test_small_store_is_counted_in_process(
-    sqlite_database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = parse_settings(
-        {"store": {"id": store_id}, "database": {"url": sqlite_database.url}}, {}
-    )[0]
-
-    def no_fork(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a small store must not start processes")
-
-    monkeypatch.setattr(report_job, "ProcessPoolExecutor", no_fork)
-    report = report_job.store_report(sqlite_database, settings, PERIOD, now=NOW, processes=4)
-    assert report.empty
+    report = report_job.store_report(database, settings, PERIOD, now=NOW)
+    assert report.overall.n == 60
+    assert report.segments[0].figure.n == 20  # support_contacted
 
 
 def test_churn_risk_segment_keeps_its_members_when_only_scores_change(
@@ -90,7 +69,7 @@ def test_churn_risk_segment_keeps_its_members_when_only_scores_change(
             )
 
     def churn() -> tuple[int, tuple[int, ...]]:
-        report = report_job.store_report(database, settings, PERIOD, now=NOW, processes=1)
+        report = report_job.store_report(database, settings, PERIOD, now=NOW)
         [segment] = [s for s in report.segments if s.name == "churn_risk"]
         return segment.figure.n, tuple(point.segment.n for point in segment.trend)
 

@@ -19,7 +19,6 @@ from nps_engine.report import (
     build_report,
     default_period,
     monthly_tallies,
-    tally_answers,
 )
 from nps_engine.report_json import report_json
 from nps_engine.report_text import plain_language
@@ -241,27 +240,6 @@ def test_two_answers_at_the_same_instant_keep_the_later_stored_one() -> None:
     second = answer(1, 10, response_id=8)
     assert report_of([second, first]).overall.tally == Tally(1, 0, 0)
     assert report_of([first, second]).overall.tally == Tally(1, 0, 0)
-
-
-@given(answers, st.integers(2, 4))
-def test_tallies_of_disjoint_customers_add_up_to_the_whole(
-    facts: list[ResponseFacts], parts: int
-) -> None:
-    options: dict[str, Any] = {
-        "basis": "customers",
-        "kind": T,
-        "period": PERIOD,
-        "segments": [RETURNED],
-    }
-    whole = tally_answers(facts, **options)
-    shares = [
-        tally_answers([f for f in facts if (f.customer_id or 0) % parts == k], **options)
-        for k in range(parts)
-    ]
-    total = shares[0]
-    for share in shares[1:]:
-        total += share
-    assert total == whole
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,358 @@
+"""The report's segments as SQL conditions over one counted answer's facts, so the database
+counts them (``report_tallies``) instead of handing every answer to Python.
+
+Each condition must hold for exactly the answers :mod:`nps_engine.segments` (and the custom rules
+of :mod:`nps_engine.segment_rules`) accept; a test compares the two on a generated store. Three
+things keep them equal:
+
+* Every atom is NULL-safe (``coalesce(..., false)``): Python's ``None != 3`` is true and
+  ``None < 3`` is false, where SQL would say "unknown" and lose the answer under ``NOT``.
+* Whole days are never computed in SQL. ``(now - last_order).days > 60`` is the same as
+  ``last_order <= now - 61 days``, so the bound is computed in Python and compared as a time.
+* Support contact ("a ticket within 90 days before the answer") subtracts whole hours, not
+  calendar days: PostgreSQL adds days in the session's time zone, which moves across DST.
+
+A rule that reads an imported answer's ``property`` is not translated (JSON objects of any shape,
+values of any type stringified the Python way): :func:`segment_conditions` returns ``None`` for it
+and the caller counts that one segment in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from math import floor
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import Boolean, DateTime
+
+from nps_engine.records import SurveyKind
+from nps_engine.segment_rules import features_used
+from nps_engine.segments import SegmentChoices
+from nps_engine.store.fact_query import (
+    _last_order,
+    _last_ticket,
+    _next_order,
+    _open_ticket,
+    _previous_score,
+)
+from nps_engine.store.models import Customer, Order
+from nps_engine.store.types import Money, UtcDateTime
+
+Condition = ColumnElement[bool]
+
+_customers = Customer.__table__
+_SCORES = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
+
+
+class AnswerFacts:
+    """The facts of each counted answer, as the columns of one subquery (``row``) over
+    ``answers`` (``fact_query.period_answers``) joined to the answer's customer and surveyed
+    order, keeping only the answers the report counts.
+
+    Each fact is computed once per answer there, however many segments read it: the subquery is
+    fenced with ``OFFSET 0`` so neither database folds it into the counting query, which would
+    copy each correlated subquery into every segment that reads it. Subqueries of facts no
+    segment reads (``needs``, see :func:`facts_needed`) are left out.
+    """
+
+    def __init__(
+        self,
+        store: str,
+        kind: SurveyKind,
+        answers: Subquery,
+        dialect: str,
+        *,
+        needs: frozenset[str],
+        support_window_days: int,
+    ) -> None:
+        self.dialect = dialect
+        a, c = answers.c, _customers.c
+        surveyed = Order.__table__.alias("surveyed")
+        s = surveyed.c
+        columns: dict[str, Any] = {
+            "month": a.month,
+            "chosen": a.chosen,
+            "month_latest": a.month_latest,
+            "score": a.score,
+            "responded_at": a.responded_at,
+            "returned": or_(_never_null(s.returned), _never_null(s.refunded)),
+            "surveyed_at": s.created_at,
+            "orders_count": func.coalesce(c.orders_count, 0),
+            "total_spent": func.coalesce(c.total_spent, 0),
+            "tags": c.tags,
+            "country": c.country,
+            # a ticket (not our follow-up) opened within the window before the answer
+            "support": _never_null(
+                _last_ticket(store, answers)
+                >= HoursBefore(a.responded_at, support_window_days * 24)
+            ),
+        }
+        lookups: dict[str, Callable[[], Any]] = {
+            "last_order_at": lambda: _last_order(store, answers),
+            "next_order_at": lambda: _next_order(store, answers, s.created_at),
+            "previous_score": lambda: _previous_score(store, kind, answers),
+            "open_ticket": lambda: _never_null(_open_ticket(store, answers)),
+        }
+        columns |= {name: lookup() if name in needs else null() for name, lookup in lookups.items()}
+        self.row = (
+            select(*(column.label(name) for name, column in columns.items()))
+            .select_from(answers)
+            .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id))
+            .outerjoin(surveyed, and_(s.store == store, s.id == a.order_id))
+            .where(or_(a.chosen, a.month_latest))
+            .offset(0)
+            .subquery("counted")
+        )
+        f = self.row.c
+        self.score = f.score
+        self.support: Condition = _never_null(f.support)
+        self.last_order_at, self.next_order_at = f.last_order_at, f.next_order_at
+        self.previous_score, self.surveyed_at = f.previous_score, f.surveyed_at
+        self.orders_count, self.total_spent, self.country = f.orders_count, f.total_spent, f.country
+        self.returned: Condition = _never_null(f.returned)
+        self.open_ticket: Condition = _never_null(f.open_ticket)
+
+    def tags_include(self, tags: frozenset[str]) -> Condition:
+        """The customer carries one of ``tags`` (lowercase), as Shopify compares them."""
+        column = self.row.c.tags
+        if self.dialect == "postgresql":
+            is_list = func.json_typeof(column) == "array"
+            element = func.json_array_elements_text(column).table_valued("value")
+        else:
+            is_list = func.json_type(column) == "array"
+            element = func.json_each(column).table_valued("value")
+        found = exists(
+            select(literal(1))
+            .select_from(element)
+            .where(func.lower(func.trim(element.c.value)).in_(sorted(tags)))
+        )
+        return _never_null(case((is_list, found), else_=false()))
+
+
+def facts_needed(choices: SegmentChoices, usual_return_days: float | None) -> frozenset[str]:
+    """The facts looked up by a subquery that the segments read (the rest is joined)."""
+    used = frozenset().union(*(features_used(custom.rule) for custom in choices.custom))
+    needs = {"previous_score"} if "score_drop" in used else set()
+    needs |= {"open_ticket"} if "open_ticket" in used else set()
+    churn = choices.churn_risk
+    if "days_since_last_order" in used or (churn.enabled and usual_return_days is not None):
+        needs.add("last_order_at")
+    if churn.enabled and usual_return_days is not None and usual_return_days < churn.no_repeat_days:
+        needs.add("next_order_at")
+    return frozenset(needs)
+
+
+def segment_conditions(
+    choices: SegmentChoices,
+    facts: AnswerFacts,
+    now: datetime,
+    usual_return_days: float | None,
+) -> list[Condition | None]:
+    """One condition per segment of ``segments.enabled_segments`` (same order); ``None`` for a
+    custom rule counted in Python instead."""
+    conditions: list[Condition | None] = []
+    support = facts.support
+    if choices.support_contacted.enabled:
+        conditions.append(support)
+    if choices.returned.enabled:
+        conditions.append(facts.returned)
+    if choices.churn_risk.enabled:
+        days = choices.churn_risk.no_repeat_days
+        conditions.append(_churn_risk(facts, support, now, usual_return_days, days))
+    for custom in choices.custom:
+        conditions.append(rule_condition(custom.rule, _Features(facts, now, support)))
+    return conditions
+
+
+def _churn_risk(
+    facts: AnswerFacts, support: Condition, now: datetime, usual: float | None, quiet_days: int
+) -> Condition:
+    """``segments.is_churn_risk`` in SQL (its docstring gives the rule)."""
+    if usual is None:
+        return or_(facts.returned, support)
+    parts = [facts.returned, support]
+    if usual < quiet_days:
+        parts.append(_no_repeat_order(facts, _at(now - timedelta(days=quiet_days))))
+    # whole days since the last order > 2 * usual  <=>  at least floor(2 * usual) + 1 days
+    gone = _at(now - timedelta(days=floor(2 * usual) + 1))
+    parts.append(_never_null(and_(facts.orders_count >= 2, facts.last_order_at <= gone)))
+    return or_(*parts)
+
+
+def _no_repeat_order(facts: AnswerFacts, before: Any) -> Condition:
+    surveyed_at, last = facts.surveyed_at, facts.last_order_at
+    return _never_null(
+        case(
+            (surveyed_at.is_not(None), and_(facts.next_order_at.is_(None), surveyed_at < before)),
+            (last.is_not(None), last < before),
+            else_=false(),
+        )
+    )
+
+
+class _Features:
+    """What a custom rule reads, as SQL."""
+
+    def __init__(self, facts: AnswerFacts, now: datetime, support: Condition) -> None:
+        self.facts, self.now, self.support = facts, now, support
+
+
+def rule_condition(source: object, features: _Features) -> Condition | None:
+    """A validated rule (``segment_rules.parse_rule`` accepted it) as a condition; ``None`` when
+    part of it is counted in Python."""
+    try:
+        return _rule(source, features)
+    except _NotInSql:
+        return None
+
+
+class _NotInSql(Exception):
+    """This part of a rule is evaluated in Python."""
+
+
+def _rule(source: object, features: _Features) -> Condition:
+    assert isinstance(source, Mapping)
+    return and_(*(_entry(str(key), value, features) for key, value in source.items()))
+
+
+def _entry(key: str, value: object, features: _Features) -> Condition:
+    if key in ("all", "any"):
+        assert isinstance(value, list)
+        parts = [_rule(item, features) for item in value]
+        return and_(*parts) if key == "all" else or_(*parts)
+    if key == "property":
+        raise _NotInSql(key)
+    conditions = value if isinstance(value, Mapping) else {"eq": value}
+    return and_(*(_atom(key, str(op), operand, features) for op, operand in conditions.items()))
+
+
+def _atom(feature: str, op: str, operand: object, features: _Features) -> Condition:
+    values = operand if op in ("in", "not_in") else [operand]
+    assert isinstance(values, list)
+    negate = op in ("ne", "not_in")
+    if op in ("eq", "ne", "in", "not_in"):
+        if feature == "tag":
+            held = features.facts.tags_include(frozenset(str(v).strip().lower() for v in values))
+        else:
+            held = _never_null(or_(*(_equals(feature, value, features) for value in values)))
+        return not_(held) if negate else held
+    return _never_null(_order(feature, op, operand, features))
+
+
+def _equals(feature: str, value: object, features: _Features) -> Condition:
+    facts = features.facts
+    if feature == "category":
+        low, high = _SCORES[str(value).lower()]
+        return facts.score.between(low, high)
+    if feature in ("returned", "support_contacted", "open_ticket"):
+        flag = {
+            "returned": facts.returned,
+            "support_contacted": features.support,
+            "open_ticket": facts.open_ticket,
+        }[feature]
+        return flag if value else not_(flag)
+    if feature == "country":
+        return func.upper(facts.country) == str(value).strip().upper()
+    if feature == "days_since_last_order":
+        return and_(
+            _order(feature, "gte", value, features), _order(feature, "lt", value, features, 1)
+        )
+    equal: Condition = _number(feature, features) == _operand(feature, value)
+    return equal
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+}
+
+
+def _order(feature: str, op: str, value: object, features: _Features, shift: int = 0) -> Condition:
+    if feature != "days_since_last_order":
+        return _COMPARE[op](_number(feature, features), _operand(feature, value))
+    # Whole days d since the last order, as times: d >= n  <=>  last <= now - n days.
+    assert isinstance(value, int)
+    n = value + shift + (1 if op in ("gt", "lte") else 0)
+    try:
+        bound = _at(features.now - timedelta(days=n))
+    except OverflowError:  # beyond year 1..9999: Python's datetimes cannot say it either
+        raise _NotInSql(feature) from None
+    last = features.facts.last_order_at
+    held: Condition = last <= bound if op in ("gt", "gte") else last > bound
+    return held
+
+
+def _number(feature: str, features: _Features) -> Any:
+    facts = features.facts
+    if feature == "score":
+        return facts.score
+    if feature == "score_drop":
+        return facts.previous_score - facts.score
+    if feature == "orders_count":
+        return facts.orders_count
+    if feature == "total_spent":
+        return facts.total_spent
+    raise _NotInSql(feature)
+
+
+def _operand(feature: str, value: object) -> Any:
+    if feature == "total_spent":
+        return literal(Decimal(str(value)), Money)
+    return value
+
+
+def _never_null(condition: Any) -> Condition:
+    return func.coalesce(condition, false(), type_=Boolean)
+
+
+def _at(moment: datetime) -> Any:
+    return literal(moment, UtcDateTime())
+
+
+class HoursBefore(FunctionElement[datetime]):
+    """``moment - hours`` for a stored time, the same instant on both databases."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+    def __init__(self, moment: Any, hours: int) -> None:
+        self.hours = hours
+        super().__init__(moment)
+
+
+@compiles(HoursBefore, "sqlite")
+def _hours_before_sqlite(element: HoursBefore, compiler: Any, **kw: Any) -> str:
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; its date functions keep milliseconds only, so
+    # the microseconds are carried over as text (hours move neither).
+    # (and parsing the fraction rounds to the nearest millisecond, which may carry a second).
+    (moment,) = element.clauses
+    text = compiler.process(moment, **kw)
+    hours = f"'-{int(element.hours)} hours'"
+    return f"(strftime('%Y-%m-%d %H:%M:%S', substr({text}, 1, 19), {hours}) || substr({text}, 20))"
+
+
+@compiles(HoursBefore)
+def _hours_before(element: HoursBefore, compiler: Any, **kw: Any) -> str:
+    (moment,) = element.clauses
+    text = compiler.process(moment, **kw)
+    return f"({text} - interval '{int(element.hours)} hours')"
