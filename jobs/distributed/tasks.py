@@ -7,7 +7,7 @@ The job goes through :func:`jobs.runtime.runner.run_job`, so it takes the same p
 * credentials refused: the store is paused (``queue_state``) and the failure logged; no retry.
 * failed on a transient fault (vendor or database unreachable): retried at most
   ``queue.max_retries`` times, waiting what the shared retry policy says (seconds, never days).
-* a sync whose slice ended: the rest of the store goes back at the end of the queue.
+* a sync or send whose slice ended: the rest of the store goes back at the end of the queue.
 """
 
 from __future__ import annotations
@@ -63,25 +63,26 @@ def job_work(settings: Settings, database: Database, job: str, store_slice: Stor
     from jobs.steps import alerts_step, push_step, report_file_step, send_step, sync_step
 
     now = utc_now()
-    if job == "sync":
-        inner = sync_step(settings, database, now, progress=store_slice.progress)
-
-        def sliced(context: JobContext) -> None:
-            try:
-                inner(context)
-            except SliceEnded:
-                context.count("slice_ended")
-
-        return sliced
     steps: dict[str, Callable[[], Work]] = {
-        "surveys send": lambda: send_step(settings, database, now),
+        "sync": lambda: sync_step(settings, database, now, progress=store_slice.progress),
+        # A big store's send (thousands of emails, each a round-trip to the SMTP relay) stops at
+        # the budget too, after a finished invite: the rest stays pending for the next slice.
+        "surveys send": lambda: send_step(settings, database, now, progress=store_slice.progress),
         "tags push": lambda: push_step(settings, database, now),
         "report": lambda: report_file_step(settings, database, now),
         "alerts": lambda: alerts_step(settings, database, now),
     }
     if job not in steps:
         raise ValueError(f"unknown job '{job}'")
-    return steps[job]()
+    inner = steps[job]()
+
+    def sliced(context: JobContext) -> None:
+        try:
+            inner(context)
+        except SliceEnded:
+            context.count("slice_ended")
+
+    return sliced
 
 
 def run_store_job(task: Task, store: str, job: str, part: int = 0) -> dict[str, Any]:
