@@ -3,7 +3,9 @@
 The job goes through :func:`jobs.runtime.runner.run_job`, so it takes the same per-store lock
 (a PostgreSQL advisory lock) and writes the same ``job_runs`` row. Then, by outcome:
 
-* locked: another delivery or an ``nps run`` is doing it; nothing to add.
+* locked: another delivery or an ``nps run`` is doing it; nothing to add, and the rest of the
+  chain is left to the run holding the lock (else a copy Redis handed out after its visibility
+  timeout would queue the store's next jobs a second time).
 * credentials refused: the store is paused (``queue_state``) and the failure logged; no retry.
 * failed on a transient fault (vendor or database unreachable): retried at most
   ``queue.max_retries`` times, waiting what the shared retry policy says (seconds, never days).
@@ -116,6 +118,9 @@ def _after(
     part: int,
 ) -> None:
     store, job, queue = outcome.store, outcome.job, app.nps_queue
+    if outcome.status == "locked":
+        task.request.chain = None  # Celery reads it after we return: the next links stay unsent
+        return
     if outcome.credentials_refused:
         pause = state.pause(store, "; ".join(outcome.errors[:2]), utc_now(),
                             queue.credentials_pause_minutes)  # fmt: skip
