@@ -286,8 +286,9 @@ def _round(
         "commands_per_task": commands / tasks,
         "command_kinds": {k: n / tasks for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])},
         "job_seconds": {job: statistics.mean(seconds) for job, seconds in in_jobs.items()},
-        # what a worker process spends per task outside the job itself (broker, Celery, setup)
-        "outside_per_task": (wall * workers - sum(map(sum, in_jobs.values()))) / tasks,
+        # what a job slot spends per task outside the job itself (broker, Celery, idle)
+        "outside_per_task": (wall * workers * args.concurrency - sum(map(sum, in_jobs.values())))
+        / tasks,
         "rss": rss,
         "worker_cpu_per_task": cpu / tasks,
         "postgres_cpu_per_task": sum(
