@@ -9,8 +9,9 @@ Delivery settings, and why:
 * ``worker_prefetch_multiplier = 1``: a worker holds no task it is not running, so a busy
   worker never sits on the queue.
 * Redis ``visibility_timeout``: how long Redis waits before handing a taken, unacknowledged task
-  to another worker; longer than any task (the time limit is twice the store time budget).
-  RabbitMQ gives a dead worker's tasks back as soon as its connection drops.
+  to another worker: the store time budget plus 30 s (``QueueSettings.visibility_timeout_seconds``
+  says why), so a killed worker's task runs again within minutes. RabbitMQ gives a dead worker's
+  tasks back as soon as its connection drops.
 * No result backend: outcomes are in ``job_runs`` (``nps status``, ``nps stores``).
 * A queue per job (``nps.sync``, ``nps.send``, ``nps.push``, ``nps.report``, ``nps.alerts``):
   ``nps status`` shows the depth of each, and ``nps worker --queues`` can dedicate workers to one.
@@ -80,8 +81,7 @@ def make_app(stores: Sequence[Settings]) -> StoreApp:
         task_queues=[_queue(name) for name in QUEUES.values()],
         task_default_queue=QUEUES["sync"],
         task_create_missing_queues=False,
-        # A job past twice its budget is stuck (a hung vendor): kill it (prefork) before Redis
-        # would hand the same task to another worker.
+        # A job past twice its budget is stuck (a hung vendor): kill it (prefork pool).
         task_time_limit=2 * budget,
         broker_transport_options={
             "visibility_timeout": queue.visibility_timeout_seconds,

@@ -1,9 +1,10 @@
 """A task's slice of one store: the store time budget, ended at the next committed page.
 
-Jobs report progress after each page they commit (sync: each page with its cursor). The progress
-function given to a sliced job raises :class:`SliceEnded` there once the budget is spent, so the
-job stops where a crash would have left it safe, and the task puts the rest of the store's work
-back at the end of the queue: a store with a year to backfill takes turns with the others.
+Jobs report progress after each page they commit (sync: each page with its cursor; send: each
+invite it finished). The progress function given to a sliced job raises :class:`SliceEnded` there
+once the budget is spent, so the job stops where a crash would have left it safe, and the task
+puts the rest of the store's work back at the end of the queue: a store with a year to backfill,
+or thousands of surveys to mail, takes turns with the others.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 The job goes through :func:`jobs.runtime.runner.run_job`, so it takes the same per-store lock
 (a PostgreSQL advisory lock) and writes the same ``job_runs`` row. Then, by outcome:
 
-* locked: another delivery or an ``nps run`` is doing it; nothing to add.
+* locked: another delivery or an ``nps run`` is doing it; nothing to add, and the rest of the
+  chain is left to the run holding the lock (else a copy Redis handed out after its visibility
+  timeout would queue the store's next jobs a second time).
 * credentials refused: the store is paused (``queue_state``) and the failure logged; no retry.
 * failed on a transient fault (vendor or database unreachable): retried at most
   ``queue.max_retries`` times, waiting what the shared retry policy says (seconds, never days).
-* a sync whose slice ended: the rest of the store goes back at the end of the queue.
+* a sync or send whose slice ended: the rest of the store goes back at the end of the queue.
 """
 
 from __future__ import annotations
@@ -63,25 +65,26 @@ def job_work(settings: Settings, database: Database, job: str, store_slice: Stor
     from jobs.steps import alerts_step, push_step, report_file_step, send_step, sync_step
 
     now = utc_now()
-    if job == "sync":
-        inner = sync_step(settings, database, now, progress=store_slice.progress)
-
-        def sliced(context: JobContext) -> None:
-            try:
-                inner(context)
-            except SliceEnded:
-                context.count("slice_ended")
-
-        return sliced
     steps: dict[str, Callable[[], Work]] = {
-        "surveys send": lambda: send_step(settings, database, now),
+        "sync": lambda: sync_step(settings, database, now, progress=store_slice.progress),
+        # A big store's send (thousands of emails, each a round-trip to the SMTP relay) stops at
+        # the budget too, after a finished invite: the rest stays pending for the next slice.
+        "surveys send": lambda: send_step(settings, database, now, progress=store_slice.progress),
         "tags push": lambda: push_step(settings, database, now),
         "report": lambda: report_file_step(settings, database, now),
         "alerts": lambda: alerts_step(settings, database, now),
     }
     if job not in steps:
         raise ValueError(f"unknown job '{job}'")
-    return steps[job]()
+    inner = steps[job]()
+
+    def sliced(context: JobContext) -> None:
+        try:
+            inner(context)
+        except SliceEnded:
+            context.count("slice_ended")
+
+    return sliced
 
 
 def run_store_job(task: Task, store: str, job: str, part: int = 0) -> dict[str, Any]:
@@ -115,6 +118,9 @@ def _after(
     part: int,
 ) -> None:
     store, job, queue = outcome.store, outcome.job, app.nps_queue
+    if outcome.status == "locked":
+        task.request.chain = None  # Celery reads it after we return: the next links stay unsent
+        return
     if outcome.credentials_refused:
         pause = state.pause(store, "; ".join(outcome.errors[:2]), utc_now(),
                             queue.credentials_pause_minutes)  # fmt: skip

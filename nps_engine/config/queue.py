@@ -73,6 +73,12 @@ class QueueSettings(BaseModel):
 
     @property
     def visibility_timeout_seconds(self) -> int:
-        """How long Redis keeps a taken task from other workers before giving it to another
-        (the worker died): longer than any task, whose time limit is twice the budget."""
-        return 2 * self.store_time_budget_seconds + 15
+        """How long Redis keeps a taken, unacknowledged task from other workers: after a worker
+        is killed, its task runs again this long later (RabbitMQ gives it back at once).
+
+        A sync or send slice stops at its first committed page or email after the budget; 30 s
+        more covers that page, and the longest wait of the shared retry policy (a task waiting
+        for its retry is held unacknowledged too). A task that runs longer (a slow vendor, a big
+        first push) may be handed to a second worker meanwhile: that copy finds the per-store
+        job lock taken and is dropped, chain and all, so a job never runs twice at once."""
+        return self.store_time_budget_seconds + 30

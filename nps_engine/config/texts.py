@@ -5,6 +5,7 @@ The one place the texts touch the disk; :mod:`nps_engine.survey_texts` checks an
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -23,7 +24,10 @@ def load_catalog(settings: Settings) -> TextCatalog:
     languages: dict[str, dict[str, str]] = {}
     for folder in folders:
         for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
-            languages.setdefault(file.stem, {}).update(_read_locale(file))
+            stat = file.stat()
+            languages.setdefault(file.stem, {}).update(
+                _read_locale(file, stat.st_mtime_ns, stat.st_size)
+            )
     overrides = {
         language: {k: v for k, v in override.model_dump().items() if v is not None}
         for language, override in settings.survey.texts.items()
@@ -31,7 +35,11 @@ def load_catalog(settings: Settings) -> TextCatalog:
     return build_catalog(languages, overrides, settings.store.language, settings.store.name)
 
 
-def _read_locale(file: Path) -> dict[str, str]:
+@lru_cache(maxsize=64)
+def _read_locale(file: Path, mtime_ns: int, size: int) -> dict[str, str]:
+    """Parsed once per file version (modified time and size are part of the key, so an edited
+    file is read again): a worker sends surveys for many stores, and parsing every locale at
+    each send job cost more CPU than the job's own work. Callers must not change the result."""
     document = yaml.safe_load(file.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
         raise TextsError(f"{file}: must map text keys to strings")

@@ -35,11 +35,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import BindParameter
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
 from nps_engine.store.models import Customer, Order, Response, Ticket
 from nps_engine.store.types import UtcDateTime
+
+# A store id, or a bound parameter standing for one: a statement built with the parameter is
+# built once and run for every store (the tag push runs it for each store, each time).
+StoreRef = str | BindParameter[str]
 
 _responses = Response.__table__
 _customers = Customer.__table__
@@ -79,7 +84,7 @@ def _who() -> tuple[ColumnElement[Any], ...]:
 
 
 def period_answers(
-    store: str, kind: SurveyKind, months: Sequence[Month], basis: Basis
+    store: StoreRef, kind: SurveyKind, months: Sequence[Month], basis: Basis
 ) -> Select[Any]:
     """The period's answers with their month (store time zone) and, on the customers basis,
     whether each is its customer's latest of the period (``chosen``) and of its month."""
@@ -133,7 +138,7 @@ OPTIONAL_FACTS = frozenset({"previous_score", "open_ticket", "properties"})
 
 
 def with_facts(
-    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+    store: StoreRef, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
 ) -> Select[Any]:
     """``answers`` with what segments need, each column labelled with its name in
     :func:`fact_columns`; the subqueries run only for answers the report counts (its customer's
@@ -161,7 +166,7 @@ def with_facts(
 
 
 def fact_columns(
-    store: str, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
+    store: StoreRef, kind: SurveyKind, answers: Subquery, optional: frozenset[str] = OPTIONAL_FACTS
 ) -> dict[str, Any]:
     """The fact query's columns by name: the SELECT labels them with these names and
     ``facts_reader`` reads them by the same names (the surveyed order's four are added by
@@ -198,7 +203,7 @@ def fact_columns(
     }
 
 
-def _properties(store: str, answers: Subquery) -> Any:
+def _properties(store: StoreRef, answers: Subquery) -> Any:
     """The answer's own ``properties`` (JSON), looked up by its key only when a rule reads it
     (the covering index of the period's answers does not carry it)."""
     own = _responses.alias("own")
@@ -220,7 +225,7 @@ def _raw(column: Any) -> Any:
     return type_coerce(column, Text)
 
 
-def _previous_score(store: str, kind: SurveyKind, answers: Subquery) -> Any:
+def _previous_score(store: StoreRef, kind: SurveyKind, answers: Subquery) -> Any:
     """The same customer's answer of the same kind just before this one, at any time."""
     a, p = answers.c, _responses.alias("previous")
     # Time as an expression, not the bare column: SQLite's planner would otherwise walk the
@@ -248,7 +253,7 @@ def _previous_score(store: str, kind: SurveyKind, answers: Subquery) -> Any:
     )
 
 
-def _last_ticket(store: str, answers: Subquery) -> Any:
+def _last_ticket(store: StoreRef, answers: Subquery) -> Any:
     """The latest Zendesk ticket opened at or before the answer (by customer, else by email)."""
     a, t = answers.c, _tickets.alias("ticket")
 
@@ -267,7 +272,7 @@ def _last_ticket(store: str, answers: Subquery) -> Any:
     )
 
 
-def _not_our_followup(store: str, ticket_id: ColumnElement[int]) -> ColumnElement[bool]:
+def _not_our_followup(store: StoreRef, ticket_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Leave out the follow-up tickets we opened for detractors: a customer we wrote to has not
     "contacted support", and our own open follow-up is not their open ticket."""
     ours = select(_responses.c.followup_ticket_id).where(
@@ -276,7 +281,7 @@ def _not_our_followup(store: str, ticket_id: ColumnElement[int]) -> ColumnElemen
     return ticket_id.not_in(ours)
 
 
-def _open_ticket(store: str, answers: Subquery) -> Any:
+def _open_ticket(store: StoreRef, answers: Subquery) -> Any:
     """Whether the customer (else the email) has a ticket an agent is still working on."""
     a, t = answers.c, _tickets.alias("open_ticket")
 
@@ -296,7 +301,7 @@ def _open_ticket(store: str, answers: Subquery) -> Any:
     )
 
 
-def _next_order(store: str, answers: Subquery, surveyed_at: Any) -> Any:
+def _next_order(store: StoreRef, answers: Subquery, surveyed_at: Any) -> Any:
     """The customer's first order after the surveyed one (read from the index alone)."""
     later = _orders.alias("later")
     return (
@@ -309,7 +314,7 @@ def _next_order(store: str, answers: Subquery, surveyed_at: Any) -> Any:
     )
 
 
-def _last_order(store: str, answers: Subquery) -> Any:
+def _last_order(store: StoreRef, answers: Subquery) -> Any:
     """The customer's latest order that was not cancelled (read from the index alone)."""
     any_order = _orders.alias("any_order")
     return (

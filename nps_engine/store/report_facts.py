@@ -11,9 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, null, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+)
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
@@ -102,6 +115,22 @@ def latest_facts_per_customer(
     support_window_days: int = 90,
 ) -> list[ResponseFacts]:
     """Each Shopify customer's latest answer of ``kind`` (any time), for the tag push."""
+    with database.engine.connect() as connection:
+        without_jit(connection)
+        result = connection.execution_options(yield_per=_BATCH).execute(
+            _latest_facts_query(kind), {_STORE.key: store}
+        )
+        reader = FactsReader(kind, now, support_window_days, list(result.keys()))
+        return [reader.facts(row) for row in result]
+
+
+_STORE = bindparam("facts_store", type_=String())
+
+
+@lru_cache(maxsize=4)
+def _latest_facts_query(kind: SurveyKind) -> Select[Any]:
+    """Built once per kind, the store a parameter: building it (a dozen correlated subqueries)
+    cost a worker more CPU than running it, twice in every tag push of every store."""
     r = _responses.c
     latest = (
         select(
@@ -110,7 +139,7 @@ def latest_facts_per_customer(
             .over(partition_by=r.customer_id, order_by=(r.responded_at.desc(), r.id.desc()))
             .label("recency"),
         )
-        .where(r.store == store, r.kind == kind.value, r.customer_id.is_not(None))
+        .where(r.store == _STORE, r.kind == kind.value, r.customer_id.is_not(None))
         .subquery("latest")
     )
     answers = select(
@@ -119,12 +148,7 @@ def latest_facts_per_customer(
         (latest.c.recency == 1).label("chosen"),
         false().label("month_latest"),
     ).subquery("answers")
-    query = with_facts(store, kind, answers).where(answers.c.chosen)
-    with database.engine.connect() as connection:
-        without_jit(connection)
-        result = connection.execution_options(yield_per=_BATCH).execute(query)
-        reader = FactsReader(kind, now, support_window_days, list(result.keys()))
-        return [reader.facts(row) for row in result]
+    return with_facts(_STORE, kind, answers).where(answers.c.chosen)
 
 
 def period_tally(

@@ -23,7 +23,7 @@ from nps_engine.store import models
 from nps_engine.store.database import Database
 from sandbox.traffic import FaultPlan
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(180)]
 
 
 @pytest.fixture(params=brokers())
@@ -36,7 +36,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
 
     def short_budget(document: dict[str, object]) -> None:
         # Redis hands a dead worker's task to another after the visibility timeout, which
-        # follows the budget (2 x 5 + 15 s); RabbitMQ does it as soon as the connection drops.
+        # follows the budget (5 + 30 s); RabbitMQ does it as soon as the connection drops.
         document["queue"]["store_time_budget_seconds"] = 5  # type: ignore[index]
 
     with fleet(tmp_path, database, request.param, stores=1, customers=120, seed=41,
@@ -57,19 +57,24 @@ def test_a_killed_workers_jobs_finish_on_another_without_duplicates(shop: Fleet)
     kill(shop, first)
     sent_before_kill = len(sandbox.smtp.messages)
     second = shop.worker("second")
-    shop.wait_for("the send to finish on the second worker", lambda: shop.finished("tags push"))
 
-    with shop.database.session() as session:
-        invites = list(session.scalars(select(models.Invite).where(models.Invite.store == store)))
-    states = Counter(invite.state for invite in invites)
-    assert states["pending"] == 0, states
+    def invite_states() -> Counter[str]:
+        with shop.database.session() as session:
+            query = select(models.Invite.state).where(models.Invite.store == store)
+            return Counter(session.scalars(query))
+
+    # On Redis the killed task comes back after the visibility timeout (35 s here) and a sweep;
+    # a send slower than the 5 s budget goes on in a second slice, after the push.
+    shop.wait_for("the send to finish on the second worker", lambda: shop.finished("tags push")
+                  and invite_states()["pending"] == 0, timeout=90)  # fmt: skip
+    states = invite_states()
     assert states["sending"] <= 1  # the one cut mid-SMTP, if any: never mailed blindly again
     assert len(sandbox.smtp.messages) > sent_before_kill, "the second worker sent nothing"
     recipients = Counter(m.rcpt_tos[0] for m in sandbox.smtp.messages)
     assert max(recipients.values()) == 1, "someone got two survey emails"
     assert len(sandbox.smtp.messages) in (states["sent"], states["sent"] + 1)
     sends = Counter(run.status for run in shop.runs("surveys send"))
-    assert sends["succeeded"] == 1, sends
+    assert sends["succeeded"] >= 1, sends
     assert sends["interrupted"] == 1, sends
 
     # Customers answer; the second worker dies while pushing tags and opening follow-ups (on

@@ -54,7 +54,8 @@ def task(retries: int) -> Any:
     def retry(countdown: float, max_retries: int) -> Retry:
         return Retry(countdown, max_retries)
 
-    return SimpleNamespace(request=SimpleNamespace(retries=retries), retry=retry)
+    request = SimpleNamespace(retries=retries, chain=[{"task": "nps.store_job"}])
+    return SimpleNamespace(request=request, retry=retry)
 
 
 def outcome(status: str, **flags: bool) -> JobOutcome:
@@ -92,3 +93,12 @@ def test_a_store_whose_slice_ended_goes_back_to_the_end_of_the_queue() -> None:
         {"args": ("shop", "sync"), "kwargs": {"part": 3}, "queue": "nps.sync", "immutable": True}
     ]
     assert state.resumed == ["shop"]  # a success ends any earlier pause
+
+
+def test_a_copy_that_finds_the_job_locked_does_nothing_and_leaves_the_chain_to_the_holder() -> None:
+    app, state, copy = FakeApp(), FakeState(), task(0)
+    _after(copy, app, state, outcome("locked"), StoreSlice(60), 0)  # type: ignore[arg-type]
+    assert copy.request.chain is None  # the store's next jobs are not queued a second time
+    assert app.sent == []
+    assert state.paused == []
+    assert state.resumed == []

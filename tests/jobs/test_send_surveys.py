@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fakes import FakeSurveyMailer
 from sqlalchemy import select
 from survey_support import NOW, SECRET, seed_customer, survey_settings
 
+from jobs.distributed.slices import SliceEnded, StoreSlice
 from jobs.send_surveys import send_surveys
 from nps_engine.invite_tokens import Purpose, TokenSigner
 from nps_engine.records import email_digest
@@ -130,6 +132,29 @@ def test_a_server_going_down_stops_the_batch_and_the_rest_go_out_next_run(
         sqlite_database, survey_settings(store_id), mailer, NOW + timedelta(hours=1)
     )
     assert second.counts["sent"] == 2
+    assert sorted(email.to for email in mailer.sent) == [
+        "c1@example.com",
+        "c2@example.com",
+        "c3@example.com",
+    ]
+
+
+def test_a_send_whose_time_slice_ends_leaves_the_rest_for_the_next_slice_mailing_nobody_twice(
+    sqlite_database: Database, store_id: str
+) -> None:
+    for customer in (1, 2, 3):
+        seed_customer(sqlite_database, store_id, customer, f"c{customer}@example.com")
+    mailer = FakeSurveyMailer()
+    clock = [0.0]
+    store_slice = StoreSlice(60, clock=lambda: clock[0])
+    clock[0] = 61.0  # the worker's budget for this store runs out during the first email
+    with pytest.raises(SliceEnded):
+        send_surveys(
+            sqlite_database, survey_settings(store_id), mailer, NOW, progress=store_slice.progress
+        )
+    assert len(mailer.sent) == 1
+    assert sorted(states(sqlite_database, store_id).values()) == ["pending", "pending", "sent"]
+    send_surveys(sqlite_database, survey_settings(store_id), mailer, NOW + timedelta(minutes=1))
     assert sorted(email.to for email in mailer.sent) == [
         "c1@example.com",
         "c2@example.com",
