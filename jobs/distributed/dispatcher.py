@@ -44,6 +44,7 @@ def store_schedules(settings: Settings) -> list[Schedule]:
             Schedule("surveys send", timedelta(minutes=plan.send_minutes), plan.send_between)
         )
     schedules.append(Schedule("tags push", timedelta(minutes=plan.push_minutes)))
+    schedules.append(Schedule("themes", timedelta(hours=plan.themes_hours)))
     schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
     if settings.alerts.enabled:  # as in `nps serve`: fresh answers are looked at every minute
         schedules.append(Schedule("alerts", timedelta(minutes=1)))

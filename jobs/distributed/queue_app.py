@@ -36,6 +36,7 @@ QUEUES = {
     "tags push": "nps.push",
     "report": "nps.report",
     "alerts": "nps.alerts",
+    "themes": "nps.themes",  # CPU-heavy (the embedding model): kept apart from sync and push
 }
 SHORT_NAMES = {
     "sync": "sync",
@@ -43,6 +44,7 @@ SHORT_NAMES = {
     "push": "tags push",
     "report": "report",
     "alerts": "alerts",
+    "themes": "themes",
 }
 
 
