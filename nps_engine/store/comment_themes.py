@@ -141,6 +141,13 @@ def save_vectors(
             connection.execute(insert(_ct), rows)
 
 
+def comment_count(database: Database, store: str) -> int:
+    """How many answers of ``store`` have a cached vector (every comment, after embedding)."""
+    query = select(func.count()).select_from(_ct).where(_ct.c.store == store)
+    with database.engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
 def cached_comments(
     database: Database, store: str, *, unassigned_only: bool = False
 ) -> CachedComments:
