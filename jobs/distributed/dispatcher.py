@@ -3,7 +3,7 @@
 Which jobs are due is the same pure function the built-in scheduler of ``nps serve`` uses
 (:func:`jobs.runtime.scheduler.due_jobs`), with each store's ``send_between`` read in the store's
 own time zone. Jobs due together go as one chain, in ``nps run``'s order (sync, send, push,
-report), so surveys are chosen from freshly synced orders. Paused stores are skipped; jobs still
+themes, report), so surveys are chosen from freshly synced orders. Paused stores are skipped; jobs still
 waiting in the queue are not enqueued twice (``queue_state``).
 
 Only one scheduler enqueues at a time: it holds a PostgreSQL advisory lock on a connection of its
