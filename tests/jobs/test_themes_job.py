@@ -41,7 +41,7 @@ def add_answers(database: Database, store: str, comments: list[str]) -> list[int
             store=store, source="import", kind="transactional", email=f"c{n}@example.com",
             score=3 if "late" in comment else 9, comment=comment,
             responded_at=NOW - timedelta(days=30 + n % 20), updated_at=NOW,
-            import_key=f"{comment}-{n}",
+            import_key=f"{comment[:60]}-{n}",
         )
         for n, comment in enumerate(comments)
     ]  # fmt: skip
