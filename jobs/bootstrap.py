@@ -36,7 +36,7 @@ from connectors.zendesk import (
 )
 from nps_engine.config import Settings
 from nps_engine.config.settings import ShopifySettings, ZendeskSettings
-from nps_engine.ports import AlertChannel, TicketTagger
+from nps_engine.ports import AlertChannel, CommentEmbedder, TicketTagger
 from nps_engine.records import SurveyKind
 from nps_engine.report import Period, Report
 from nps_engine.store.database import Database
@@ -243,6 +243,13 @@ def dashboard_report(
         return with_said(counted, settings, database, now)
 
     return report
+
+
+def comment_embedder(settings: Settings) -> CommentEmbedder:
+    """The themes' embedding model; raises ``ThemesNotInstalled`` without the themes extra."""
+    from connectors.comment_embedder import LocalCommentEmbedder
+
+    return LocalCommentEmbedder(settings.store.language)
 
 
 def _promoter_reward(

@@ -9,7 +9,7 @@ Zendesk outage is no reason to leave Shopify unsynced.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from connectors.errors import AuthenticationError, ConnectorError
@@ -25,10 +25,13 @@ from jobs.runtime.runner import JobContext
 from jobs.send_surveys import send_surveys
 from jobs.sync_shopify import sync_shopify
 from jobs.sync_zendesk import sync_zendesk
+from jobs.themes_job import update_themes
 from nps_engine.config import Settings
 from nps_engine.ports import TagChange
+from nps_engine.store import comment_themes
 from nps_engine.store.database import Database
 from nps_engine.store.response_imports import link_answers_to_customers
+from nps_engine.store.status import last_runs
 from nps_engine.store.support import link_customers, retry_customers_found_in_zendesk
 
 Work = Callable[[JobContext], None]
@@ -247,3 +250,37 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
         context.count("answers", report.overall.n)
 
     return work
+
+
+def themes_step(settings: Settings, database: Database, now: datetime) -> Work:
+    """Put new comments in themes, recomputing them when due (``jobs.themes_job``). A store with
+    themes turned off or without a comment, or a machine without the themes extra, ends the job
+    at once (counted, not an error: the rest of the loop does not need themes)."""
+
+    def work(context: JobContext) -> None:
+        from connectors.comment_embedder import ThemesNotInstalled
+
+        if not settings.themes.enabled:
+            context.count("themes_disabled")
+            return
+        if not comment_themes.has_comments(database, settings.store.id):
+            context.count("themes_no_comments")
+            return
+        try:
+            embedder = bootstrap.comment_embedder(settings)
+        except ThemesNotInstalled:
+            context.count("themes_not_installed")
+            return
+        run = update_themes(settings, database, embedder, now)
+        context.add_counts({"comments_embedded": run.embedded, "comments_themed": run.assigned,
+                            "themes_recomputed": int(run.rebuilt)})  # fmt: skip
+
+    return work
+
+
+def themes_due(settings: Settings, database: Database, now: datetime) -> bool:
+    """Whether ``nps run`` (cron, every few minutes) should run the themes job: its last run of
+    this store started ``schedule.themes_hours`` ago or more, or never."""
+    with database.session() as session:
+        last = last_runs(session, settings.store.id).get("themes")
+    return last is None or now - last.started_at >= timedelta(hours=settings.schedule.themes_hours)

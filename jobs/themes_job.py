@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,8 +27,13 @@ from nps_engine.theme_clusters import OTHER, PinnedExamples, ThemeModel, assign,
 from nps_engine.theme_keywords import keywords_per_theme, label_of
 from nps_engine.theme_summary import carry_ids
 
-# Comments embedded and cached per batch: an interrupted run keeps what it embedded.
+# Distinct texts embedded and cached per batch: an interrupted run keeps what it embedded.
 EMBED_BATCH = 512
+# What the model reads of a comment, in characters (about 150 words, 150-250 tokens). The model's
+# cost grows with the tokens, so one 5,000-character letter would cost as much as 250 usual
+# comments (20 tokens; our labelled sample's longest comment has 71 characters), and its opening
+# says what it is about: the theme, not every detail, is what is wanted here.
+MAX_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,40 +54,79 @@ def update_themes(
     *,
     rebuild: bool = False,
 ) -> ThemesRun:
+    with _one_blas_thread():
+        return _update(settings, database, embedder, now, rebuild=rebuild)
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread while themes are computed. The grouping multiplies small
+    matrices (at most 4,000 x 384 by 20 centroids), where OpenBLAS's hand-offs between threads
+    cost more than the second core gives: a 4,000 x 384 product by a vector took 47 ms wall and
+    7.9 ms CPU on two threads, 7.7 ms and 0.7 ms on one, with the machine shared (load 11). The
+    model has its own threads (OpenMP), which this leaves alone."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the themes extra brings it; without it, numpy's defaults
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _update(
+    settings: Settings,
+    database: Database,
+    embedder: CommentEmbedder,
+    now: datetime,
+    *,
+    rebuild: bool,
+) -> ThemesRun:
     store = settings.store.id
     stale = cache.stale_comments(database, store, embedder.model_name)
-    for start in range(0, len(stale), EMBED_BATCH):
-        batch = stale[start : start + EMBED_BATCH]
-        # Short comments repeat ("Parfait", "Great service"): each distinct text is embedded once.
-        texts = [comment.text.strip() for comment in batch]
-        distinct = list(dict.fromkeys(texts))
-        row_of = {text: row for row, text in enumerate(distinct)}
-        vectors = embedder.embed(distinct)
-        languages = embedder.languages(distinct)
-        rows = [row_of[text] for text in texts]
-        cache.save_vectors(
-            database, store, embedder.model_name, batch, vectors[rows], [languages[r] for r in rows]
-        )
+    _embed_and_cache(database, store, embedder, stale)
     stored = cache.stored_model(database, store)
-    comments = cache.cached_comments(database, store)
-    reason = _rebuild_reason(settings, stored, embedder.model_name, len(comments.response_ids))
+    total = cache.comment_count(database, store)
+    reason = _rebuild_reason(settings, stored, embedder.model_name, total)
     if rebuild:
         reason = "asked (--rebuild)"
     if reason is None and stored is not None:
+        # Only the waiting comments' vectors are read: at 100,000 comments all of them are 150 MB.
         waiting = cache.cached_comments(database, store, unassigned_only=True)
         assigned = _assign(database, store, stored.model, waiting, now)
-        return ThemesRun(
-            len(comments.response_ids), len(stale), assigned, False, "", _count(database, store)
-        )
+        return ThemesRun(total, len(stale), assigned, False, "", _count(database, store))
+    comments = cache.cached_comments(database, store)
     _recompute(settings, database, embedder, comments, now)
-    return ThemesRun(
-        len(comments.response_ids),
-        len(stale),
-        len(comments.response_ids),
-        True,
-        reason or "",
-        _count(database, store),
-    )
+    return ThemesRun(total, len(stale), total, True, reason or "", _count(database, store))
+
+
+def _embed_and_cache(
+    database: Database, store: str, embedder: CommentEmbedder, stale: list[cache.Comment]
+) -> None:
+    """Embed each distinct text of ``stale`` once (comments repeat: "Parfait", "Great service",
+    an answer re-submitted unchanged) and cache a vector and language per answer."""
+    by_text: dict[str, list[cache.Comment]] = {}
+    for comment in stale:
+        by_text.setdefault(model_text(comment.text), []).append(comment)
+    distinct = list(by_text)
+    for start in range(0, len(distinct), EMBED_BATCH):
+        texts = distinct[start : start + EMBED_BATCH]
+        vectors = embedder.embed(texts)
+        languages = embedder.languages(texts)
+        answers = [c for text in texts for c in by_text[text]]
+        rows = [row for row, text in enumerate(texts) for _ in by_text[text]]
+        of_rows = [languages[row] for row in rows]
+        cache.save_vectors(database, store, embedder.model_name, answers, vectors[rows], of_rows)
+
+
+def model_text(comment: str) -> str:
+    """What the model reads: the comment without outer blanks, cut at ``MAX_CHARS`` on a word
+    boundary when longer."""
+    text = comment.strip()
+    if len(text) <= MAX_CHARS:
+        return text
+    cut = text[:MAX_CHARS]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
 
 
 def pinned_key(settings: Settings) -> str:

@@ -254,19 +254,22 @@ def _without_pinned_twins(centroids: Vectors, fixed: int) -> Vectors:
 
 
 def _lloyd(points: Vectors, centroids: Vectors, fixed: int, *, iterations: int) -> Vectors:
-    """Spherical Lloyd iterations; the first ``fixed`` centroids (pinned themes) stay put."""
+    """Spherical Lloyd iterations; the first ``fixed`` centroids (pinned themes) stay put. Each
+    step's member sums are one matrix product (a one-hot matrix of the labels times the points)
+    rather than a boolean mask per theme: 100,000 comments cost one pass, not twenty."""
     centroids = centroids.copy()
+    k = len(centroids)
+    movable = np.arange(k) >= fixed
     for _ in range(iterations):
         labels = np.argmax(points @ centroids.T, axis=1)
-        moved = False
-        for index in range(fixed, len(centroids)):
-            members = points[labels == index]
-            if len(members) == 0:
-                continue
-            total = members.sum(axis=0)
-            updated = total / max(float(np.linalg.norm(total)), 1e-12)
-            moved = moved or not np.allclose(updated, centroids[index], atol=1e-6)
-            centroids[index] = updated
+        onehot = (labels[:, None] == np.arange(k)[None, :]).astype(np.float32)
+        totals = onehot.T @ points
+        norms = np.linalg.norm(totals, axis=1, keepdims=True)
+        updated = totals / np.maximum(norms, 1e-12)
+        keep = ~movable | (onehot.sum(axis=0) == 0)  # pinned, or no member: unmoved
+        updated[keep] = centroids[keep]
+        moved = not np.allclose(updated, centroids, atol=1e-6)
+        centroids = updated.astype(np.float32)
         if not moved:
             break
     return centroids

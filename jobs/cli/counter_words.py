@@ -36,6 +36,13 @@ WORDS: Mapping[str, str] = {
     "followups_recovered": "follow-up tickets found after an interrupted run",
     "followups_updated": "follow-up tickets noted with a changed answer",
     "followups_failed": "follow-up tickets refused by Zendesk",
+    # comment themes
+    "comments_embedded": "comments read by the themes model",
+    "comments_themed": "comments put in a theme",
+    "themes_recomputed": "themes recomputed from all comments",
+    "themes_no_comments": "themes skipped: no comments yet",
+    "themes_not_installed": "themes skipped: pip install 'nps-loop[themes]'",
+    "themes_disabled": "themes skipped: themes.enabled is false",
     # report
     "answers": "answers in the report",
 }

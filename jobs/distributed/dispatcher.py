@@ -3,8 +3,8 @@
 Which jobs are due is the same pure function the built-in scheduler of ``nps serve`` uses
 (:func:`jobs.runtime.scheduler.due_jobs`), with each store's ``send_between`` read in the store's
 own time zone. Jobs due together go as one chain, in ``nps run``'s order (sync, send, push,
-report), so surveys are chosen from freshly synced orders. Paused stores are skipped; jobs still
-waiting in the queue are not enqueued twice (``queue_state``).
+themes, report), so surveys are chosen from freshly synced orders. Paused stores are skipped;
+jobs still waiting in the queue are not enqueued twice (``queue_state``).
 
 Only one scheduler enqueues at a time: it holds a PostgreSQL advisory lock on a connection of its
 own, which the server frees the moment that process or its machine dies. Others wait as standby,
@@ -44,6 +44,7 @@ def store_schedules(settings: Settings) -> list[Schedule]:
             Schedule("surveys send", timedelta(minutes=plan.send_minutes), plan.send_between)
         )
     schedules.append(Schedule("tags push", timedelta(minutes=plan.push_minutes)))
+    schedules.append(Schedule("themes", timedelta(hours=plan.themes_hours)))
     schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
     if settings.alerts.enabled:  # as in `nps serve`: fresh answers are looked at every minute
         schedules.append(Schedule("alerts", timedelta(minutes=1)))

@@ -37,6 +37,7 @@ QUEUES = {
     "tags push": "nps.push",
     "report": "nps.report",
     "alerts": "nps.alerts",
+    "themes": "nps.themes",  # CPU-heavy (the embedding model): kept apart from sync and push
 }
 SHORT_NAMES = {
     "sync": "sync",
@@ -44,6 +45,7 @@ SHORT_NAMES = {
     "push": "tags push",
     "report": "report",
     "alerts": "alerts",
+    "themes": "themes",
 }
 
 

@@ -62,7 +62,14 @@ worker_process_init.connect(_fresh_connections, weak=False)
 
 
 def job_work(settings: Settings, database: Database, job: str, store_slice: StoreSlice) -> Work:
-    from jobs.steps import alerts_step, push_step, report_file_step, send_step, sync_step
+    from jobs.steps import (
+        alerts_step,
+        push_step,
+        report_file_step,
+        send_step,
+        sync_step,
+        themes_step,
+    )
 
     now = utc_now()
     steps: dict[str, Callable[[], Work]] = {
@@ -71,6 +78,7 @@ def job_work(settings: Settings, database: Database, job: str, store_slice: Stor
         # the budget too, after a finished invite: the rest stays pending for the next slice.
         "surveys send": lambda: send_step(settings, database, now, progress=store_slice.progress),
         "tags push": lambda: push_step(settings, database, now),
+        "themes": lambda: themes_step(settings, database, now),
         "report": lambda: report_file_step(settings, database, now),
         "alerts": lambda: alerts_step(settings, database, now),
     }

@@ -15,7 +15,15 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.runtime.runner import JobOutcome, run_job
-from jobs.steps import Work, alerts_step, push_step, report_file_step, send_step, sync_step
+from jobs.steps import (
+    Work,
+    alerts_step,
+    push_step,
+    report_file_step,
+    send_step,
+    sync_step,
+    themes_step,
+)
 from nps_engine.config import Settings
 from nps_engine.store.database import Database
 
@@ -140,6 +148,9 @@ def store_scheduler(
         jobs["surveys send"] = job("surveys send", send_step)
     schedules.append(Schedule("tags push", timedelta(minutes=plan.push_minutes)))
     jobs["tags push"] = job("tags push", push_step)
+    # Before the report, so a report due at the same tick shows the new comments' themes.
+    schedules.append(Schedule("themes", timedelta(hours=plan.themes_hours)))
+    jobs["themes"] = job("themes", themes_step)
     schedules.append(Schedule("report", timedelta(hours=plan.report_hours)))
     jobs["report"] = job("report", report_file_step)
     if settings.alerts.enabled:

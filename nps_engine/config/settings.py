@@ -347,6 +347,9 @@ class ScheduleSettings(Section):
     push_minutes: Annotated[int, Field(ge=1, le=525_600)] = 5
     report_hours: Annotated[int, Field(ge=1, le=8760)] = 24
     report_path: str = "reports/nps.html"
+    # Comment themes: new comments are embedded and put in a theme (seconds for a day's
+    # comments), so the dashboard and the report say "why" a few hours after an answer at most.
+    themes_hours: Annotated[int, Field(ge=1, le=8760)] = 6
 
 
 class Settings(Section):

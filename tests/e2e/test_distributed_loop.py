@@ -79,7 +79,7 @@ def test_two_workers_and_a_scheduler_run_every_store_once(stores: Fleet) -> None
     queue = json.loads(status.stdout)["queue"]
     assert queue["workers_alive"] == 2, queue
     assert queue["queued"] == {
-        "sync": 0, "surveys send": 0, "tags push": 0, "report": 0, "alerts": 0
+        "sync": 0, "surveys send": 0, "tags push": 0, "report": 0, "alerts": 0, "themes": 0
     }  # fmt: skip
     for store in stores.stores:
         assert 0 <= queue["stores"][store]["lag_seconds"] < 60

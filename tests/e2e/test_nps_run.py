@@ -232,7 +232,9 @@ def test_serve_scheduler_runs_sync_send_push_and_the_report_when_due(tmp_path: P
     options = loop_options(60, 4, noon)
     with running_loop(options, tmp_path) as loop:
         scheduler = store_scheduler(loop.settings, loop.database, lambda: clock[0])
-        assert scheduler.run_pending() == ["sync", "surveys send", "tags push", "report"]
+        assert scheduler.run_pending() == [
+            "sync", "surveys send", "tags push", "themes", "report"
+        ]  # fmt: skip
         assert loop.sink.messages, "the scheduled send mailed nothing"
         report = Path(loop.settings.schedule.report_path)
         assert report.is_file()
@@ -240,7 +242,7 @@ def test_serve_scheduler_runs_sync_send_push_and_the_report_when_due(tmp_path: P
         with loop.database.session() as session:
             runs = session.execute(select(models.JobRun.job, models.JobRun.status)).all()
         assert sorted(runs) == sorted(
-            (job, "succeeded") for job in ("sync", "surveys send", "tags push", "report")
+            (job, "succeeded") for job in ("sync", "surveys send", "tags push", "themes", "report")
         )
         assert scheduler.run_pending() == []  # nothing is due again at once
         clock[0] = noon + timedelta(minutes=5)
@@ -248,4 +250,4 @@ def test_serve_scheduler_runs_sync_send_push_and_the_report_when_due(tmp_path: P
         clock[0] = noon + timedelta(minutes=15)
         assert scheduler.run_pending() == ["sync", "tags push"]
         clock[0] = noon.replace(hour=20)  # evening: no survey goes out, the rest goes on
-        assert scheduler.run_pending() == ["sync", "tags push"]
+        assert scheduler.run_pending() == ["sync", "tags push", "themes"]  # 8 h on: themes too

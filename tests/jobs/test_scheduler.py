@@ -64,7 +64,7 @@ def test_serve_schedules_every_job_of_the_store_with_its_intervals() -> None:
             "database": {"url": "sqlite://"},
             "email": {"from": "a@b.co"},
             "web": {"public_url": "https://nps.example.com", "secret_key": "x" * 16},
-            "schedule": {"sync_minutes": 10, "send_between": ["08:00", "20:00"]},
+            "schedule": {"sync_minutes": 10, "send_between": ["08:00", "20:00"], "themes_hours": 3},
         },
         {},
     )
@@ -76,6 +76,7 @@ def test_serve_schedules_every_job_of_the_store_with_its_intervals() -> None:
         ("sync", timedelta(minutes=10), None),
         ("surveys send", timedelta(hours=1), (time(8), time(20))),
         ("tags push", timedelta(minutes=5), None),
+        ("themes", timedelta(hours=3), None),
         ("report", timedelta(hours=24), None),
     ]
     database.dispose()

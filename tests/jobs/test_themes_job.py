@@ -41,7 +41,7 @@ def add_answers(database: Database, store: str, comments: list[str]) -> list[int
             store=store, source="import", kind="transactional", email=f"c{n}@example.com",
             score=3 if "late" in comment else 9, comment=comment,
             responded_at=NOW - timedelta(days=30 + n % 20), updated_at=NOW,
-            import_key=f"{comment}-{n}",
+            import_key=f"{comment[:60]}-{n}",
         )
         for n, comment in enumerate(comments)
     ]  # fmt: skip
@@ -185,3 +185,24 @@ def test_redacted_customer_loses_the_embedding_of_their_comment(
     cached = cache.cached_comments(database, store_id)
     assert ids[0] not in cached.response_ids.tolist()
     assert ids[1] in cached.response_ids.tolist()
+
+
+def test_each_distinct_comment_is_read_by_the_model_once_and_long_ones_only_in_part(
+    database: Database, store_id: str
+) -> None:
+    from jobs.themes_job import EMBED_BATCH, MAX_CHARS
+
+    letter = "The parcel came late and the box was torn. " * 200  # 8,600 characters
+    repeated = ["Parfait", " Parfait ", "Parfait\n"] * (EMBED_BATCH // 2)  # spans two batches
+    ids = add_answers(database, store_id, [*COMMENTS, *repeated, letter])
+    embedder = FakeCommentEmbedder()
+    run = update_themes(settings(store_id), database, embedder, NOW)
+    assert run.embedded == len(ids)
+    assert embedder.embedded.count("Parfait") == 1
+    assert len(embedder.embedded) == len(COMMENTS) + 2
+    longest = max(embedder.embedded, key=len)
+    assert len(longest) <= MAX_CHARS
+    assert letter.startswith(longest)
+    cached = cache.cached_comments(database, store_id)
+    assert len(cached.response_ids) == len(ids)
+    assert cached.assigned.all()

@@ -95,7 +95,7 @@ def worker_command(
     ctx: typer.Context,
     store: list[str] | None = store_option(),
     queues: str = typer.Option(
-        "sync,send,push,report,alerts",
+        "sync,send,push,report,alerts,themes",
         "--queues",
         help="Jobs this worker takes (comma-separated).",
     ),
@@ -204,7 +204,8 @@ def enqueue_run(ctx: typer.Context, wanted: list[str] | None) -> None:
     app = make_app(stores)
     queue_state = _queue_state(app.nps_queue)
     for settings in stores:
-        jobs = [s.job for s in store_schedules(settings) if s.job != "report"]  # as `nps run`
+        # as `nps run`, which runs themes only every schedule.themes_hours
+        jobs = [s.job for s in store_schedules(settings) if s.job not in ("report", "themes")]
         try:
             sent, waiting = _enqueue(app, queue_state, settings.store.id, jobs)
         except Exception as error:  # noqa: BLE001 - broker or Redis down: say which, exit 1

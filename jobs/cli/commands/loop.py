@@ -138,13 +138,14 @@ def run_command(
         False, "--enqueue", help="Put the jobs in the queue for `nps worker` (queue:) and return."
     ),
 ) -> None:
-    """Sync, send the surveys that are due, push tags: the whole loop once (for cron)."""
+    """Sync, send the surveys that are due, push tags, comment themes when due: the whole loop
+    once (for cron)."""
     if enqueue:
         from jobs.cli.commands.distributed import enqueue_run
 
         enqueue_run(ctx, store)
         return
-    from jobs.steps import alerts_step, push_step, send_step, sync_step
+    from jobs.steps import alerts_step, push_step, send_step, sync_step, themes_due, themes_step
 
     def steps(
         settings: Settings, database: Database, progress: ProgressFn
@@ -158,6 +159,8 @@ def run_command(
         planned.append(("tags push", lambda c: push_step(settings, database, utc_now())(c)))
         if settings.alerts.enabled:
             planned.append(("alerts", lambda c: alerts_step(settings, database, utc_now())(c)))
+        if themes_due(settings, database, utc_now()):  # every schedule.themes_hours, not each run
+            planned.append(("themes", lambda c: themes_step(settings, database, utc_now())(c)))
         return planned
 
     _run_for_each_store(ctx, steps, store)
