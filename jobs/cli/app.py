@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "run": (
         "loop",
-        "Sync, send the surveys that are due, push tags: the whole loop once (for cron).",
+        "Sync, send the surveys that are due, push tags, themes when due: the loop once (cron).",
     ),
     "report": (
         "reporting",

@@ -138,8 +138,7 @@ def run_command(
         False, "--enqueue", help="Put the jobs in the queue for `nps worker` (queue:) and return."
     ),
 ) -> None:
-    """Sync, send the surveys that are due, push tags, comment themes when due: the whole loop
-    once (for cron)."""
+    """Sync, send the surveys that are due, push tags, themes when due: the loop once (cron)."""
     if enqueue:
         from jobs.cli.commands.distributed import enqueue_run
 
