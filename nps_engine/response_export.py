@@ -21,7 +21,7 @@ from nps_engine.response_view import FeedRow
 COLUMNS = (
     "id", "responded_at", "kind", "score", "category", "comment", "language", "customer_id",
     "customer_name", "email", "order", "segments", "shopify_tags", "zendesk_tags",
-    "followup_ticket_id",
+    "followup_ticket_id", "theme",
 )  # fmt: skip
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,6 +45,7 @@ def row_values(row: FeedRow, *, masked: bool = False) -> dict[str, object]:
         "shopify_tags": list(row.tags.get("shopify", ())),
         "zendesk_tags": list(row.tags.get("zendesk", ())),
         "followup_ticket_id": row.followup_ticket_id,
+        "theme": row.theme,
     }
 
 
@@ -81,6 +82,7 @@ def _csv_cells(row: FeedRow, masked: bool) -> list[object]:
         " ".join(tags.get("shopify", ())) if tags else "",
         " ".join(tags.get("zendesk", ())) if tags else "",
         row.followup_ticket_id,
+        _text(row.theme),
     ]
 
 

@@ -10,7 +10,7 @@ is applied to those facts batch by batch, with a bound on how far one page looks
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,8 @@ from nps_engine.store.database import Database
 from nps_engine.store.fact_query import OPTIONAL_FACTS, with_facts
 from nps_engine.store.facts_reader import FactsReader, _utc
 from nps_engine.store.feed_facts import FactsOfRows, History, read_history
-from nps_engine.store.models import Customer, Invite, Order, Response, TagState
+from nps_engine.store.feed_themes import FeedThemes
+from nps_engine.store.models import CommentTheme, Customer, Invite, Order, Response, TagState
 from nps_engine.store.order_habits import usual_return_days
 from nps_engine.store.segment_conditions import SegmentSql
 
@@ -47,6 +48,7 @@ _r = Response.__table__.c
 _c = Customer.__table__.c
 _o = Order.__table__.c
 _i = Invite.__table__.c
+_ct = CommentTheme.__table__.c
 _BATCH = 500
 # A rare segment must not make one page read the whole table: after this many answers the page
 # ends short, with a link that carries on from where it stopped.
@@ -75,6 +77,7 @@ class Feed:
     optional: frozenset[str] = OPTIONAL_FACTS
     # The built-in segments as SQL (None: every segment filter scans, checked in Python).
     segment_sql: SegmentSql | None = None
+    themes: FeedThemes = field(default_factory=FeedThemes)  # names of the comment themes
 
     @classmethod
     def of_store(
@@ -98,6 +101,7 @@ class Feed:
             segments.support_contacted.window_days,
             optional_facts(segments),
             SegmentSql(store, segments, now, usual, dialect),
+            FeedThemes.of_store(database, store),
         )
 
     def page(
@@ -174,8 +178,9 @@ class Feed:
             tuple_(_r.responded_at, _r.id) <= tuple_(_utc(newest[1]), newest[0]),
             tuple_(_r.responded_at, _r.id) >= tuple_(_utc(oldest[1]), oldest[0]),
         ]
-        # The joins only when a condition reads them (the language is the invite's or customer's)
-        source = _joined() if filters.language is not None else Response.__table__
+        # The joins only when a condition reads them (the language: the invite's or customer's)
+        joins = filters.language is not None or filters.theme is not None
+        source = _joined() if joins else Response.__table__
         people = select(_r.customer_id).select_from(source).where(*in_batch)
         if self.optional:  # a custom rule reads facts only the report's fact query has
             memberships = self._memberships(connection, found)
@@ -185,7 +190,8 @@ class Feed:
             history = read_history(connection, self.store, answers, people, emails)
             memberships = self._memberships_of(history, found, facts)
         tags = _pushed_tags(connection, self.store, people)
-        return [_feed_row(row, memberships.get(row[0], ()), tags) for row in found]
+        themes = self.themes
+        return [_feed_row(row, memberships.get(row[0], ()), tags, themes) for row in found]
 
     def _memberships_of(
         self, history: History, found: Sequence[Any], facts: FactsOfRows
@@ -223,6 +229,8 @@ class Feed:
             )
         if filters.language is not None:
             conditions.append(func.lower(func.substr(_language(), 1, 2)) == filters.language)
+        if filters.theme is not None:
+            conditions.append(self.themes.condition(filters.theme))
         segment = self._segment_condition(filters)
         if segment is not None:
             conditions.append(segment)
@@ -271,6 +279,7 @@ def _joined() -> Any:
         Response.__table__.outerjoin(Invite.__table__, and_(_i.id == _r.invite_id))
         .outerjoin(Customer.__table__, and_(_c.store == _r.store, _c.id == _r.customer_id))
         .outerjoin(Order.__table__, and_(_o.store == _r.store, _o.id == _r.order_id))
+        .outerjoin(CommentTheme.__table__, and_(_ct.store == _r.store, _ct.response_id == _r.id))
     )
 
 
@@ -282,14 +291,15 @@ def _select_rows() -> Select[Any]:
         _r.id, _raw(_r.responded_at).label("responded_at"), _r.kind, _r.source, _r.score,
         _r.comment, _r.customer_id, _r.email, _r.order_id, _r.followup_state,
         _r.followup_ticket_id, _language().label("language"), _c.first_name, _c.last_name,
-        _raw(_c.redacted_at).label("redacted_at"), _o.name.label("order_name"),
+        _raw(_c.redacted_at).label("redacted_at"), _o.name.label("order_name"), _ct.theme_id,
+        _raw(_ct.assigned_at).label("theme_assigned_at"),
         # facts (_FACTS_AT on)
         _c.orders_count, _c.total_spent, _raw(_c.tags).label("tags"), _c.country,
         _raw(_o.created_at).label("surveyed_at"), _o.returned, _o.refunded,
     ).select_from(_joined())  # fmt: skip
 
 
-_FACTS_AT = 16
+_FACTS_AT = 18
 
 
 def _raw(column: Any) -> Any:
@@ -315,11 +325,14 @@ _NO_TAGS: dict[str, tuple[str, ...]] = {}
 
 
 def _feed_row(
-    row: Sequence[Any], segments: tuple[str, ...], tags: dict[int, dict[str, tuple[str, ...]]]
+    row: Sequence[Any],
+    segments: tuple[str, ...],
+    tags: dict[int, dict[str, tuple[str, ...]]],
+    themes: FeedThemes,
 ) -> FeedRow:
     (answer_id, responded_at, kind, source, score, comment, customer_id, email, order_id,
      followup_state, followup_ticket_id, language, first_name, last_name, redacted_at,
-     order_name) = row[:_FACTS_AT]  # fmt: skip
+     order_name, theme_id, theme_assigned_at) = row[:_FACTS_AT]  # fmt: skip
     name = None
     if redacted_at is None:
         name = " ".join(part for part in (first_name, last_name) if part) or None
@@ -328,5 +341,5 @@ def _feed_row(
         answer_id, _utc(responded_at), kind, source, score, comment,
         language[:2].lower() if language else None, customer_id, name, email, order_id,
         order_name, segments, tags.get(customer_id, _NO_TAGS) if customer_id else {},
-        followup_state, followup_ticket_id,
+        followup_state, followup_ticket_id, themes.label(theme_id, theme_assigned_at),
     )  # fmt: skip
