@@ -9,7 +9,7 @@ is applied to those facts batch by batch, with a bound on how far one page looks
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +53,7 @@ _BATCH = 500
 # A rare segment must not make one page read the whole table: after this many answers the page
 # ends short, with a link that carries on from where it stopped.
 SCAN_LIMIT = 5_000
+_BY_ID = 200  # batches up to this size name their answers by id (see Feed._in_batch)
 
 Cursor = tuple[datetime, int]
 
@@ -87,10 +88,11 @@ class Feed:
         timezone: str,
         segments: SegmentSettings,
         now: datetime,
+        usual_gap: Callable[[Database, str, datetime], float | None] = usual_return_days,
     ) -> Feed:
         """The feed under the store's segment settings, read as ``nps report`` reads them
-        (the store's usual gap between orders included)."""
-        usual = usual_return_days(database, store, now)
+        (the store's usual gap between orders included: ``usual_gap`` may be a cache's)."""
+        usual = usual_gap(database, store, now)
         dialect = database.engine.dialect.name
         return cls(
             database,
@@ -172,16 +174,7 @@ class Feed:
         """Rows of :meth:`_query` (consecutive, newest first) with their segments and tags."""
         if not found:
             return []
-        newest, oldest = found[0], found[-1]
-        in_batch = [
-            *self._conditions(filters),
-            tuple_(_r.responded_at, _r.id) <= tuple_(_utc(newest[1]), newest[0]),
-            tuple_(_r.responded_at, _r.id) >= tuple_(_utc(oldest[1]), oldest[0]),
-        ]
-        # The joins only when a condition reads them (the language: the invite's or customer's)
-        joins = filters.language is not None or filters.theme is not None
-        source = _joined() if joins else Response.__table__
-        people = select(_r.customer_id).select_from(source).where(*in_batch)
+        people = select(_r.customer_id).where(_r.store == self.store, *self._in_batch(found))
         if self.optional:  # a custom rule reads facts only the report's fact query has
             memberships = self._memberships(connection, found)
         else:
@@ -192,6 +185,18 @@ class Feed:
         tags = _pushed_tags(connection, self.store, people)
         themes = self.themes
         return [_feed_row(row, memberships.get(row[0], ()), tags, themes) for row in found]
+
+    def _in_batch(self, found: Sequence[Any]) -> list[ColumnElement[bool]]:
+        """The batch's answers, for the queries that read their customers' history: a page's
+        few by id; an export's thousands by their range of the feed's order (a superset when
+        filters leave answers out, and no list of thousands of ids to send)."""
+        if len(found) <= _BY_ID:
+            return [_r.id.in_([row[0] for row in found])]
+        newest, oldest = found[0], found[-1]
+        return [
+            tuple_(_r.responded_at, _r.id) <= tuple_(_utc(newest[1]), newest[0]),
+            tuple_(_r.responded_at, _r.id) >= tuple_(_utc(oldest[1]), oldest[0]),
+        ]
 
     def _memberships_of(
         self, history: History, found: Sequence[Any], facts: FactsOfRows

@@ -22,6 +22,7 @@ from nps_engine.response_filters import CATEGORIES, FilterError, ResponseFilters
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
 from nps_engine.store.dashboard_users import SignedIn
+from nps_engine.store.order_habits import UsualGapCache
 from nps_engine.store.response_feed import Cursor, Feed
 from nps_engine.store.response_history import response_history
 from nps_engine.web.admin.guard import Guard
@@ -31,6 +32,7 @@ from nps_engine.web.admin.render import AdminPages, shown_email, shown_name
 def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
     context = guard.context
     settings = context.settings
+    usual_gap = UsualGapCache()
 
     def feed() -> Feed:
         return Feed.of_store(
@@ -39,6 +41,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             settings.store.timezone,
             settings.segments,
             context.clock(),
+            usual_gap.days,
         )
 
     def segment_names() -> list[tuple[str, str]]:
