@@ -54,9 +54,14 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        body_done = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:
+                # Once the body is in, receive() only waits for the client to disconnect, as
+                # long as a streamed response (a million-row export) lasts: no pause limit then.
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.limits.timeout_seconds)
             except TimeoutError:
@@ -65,6 +70,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:

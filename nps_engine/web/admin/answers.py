@@ -25,16 +25,17 @@ from nps_engine.store.dashboard_users import SignedIn
 from nps_engine.store.order_habits import UsualGapCache
 from nps_engine.store.response_feed import Cursor, Feed
 from nps_engine.store.response_history import response_history
-from nps_engine.web.admin.guard import Guard
+from nps_engine.web.admin.guard import Guard, StoreUser
 from nps_engine.web.admin.render import AdminPages, shown_email, shown_name
+from nps_engine.web.context import WebContext
 
 
 def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
-    context = guard.context
-    settings = context.settings
     usual_gap = UsualGapCache()
 
-    def feed() -> Feed:
+    def feed(context: WebContext) -> Feed:
+        """The chosen store's feed (``StoreUser.context``: the store picker's choice)."""
+        settings = context.settings
         return Feed.of_store(
             context.database,
             context.store_id,
@@ -44,49 +45,55 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             usual_gap.days,
         )
 
-    def segment_names() -> list[tuple[str, str]]:
-        return [(s.name, s.label) for s in enabled_segments(settings.segments, context.clock())]
+    def segment_names(context: WebContext) -> list[tuple[str, str]]:
+        segments = enabled_segments(context.settings.segments, context.clock())
+        return [(s.name, s.label) for s in segments]
 
-    def read_filters(request: Request, the_feed: Feed) -> ResponseFilters:
+    def read_filters(request: Request, the_feed: Feed, context: WebContext) -> ResponseFilters:
         filters = filters_from_query(request.query_params)
-        if filters.segment and filters.segment not in dict(segment_names()):
+        if filters.segment and filters.segment not in dict(segment_names(context)):
             raise FilterError(f"segment: '{filters.segment}' is not a segment of this store")
         if filters.theme and filters.theme not in dict(the_feed.themes.choices()):
             raise FilterError(f"theme: '{filters.theme}' is not a theme of this store")
         return filters
 
-    async def feed_page(request: Request, user: SignedIn) -> Response:
-        the_feed = await run_in_threadpool(feed)
+    async def feed_page(request: Request, user: StoreUser) -> Response:
+        context = user.context
+        settings = context.settings
+        the_feed = await run_in_threadpool(feed, context)
         themes = the_feed.themes.choices()
         try:
-            filters = read_filters(request, the_feed)
+            filters = read_filters(request, the_feed, context)
             after = _cursor(request.query_params.get("after"))
         except FilterError as error:
             return pages.render(
                 "responses.html.j2", user, 400, error=str(error),
-                **_empty(segment_names(), themes),
+                **_empty(segment_names(context), themes),
             )  # fmt: skip
         page = await run_in_threadpool(the_feed.page, filters, after, settings.dashboard.page_size)
+        zone = settings.store.tz
         rows = [
             _shown(row_values(row), user)
-            | {"segments": row.segments, "when": pages.local_time(row.responded_at)}
+            | {"segments": row.segments, "when": pages.local_time(row.responded_at, zone=zone)}
             for row in page.rows
         ]
         return pages.render(
             "responses.html.j2", user, error=None, rows=rows, filters=filters,
             query=filters.query(), next_after=_cursor_text(page.next_cursor),
-            scanned_out=page.scanned_out, categories=CATEGORIES, segments=segment_names(),
+            scanned_out=page.scanned_out, categories=CATEGORIES, segments=segment_names(context),
             themes=themes, ticket_url=_ticket_url(settings), first_page=after is None,
         )  # fmt: skip
 
-    async def feed_json(request: Request, user: SignedIn) -> Response:
-        the_feed = await run_in_threadpool(feed)
+    async def feed_json(request: Request, user: StoreUser) -> Response:
+        context = user.context
+        the_feed = await run_in_threadpool(feed, context)
         try:
-            filters = read_filters(request, the_feed)
+            filters = read_filters(request, the_feed, context)
             after = _cursor(request.query_params.get("after"))
         except FilterError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        page = await run_in_threadpool(the_feed.page, filters, after, settings.dashboard.page_size)
+        page_size = context.settings.dashboard.page_size
+        page = await run_in_threadpool(the_feed.page, filters, after, page_size)
         return JSONResponse(
             {
                 "responses": [_shown(row_values(row), user) for row in page.rows],
@@ -95,10 +102,11 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
         )
 
     def export(extension: str) -> Route:
-        async def endpoint(request: Request, user: SignedIn) -> Response:
-            the_feed = await run_in_threadpool(feed)
+        async def endpoint(request: Request, user: StoreUser) -> Response:
+            context = user.context
+            the_feed = await run_in_threadpool(feed, context)
             try:
-                filters = read_filters(request, the_feed)
+                filters = read_filters(request, the_feed, context)
             except FilterError as error:
                 return Response(str(error), status_code=400, media_type="text/plain")
             masked = user.role != "owner"
@@ -120,7 +128,8 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
 
         return Route(f"/responses.{extension}", guard.signed_in(endpoint), methods=["GET"])
 
-    async def answer_page(request: Request, user: SignedIn) -> Response:
+    async def answer_page(request: Request, user: StoreUser) -> Response:
+        context = user.context
         answer_id = request.path_params["answer_id"]
         history = await run_in_threadpool(
             response_history, context.database, context.store_id, answer_id
@@ -128,7 +137,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
         if history is None:
             return pages.render("missing.html.j2", user, 404)
         shown = await run_in_threadpool(
-            _shown_row, feed(), history.response.responded_at, answer_id
+            _shown_row, feed(context), history.response.responded_at, answer_id
         )
         customer = history.customer
         name = None
@@ -138,7 +147,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             "response.html.j2", user, history=history,
             segments=shown.segments if shown else (), theme=shown.theme if shown else None,
             email=shown_email(history.response.email, user), name=shown_name(name, user),
-            ticket_url=_ticket_url(settings), back=request.query_params.get("back", ""),
+            ticket_url=_ticket_url(context.settings), back=request.query_params.get("back", ""),
         )  # fmt: skip
 
     return [
