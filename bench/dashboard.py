@@ -111,7 +111,9 @@ def percentiles(times: list[float]) -> str:
     return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
 
 
-def feed_pages(client: TestClient, database: Database, rng: random.Random) -> None:
+def feed_pages(
+    client: TestClient, database: Database, rng: random.Random, requests: int = REQUESTS
+) -> None:
     """Each request opens a page at a random depth (the `after` of a random answer)."""
     with database.engine.connect() as connection:
         from sqlalchemy import text
@@ -129,7 +131,7 @@ def feed_pages(client: TestClient, database: Database, rng: random.Random) -> No
             assert answer.status_code == 200, answer.text[:200]
 
         client.get("/admin/responses", params=query)  # warm the caches once
-        print(f"responses page, {label:<27} {percentiles(timed(one, REQUESTS))}", flush=True)
+        print(f"responses page, {label:<27} {percentiles(timed(one, requests))}", flush=True)
 
 
 def overview_and_report(client: TestClient, config: Path) -> None:
@@ -220,6 +222,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Store the SQLite database here and keep it.")
     parser.add_argument("--reuse", action="store_true", help="Measure an existing --keep file.")
     parser.add_argument(
+        "--requests", type=int, default=REQUESTS, help="Requests per responses-page filter."
+    )
+    parser.add_argument(
         "--parts",
         default="pages,overview,export",
         help="What to measure, comma-separated (the overview runs `nps report`: minutes at 1M).",
@@ -247,7 +252,7 @@ def main() -> None:
             database = Database(url)
             client = signed_in_client(settings, database)
             if "pages" in parts:
-                feed_pages(client, database, random.Random(arguments.seed))
+                feed_pages(client, database, random.Random(arguments.seed), arguments.requests)
             if "overview" in parts:
                 overview_and_report(client, config)
             client.close()
