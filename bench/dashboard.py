@@ -111,7 +111,9 @@ def percentiles(times: list[float]) -> str:
     return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
 
 
-def feed_pages(client: TestClient, database: Database, rng: random.Random) -> None:
+def feed_pages(
+    client: TestClient, database: Database, rng: random.Random, requests: int = REQUESTS
+) -> None:
     """Each request opens a page at a random depth (the `after` of a random answer)."""
     with database.engine.connect() as connection:
         from sqlalchemy import text
@@ -129,7 +131,7 @@ def feed_pages(client: TestClient, database: Database, rng: random.Random) -> No
             assert answer.status_code == 200, answer.text[:200]
 
         client.get("/admin/responses", params=query)  # warm the caches once
-        print(f"responses page, {label:<27} {percentiles(timed(one, REQUESTS))}", flush=True)
+        print(f"responses page, {label:<27} {percentiles(timed(one, requests))}", flush=True)
 
 
 def overview_and_report(client: TestClient, config: Path) -> None:
@@ -143,30 +145,71 @@ def overview_and_report(client: TestClient, config: Path) -> None:
     )
 
 
-def export_in_child(url: str, results: multiprocessing.Queue[tuple[int, float, float]]) -> None:
+Exported = tuple[int, float, float, float, int, float, float]
+
+# The reference: the same answers with their customer and order, newest first, written as CSV by
+# a plain query and the csv module (no segments, tags or themes): what any export must at least do.
+REFERENCE_QUERY = """
+SELECT r.id, r.responded_at, r.kind, r.score, r.comment, r.customer_id, c.first_name,
+       c.last_name, r.email, o.name, r.followup_ticket_id
+FROM responses r
+LEFT JOIN customers c ON c.store = r.store AND c.id = r.customer_id
+LEFT JOIN orders o ON o.store = r.store AND o.id = r.order_id
+WHERE r.store = :store ORDER BY r.responded_at DESC, r.id DESC
+"""
+
+
+def export_in_child(url: str, results: multiprocessing.Queue[Exported]) -> None:
+    import csv
+    import io
+
+    from sqlalchemy import text
+
     settings = settings_for(url)
     database = Database(url)
     client = signed_in_client(settings, database)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = 0
     with client.stream("GET", "/admin/responses.csv") as answer:
         for line in answer.iter_lines():
             rows += 1 if line else 0
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results.put((rows - 1, seconds, peak_mb))
+    started, reference_cpu = time.perf_counter(), time.process_time()
+    sink = io.StringIO()
+    writer = csv.writer(sink)
+    reference_rows = 0
+    with database.engine.connect() as connection:
+        found = connection.execution_options(stream_results=True, yield_per=2000).execute(
+            text(REFERENCE_QUERY), {"store": STORE}
+        )
+        for batch in found.partitions():
+            writer.writerows(batch)
+            reference_rows += len(batch)
+            sink.seek(0)
+            sink.truncate()
+    reference = time.perf_counter() - started
+    reference_cpu = time.process_time() - reference_cpu
+    results.put((rows - 1, seconds, cpu, peak_mb, reference_rows, reference, reference_cpu))
 
 
 def export(url: str) -> None:
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[tuple[int, float, float]] = context.Queue()
+    results: multiprocessing.Queue[Exported] = context.Queue()
     child = context.Process(target=export_in_child, args=(url, results))
     child.start()
-    rows, seconds, peak_mb = results.get()
+    rows, seconds, cpu, peak_mb, reference_rows, reference, reference_cpu = results.get()
     child.join()
     print(
         f"CSV export of every answer          {rows} rows in {seconds:.1f} s = "
-        f"{rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB",
+        f"{rows / seconds:,.0f} rows/s ({rows / cpu:,.0f} rows per CPU second), "
+        f"peak RSS {peak_mb:.0f} MB",
+        flush=True,
+    )
+    print(
+        f"reference: plain query + csv module {reference_rows} rows in {reference:.1f} s = "
+        f"{reference_rows / reference:,.0f} rows/s ({reference_rows / reference_cpu:,.0f} rows "
+        f"per CPU second); export/reference time ratio {seconds / reference:.1f}",
         flush=True,
     )
 
@@ -178,7 +221,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="Store the SQLite database here and keep it.")
     parser.add_argument("--reuse", action="store_true", help="Measure an existing --keep file.")
+    parser.add_argument(
+        "--requests", type=int, default=REQUESTS, help="Requests per responses-page filter."
+    )
+    parser.add_argument(
+        "--parts",
+        default="sqlite,pages,overview,export",
+        help="What to measure, comma-separated (the overview runs `nps report`: minutes at 1M; "
+        "leave out sqlite to measure PostgreSQL only).",
+    )
     arguments = parser.parse_args()
+    parts = set(arguments.parts.split(","))
     with tempfile.TemporaryDirectory() as scratch:
         path = arguments.keep or Path(scratch) / "bench.db"
         if not (arguments.reuse and path.exists()):
@@ -187,7 +240,7 @@ def main() -> None:
                 path, arguments.responses, arguments.customers, arguments.seed
             )
             add_comments(path, arguments.seed)
-        urls = {"SQLite": f"sqlite:///{path}"}
+        urls = {"SQLite": f"sqlite:///{path}"} if "sqlite" in parts else {}
         if os.environ.get("NPS_BENCH_POSTGRES"):
             urls["PostgreSQL"] = os.environ["NPS_BENCH_POSTGRES"]
         for backend, url in urls.items():
@@ -199,11 +252,14 @@ def main() -> None:
             settings = settings_for(url)
             database = Database(url)
             client = signed_in_client(settings, database)
-            feed_pages(client, database, random.Random(arguments.seed))
-            overview_and_report(client, config)
+            if "pages" in parts:
+                feed_pages(client, database, random.Random(arguments.seed), arguments.requests)
+            if "overview" in parts:
+                overview_and_report(client, config)
             client.close()
             database.dispose()
-            export(url)
+            if "export" in parts:
+                export(url)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average while measuring: {load} (other work on the machine slows every figure)")
 

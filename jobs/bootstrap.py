@@ -8,7 +8,7 @@ the sandbox) and call the same job functions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -278,9 +278,24 @@ def _promoter_reward(
 
 
 def web_app(
-    settings: Settings, database: Database, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    database: Database,
+    clock: Callable[[], datetime] = utc_now,
+    other_stores: Sequence[tuple[Settings, Database]] = (),
 ) -> Starlette:
-    """The survey pages and webhook receivers of one store, wired to its real adapters."""
+    """The survey pages and webhook receivers of one store, wired to its real adapters; the
+    dashboard's store picker also offers ``other_stores`` (the config's other stores)."""
     from nps_engine.web.app import create_app  # Starlette loads only for the commands that serve
+    from nps_engine.web.context import WebContext
 
-    return create_app(settings, database, clock=clock, adapters=web_adapters(settings, database))
+    others = [
+        WebContext(store, store_database, clock, web_adapters(store, store_database))
+        for store, store_database in other_stores
+    ]
+    return create_app(
+        settings,
+        database,
+        clock=clock,
+        adapters=web_adapters(settings, database),
+        dashboard_stores=others,
+    )

@@ -21,7 +21,7 @@ from nps_engine.response_view import FeedRow
 COLUMNS = (
     "id", "responded_at", "kind", "score", "category", "comment", "language", "customer_id",
     "customer_name", "email", "order", "segments", "shopify_tags", "zendesk_tags",
-    "followup_ticket_id",
+    "followup_ticket_id", "theme",
 )  # fmt: skip
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,6 +45,7 @@ def row_values(row: FeedRow, *, masked: bool = False) -> dict[str, object]:
         "shopify_tags": list(row.tags.get("shopify", ())),
         "zendesk_tags": list(row.tags.get("zendesk", ())),
         "followup_ticket_id": row.followup_ticket_id,
+        "theme": row.theme,
     }
 
 
@@ -56,9 +57,33 @@ def csv_lines(
     writer.writerow(COLUMNS)
     yield (BOM if bom else "") + _take(buffer)
     for row in rows:
-        values = row_values(row, masked=masked)
-        writer.writerow([_cell(values[column]) for column in COLUMNS])
+        writer.writerow(_csv_cells(row, masked))
         yield _take(buffer)
+
+
+def _csv_cells(row: FeedRow, masked: bool) -> list[object]:
+    """The CSV cells of :func:`row_values`, built directly (once per exported answer): None is
+    written empty by the csv module, numbers as ``str()`` would, lists space-separated, text
+    defused by :func:`_text`."""
+    tags = row.tags
+    return [
+        row.id,
+        _iso(row.responded_at),
+        _text(row.kind),
+        row.score,
+        row.category,
+        _text(row.comment),
+        _text(row.language),
+        row.customer_id,
+        None if masked else _text(row.customer_name),
+        _text(mask_email(row.email) if masked else row.email),
+        _text(row.order_name),
+        " ".join(row.segments),
+        " ".join(tags.get("shopify", ())) if tags else "",
+        " ".join(tags.get("zendesk", ())) if tags else "",
+        row.followup_ticket_id,
+        _text(row.theme),
+    ]
 
 
 def jsonl_lines(rows: Iterable[FeedRow], *, masked: bool = False) -> Iterator[str]:
@@ -73,15 +98,10 @@ def _take(buffer: io.StringIO) -> str:
     return text
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+def _text(value: str | None) -> str | None:
+    if value and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _iso(moment: datetime) -> str:

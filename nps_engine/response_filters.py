@@ -32,6 +32,7 @@ class ResponseFilters:
     with_comment: bool | None = None  # True: only with a comment; False: only without
     search: str | None = None  # words in the comment (case-insensitive)
     kind: str | None = None  # transactional or relationship
+    theme: str | None = None  # a comment theme's id, or "other" (fits no theme)
 
     def __post_init__(self) -> None:
         if self.category is not None and self.category not in CATEGORIES:
@@ -40,6 +41,8 @@ class ResponseFilters:
             raise FilterError(f"score: {self.score} is not between 0 and 10")
         if self.since and self.until and self.until < self.since:
             raise FilterError(f"until: {self.until} is before since {self.since}")
+        if self.theme is not None and not (self.theme.isdigit() or self.theme == "other"):
+            raise FilterError(f"theme: '{self.theme}' is not a theme")
         if self.language is not None and len(self.language) != 2:
             raise FilterError(f"language: '{self.language}' is not a two-letter code")
 
@@ -93,6 +96,7 @@ def filters_from_query(values: Mapping[str, str]) -> ResponseFilters:
         with_comment=_yes_no("with_comment", text("with_comment")),
         search=text("search"),
         kind=text("kind"),
+        theme=(text("theme") or "").lower() or None,
     )
 
 

@@ -24,6 +24,7 @@ class FeedRow:
     tags: dict[str, tuple[str, ...]]  # system -> tags last pushed there
     followup_state: str | None
     followup_ticket_id: int | None
+    theme: str | None = None  # the comment theme's label; None when never assigned
 
     @property
     def category(self) -> str:

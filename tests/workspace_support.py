@@ -7,7 +7,15 @@ from typing import Any
 
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
-from nps_engine.store.models import Customer, Order, Response, TagState, Ticket
+from nps_engine.store.models import (
+    CommentTheme,
+    Customer,
+    Order,
+    Response,
+    TagState,
+    Theme,
+    Ticket,
+)
 
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 SECRET = "test-secret-key-0123456789"
@@ -130,3 +138,33 @@ def seed_answers(database: Database, store: str, customers: int = 30) -> list[in
             )
         )
     return ids
+
+
+# Comment index in COMMENTS -> theme id; 3 is merged into 2, so answers of 0 and 4 both show
+# "Packaging"; 1 shows the owner's rename "Livraison"; 3 fits no theme ("Other").
+THEME_OF_COMMENT = {0: 3, 1: 1, 3: None, 4: 2}
+
+
+def seed_themes(database: Database, store: str) -> None:
+    """Themes as ``nps themes`` leaves them, with an owner's rename and merge, and every comment
+    of :func:`seed_answers` assigned (see :data:`THEME_OF_COMMENT`)."""
+    themes = [
+        Theme(store=store, id=1, label="Delivery delay", renamed_to="Livraison"),
+        Theme(store=store, id=2, label="Packaging"),
+        Theme(store=store, id=3, label="Broken parcel", merged_into=2),
+    ]
+    by_text = {text: index for index, text in COMMENTS.items() if text}
+    with database.session() as session:
+        for theme in themes:
+            theme.keywords, theme.pinned, theme.created_at, theme.updated_at = [], False, NOW, NOW
+            session.add(theme)
+        answers = session.query(Response.id, Response.comment).filter(Response.store == store)
+        for answer_id, comment in answers.all():
+            if comment not in by_text:
+                continue
+            session.add(
+                CommentTheme(
+                    store=store, response_id=answer_id, embedder="test", text_hash="x",
+                    vector=b"", theme_id=THEME_OF_COMMENT[by_text[comment]], assigned_at=NOW,
+                )
+            )  # fmt: skip

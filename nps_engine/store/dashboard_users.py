@@ -151,6 +151,18 @@ def session_user(database: Database, store: str, token: str, now: datetime) -> S
         return SignedIn(user.id, user.email, user.role, signed.csrf_token, signed.expires_at)
 
 
+def store_role(database: Database, store: str, email: str) -> str | None:
+    """The role of the account with this email in ``store`` (None: no account there). A person
+    signed in to one store's dashboard opens another store's only with an account there, and
+    with that account's role (``nps users add EMAIL --store ID``)."""
+    address = normalise_email(email) or ""
+    query = select(DashboardUser.role).where(
+        DashboardUser.store == store, DashboardUser.email == address
+    )
+    with database.session() as session:
+        return session.scalars(query).one_or_none()
+
+
 def end_session(database: Database, token: str) -> None:
     with database.session() as session:
         session.execute(

@@ -60,13 +60,14 @@ class FactsReader:
             None if last_order_at is None else _utc(last_order_at),
             None if surveyed_at is None else _utc(surveyed_at),
             None if next_order_at is None else _utc(next_order_at),
-            self._tags(tags),
+            self.tags_of(tags),
             country.upper() if country else None,
             answer_id,
             NO_PROPERTIES if properties is None else _properties(properties),
         )
 
-    def _tags(self, raw: object) -> frozenset[str]:
+    def tags_of(self, raw: object) -> frozenset[str]:
+        """The customer's tags (JSON text or a decoded list) as a shared lowercase set."""
         key = raw if isinstance(raw, str | None) else json.dumps(raw)
         tags = self._tag_sets.get(key)
         if tags is None:

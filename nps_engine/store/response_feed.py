@@ -9,12 +9,24 @@ is applied to those facts batch by batch, with a bound on how far one page looks
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, null, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    false,
+    func,
+    null,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
 
 from nps_engine.config.settings import SegmentSettings
 from nps_engine.records import SurveyKind
@@ -31,18 +43,23 @@ from nps_engine.store.database import Database
 
 # The report's own fact query and reader: the feed and the report never disagree on segments.
 from nps_engine.store.fact_query import OPTIONAL_FACTS, with_facts
-from nps_engine.store.facts_reader import FactsReader
-from nps_engine.store.models import Customer, Invite, Order, Response, TagState
+from nps_engine.store.facts_reader import FactsReader, _utc
+from nps_engine.store.feed_facts import FactsOfRows, History, read_history
+from nps_engine.store.feed_themes import FeedThemes
+from nps_engine.store.models import CommentTheme, Customer, Invite, Order, Response, TagState
 from nps_engine.store.order_habits import usual_return_days
+from nps_engine.store.segment_conditions import SegmentSql
 
 _r = Response.__table__.c
 _c = Customer.__table__.c
 _o = Order.__table__.c
 _i = Invite.__table__.c
+_ct = CommentTheme.__table__.c
 _BATCH = 500
 # A rare segment must not make one page read the whole table: after this many answers the page
 # ends short, with a link that carries on from where it stopped.
 SCAN_LIMIT = 5_000
+_BY_ID = 200  # batches up to this size name their answers by id (see Feed._in_batch)
 
 Cursor = tuple[datetime, int]
 
@@ -65,6 +82,9 @@ class Feed:
     now: datetime
     support_window_days: int = 90
     optional: frozenset[str] = OPTIONAL_FACTS
+    # The built-in segments as SQL (None: every segment filter scans, checked in Python).
+    segment_sql: SegmentSql | None = None
+    themes: FeedThemes = field(default_factory=FeedThemes)  # names of the comment themes
 
     @classmethod
     def of_store(
@@ -75,14 +95,16 @@ class Feed:
         segments: SegmentSettings,
         now: datetime,
         habits: StoreHabits | None = None,
+        usual_gap: Callable[[Database, str, datetime], float | None] = usual_return_days,
     ) -> Feed:
         """The feed under the store's segment settings, read as ``nps report`` reads them
         (the store's usual gap between orders included: ``habits`` when measured as of ``now``
-        already, else measured here)."""
+        already, else ``usual_gap``, which may be a cache's)."""
         if habits is not None and habits.as_of == now:
             usual = habits.usual_return_days
         else:
-            usual = usual_return_days(database, store, now)
+            usual = usual_gap(database, store, now)
+        dialect = database.engine.dialect.name
         return cls(
             database,
             store,
@@ -91,6 +113,8 @@ class Feed:
             now,
             segments.support_contacted.window_days,
             optional_facts(segments),
+            SegmentSql(store, segments, now, usual, dialect),
+            FeedThemes.of_store(database, store),
         )
 
     def page(
@@ -99,8 +123,9 @@ class Feed:
         rows: list[FeedRow] = []
         scanned = 0
         cursor = after
+        exact_in_sql = filters.segment is None or self._segment_condition(filters) is not None
         while len(rows) <= limit and scanned < SCAN_LIMIT:
-            batch = self._batch(filters, cursor, limit + 1 if not filters.segment else _BATCH)
+            batch = self._batch(filters, cursor, limit + 1 if exact_in_sql else _BATCH)
             if not batch:
                 return FeedPage(rows[:limit], None)
             scanned += len(batch)
@@ -116,17 +141,20 @@ class Feed:
             return FeedPage(rows[:limit], (last.responded_at, last.id))
         return FeedPage(rows, cursor, scanned_out=True)
 
-    def rows(self, filters: ResponseFilters, batch_size: int = 5000) -> Iterator[FeedRow]:
-        """Every matching answer, newest first, read in batches (exports)."""
-        cursor: Cursor | None = None
-        while True:
-            batch = self._batch(filters, cursor, batch_size)
-            if not batch:
-                return
-            for row in batch:
-                if filters.segment is None or filters.segment in row.segments:
-                    yield row
-            cursor = (batch[-1].responded_at, batch[-1].id)
+    def rows(self, filters: ResponseFilters, batch_size: int = 2000) -> Iterator[FeedRow]:
+        """Every matching answer, newest first (exports): one query streamed from the database
+        (a server-side cursor on PostgreSQL), its rows completed ``batch_size`` at a time."""
+        facts = FactsOfRows(self.now, self.support_window_days)
+        with self.database.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=batch_size)
+            found = result.execute(self._query(filters))
+            try:
+                for batch in found.partitions():
+                    for row in self._complete(connection, filters, batch, facts):
+                        if filters.segment is None or filters.segment in row.segments:
+                            yield row
+            finally:  # a reader that stops early (a bounded read) closes the server-side cursor
+                found.close()
 
     def count(self, filters: ResponseFilters) -> int | None:
         """How many answers match (None with a segment filter: that needs every answer's facts)."""
@@ -136,25 +164,62 @@ class Feed:
         with self.database.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def _batch(self, filters: ResponseFilters, after: Cursor | None, size: int) -> list[FeedRow]:
-        query = (
-            _select_rows()
-            .where(*self._conditions(filters))
-            .order_by(_r.responded_at.desc(), _r.id.desc())
-            .limit(size)
-        )
+    def _query(self, filters: ResponseFilters, after: Cursor | None = None) -> Select[Any]:
+        query = _select_rows().where(*self._conditions(filters))
         if after is not None:
             at, answer_id = after
             # A row value, not "a < x OR (a = x AND b < y)": both databases then read the
             # (store, responded_at) index from the cursor on instead of scanning and sorting.
             query = query.where(tuple_(_r.responded_at, _r.id) < tuple_(at, answer_id))
+        return query.order_by(_r.responded_at.desc(), _r.id.desc())
+
+    def _batch(self, filters: ResponseFilters, after: Cursor | None, size: int) -> list[FeedRow]:
+        facts = FactsOfRows(self.now, self.support_window_days)
         with self.database.engine.connect() as connection:
-            found = connection.execute(query).all()
-            if not found:
-                return []
+            found = connection.execute(self._query(filters, after).limit(size)).all()
+            return self._complete(connection, filters, found, facts)
+
+    def _complete(
+        self, connection: Any, filters: ResponseFilters, found: Sequence[Any], facts: FactsOfRows
+    ) -> list[FeedRow]:
+        """Rows of :meth:`_query` (consecutive, newest first) with their segments and tags."""
+        if not found:
+            return []
+        people = select(_r.customer_id).where(_r.store == self.store, *self._in_batch(found))
+        if self.optional:  # a custom rule reads facts only the report's fact query has
             memberships = self._memberships(connection, found)
-            tags = _pushed_tags(connection, self.store, {r.customer_id for r in found})
-        return [_feed_row(row, memberships.get(row.id, ()), tags) for row in found]
+        else:
+            emails = people.with_only_columns(_r.email).where(_r.customer_id.is_(None))
+            answers = people.with_only_columns(_r.id, _r.customer_id, _r.order_id)
+            history = read_history(connection, self.store, answers, people, emails)
+            memberships = self._memberships_of(history, found, facts)
+        tags = _pushed_tags(connection, self.store, people)
+        themes = self.themes
+        return [_feed_row(row, memberships.get(row[0], ()), tags, themes) for row in found]
+
+    def _in_batch(self, found: Sequence[Any]) -> list[ColumnElement[bool]]:
+        """The batch's answers, for the queries that read their customers' history: a page's
+        few by id; an export's thousands by their range of the feed's order (a superset when
+        filters leave answers out, and no list of thousands of ids to send)."""
+        if len(found) <= _BY_ID:
+            return [_r.id.in_([row[0] for row in found])]
+        newest, oldest = found[0], found[-1]
+        return [
+            tuple_(_r.responded_at, _r.id) <= tuple_(_utc(newest[1]), newest[0]),
+            tuple_(_r.responded_at, _r.id) >= tuple_(_utc(oldest[1]), oldest[0]),
+        ]
+
+    def _memberships_of(
+        self, history: History, found: Sequence[Any], facts: FactsOfRows
+    ) -> dict[int, tuple[str, ...]]:
+        """Each answer's segments, from facts built set by set (``feed_facts``)."""
+        segments = self.segments
+        result: dict[int, tuple[str, ...]] = {}
+        for row in found:
+            fact = facts.facts(history, row[0], row[2], row[6], row[7], row[4], row[1],
+                               *row[_FACTS_AT:])  # fmt: skip
+            result[row[0]] = tuple([s.name for s in segments if s.matches(fact)])
+        return result
 
     def _conditions(self, filters: ResponseFilters) -> list[ColumnElement[bool]]:
         """Every filter but the segment one, as SQL (the one place a new filter goes)."""
@@ -180,7 +245,18 @@ class Feed:
             )
         if filters.language is not None:
             conditions.append(func.lower(func.substr(_language(), 1, 2)) == filters.language)
+        if filters.theme is not None:
+            conditions.append(self.themes.condition(filters.theme))
+        segment = self._segment_condition(filters)
+        if segment is not None:
+            conditions.append(segment)
         return conditions
+
+    def _segment_condition(self, filters: ResponseFilters) -> ColumnElement[bool] | None:
+        """The SQL superset of a built-in segment (the rows are still checked in Python)."""
+        if filters.segment is None or self.segment_sql is None:
+            return None
+        return self.segment_sql.condition(filters.segment)
 
     def _memberships(self, connection: Any, found: Sequence[Any]) -> dict[int, tuple[str, ...]]:
         """Each answer's segments, from the facts the report would build for it."""
@@ -219,27 +295,41 @@ def _joined() -> Any:
         Response.__table__.outerjoin(Invite.__table__, and_(_i.id == _r.invite_id))
         .outerjoin(Customer.__table__, and_(_c.store == _r.store, _c.id == _r.customer_id))
         .outerjoin(Order.__table__, and_(_o.store == _r.store, _o.id == _r.order_id))
+        .outerjoin(CommentTheme.__table__, and_(_ct.store == _r.store, _ct.response_id == _r.id))
     )
 
 
 def _select_rows() -> Select[Any]:
+    """The feed's columns, read by position (a million times in an export): the answer and
+    its customer and order to show, then from ``_FACTS_AT`` on what ``FactsOfRows.facts``
+    takes after the answer's own columns."""
     return select(
-        _r.id, _r.responded_at, _r.kind, _r.source, _r.score, _r.comment, _r.customer_id,
-        _r.email, _r.order_id, _r.followup_state, _r.followup_ticket_id,
-        _language().label("language"), _c.first_name, _c.last_name, _c.redacted_at,
-        _o.name.label("order_name"),
+        _r.id, _raw(_r.responded_at).label("responded_at"), _r.kind, _r.source, _r.score,
+        _r.comment, _r.customer_id, _r.email, _r.order_id, _r.followup_state,
+        _r.followup_ticket_id, _language().label("language"), _c.first_name, _c.last_name,
+        _raw(_c.redacted_at).label("redacted_at"), _o.name.label("order_name"), _ct.theme_id,
+        _raw(_ct.assigned_at).label("theme_assigned_at"),
+        # facts (_FACTS_AT on)
+        _c.orders_count, _c.total_spent, _raw(_c.tags).label("tags"), _c.country,
+        _raw(_o.created_at).label("surveyed_at"), _o.returned, _o.refunded,
     ).select_from(_joined())  # fmt: skip
 
 
+_FACTS_AT = 18
+
+
+def _raw(column: Any) -> Any:
+    """As the driver gives it (parsed by ``facts_reader._utc`` only where needed)."""
+    return type_coerce(column, Text)
+
+
 def _pushed_tags(
-    connection: Any, store: str, customer_ids: set[int | None]
+    connection: Any, store: str, people: Select[Any]
 ) -> dict[int, dict[str, tuple[str, ...]]]:
-    known = [customer for customer in customer_ids if customer is not None]
-    if not known:
-        return {}
+    """The tags last pushed for ``people`` (a query of customer ids), by system."""
     t = TagState.__table__.c
     query = select(t.customer_id, t.system, t.tags).where(
-        t.store == store, t.customer_id.in_(known), t.pushed_at.is_not(None)
+        t.store == store, t.customer_id.in_(people), t.pushed_at.is_not(None)
     )
     pushed: dict[int, dict[str, tuple[str, ...]]] = {}
     for customer_id, system, tags in connection.execute(query):
@@ -247,17 +337,25 @@ def _pushed_tags(
     return pushed
 
 
+_NO_TAGS: dict[str, tuple[str, ...]] = {}
+
+
 def _feed_row(
-    row: Any, segments: tuple[str, ...], tags: dict[int, dict[str, tuple[str, ...]]]
+    row: Sequence[Any],
+    segments: tuple[str, ...],
+    tags: dict[int, dict[str, tuple[str, ...]]],
+    themes: FeedThemes,
 ) -> FeedRow:
+    (answer_id, responded_at, kind, source, score, comment, customer_id, email, order_id,
+     followup_state, followup_ticket_id, language, first_name, last_name, redacted_at,
+     order_name, theme_id, theme_assigned_at) = row[:_FACTS_AT]  # fmt: skip
     name = None
-    if row.redacted_at is None:
-        name = " ".join(part for part in (row.first_name, row.last_name) if part) or None
-    language = row.language[:2].lower() if row.language else None
+    if redacted_at is None:
+        name = " ".join(part for part in (first_name, last_name) if part) or None
+    # Positional, in FeedRow's field order: this runs once per exported answer.
     return FeedRow(
-        id=row.id, responded_at=row.responded_at, kind=row.kind, source=row.source,
-        score=row.score, comment=row.comment, language=language, customer_id=row.customer_id,
-        customer_name=name, email=row.email, order_id=row.order_id, order_name=row.order_name,
-        segments=segments, tags=tags.get(row.customer_id, {}) if row.customer_id else {},
-        followup_state=row.followup_state, followup_ticket_id=row.followup_ticket_id,
+        answer_id, _utc(responded_at), kind, source, score, comment,
+        language[:2].lower() if language else None, customer_id, name, email, order_id,
+        order_name, segments, tags.get(customer_id, _NO_TAGS) if customer_id else {},
+        followup_state, followup_ticket_id, themes.label(theme_id, theme_assigned_at),
     )  # fmt: skip

@@ -46,11 +46,17 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     adapters: WebAdapters | None = None,
     modules: Sequence[ModuleType] = ROUTE_MODULES,
+    dashboard_stores: Sequence[WebContext] = (),
 ) -> Starlette:
     """The app for one store. ``clock`` is injectable so tests can age tokens and throttle;
-    ``adapters`` come from ``jobs.bootstrap.web_adapters`` (webhooks answer 404 without them)."""
+    ``adapters`` come from ``jobs.bootstrap.web_adapters`` (webhooks answer 404 without them);
+    ``dashboard_stores``: the config's other stores, offered by the dashboard's store picker."""
     context = WebContext(
-        settings=settings, database=database, clock=clock, adapters=adapters or WebAdapters()
+        settings=settings,
+        database=database,
+        clock=clock,
+        adapters=adapters or WebAdapters(),
+        dashboard_stores=tuple(dashboard_stores),
     )
     routes: list[BaseRoute] = []
     for module in modules:

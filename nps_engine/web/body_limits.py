@@ -54,9 +54,14 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        body_done = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:
+                # Once the body is in, receive() only waits for the client to disconnect, as
+                # long as a streamed response (a million-row export) lasts: no pause limit then.
+                return await receive()
             try:
                 # A timer, not wait_for's extra task per message: this runs on every request.
                 async with asyncio.timeout(self.limits.timeout_seconds):
@@ -67,6 +72,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:

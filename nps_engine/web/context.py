@@ -46,6 +46,9 @@ class WebContext:
     database: Database
     clock: Callable[[], datetime] = field(default=utc_now)
     adapters: WebAdapters = field(default_factory=WebAdapters)
+    # The config's other stores, which the dashboard's store picker switches to (``nps serve``
+    # with several stores); each with its own settings, database and adapters.
+    dashboard_stores: tuple[WebContext, ...] = ()
 
     @property
     def store_id(self) -> str:

@@ -225,3 +225,64 @@ def test_html_report_fits_a_phone_without_sideways_scrolling(
     assert "What they said" in page.locator("#said").inner_text()
     shot(page, "report-phone.png")
     page.close()
+
+
+@pytest.fixture
+def two_stores(sqlite_database: Database, store_id: str) -> Iterator[Site]:
+    """The site of ``store_id`` (with comment themes) whose picker also offers a second store
+    where the owner is a viewer."""
+    from workspace_support import seed_themes
+
+    from nps_engine.web.context import WebContext
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = workspace_settings(store_id, web={"public_url": url})
+    other = workspace_settings("atelier", web={"public_url": url}, store={"name": "Atelier"})
+    seed_answers(sqlite_database, store_id)
+    seed_themes(sqlite_database, store_id)
+    seed_answers(sqlite_database, "atelier", customers=3)
+    add_user(sqlite_database, store_id, OWNER, "owner", NOW, password=PASSWORD)
+    add_user(sqlite_database, "atelier", OWNER, "viewer", NOW, password=PASSWORD)
+    atelier = WebContext(other, sqlite_database, lambda: NOW, web_adapters(other, sqlite_database))
+    app = create_app(
+        settings, sqlite_database, clock=lambda: NOW,
+        adapters=web_adapters(settings, sqlite_database), dashboard_stores=[atelier],
+    )  # fmt: skip
+    with BackgroundServer(app, port=port) as server:
+        yield Site(settings, sqlite_database, server.url)
+
+
+@pytest.mark.slow
+def test_theme_filter_and_store_picker_on_a_phone(browser: object, two_stores: Site) -> None:
+    site = two_stores
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page = context.new_page()
+    sign_in(page, site, OWNER)
+    page.goto(site.admin("/responses"))
+    page.select_option("select[name=theme]", label="Livraison")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**theme=1**")
+    themes = page.locator("#feed td[data-label=Theme]").all_inner_texts()
+    assert len(themes) == 6
+    assert {theme.strip() for theme in themes} == {"Livraison"}
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "dashboard-themes-phone.png")
+    page.locator("#feed a.open").first.click()
+    page.wait_for_url("**/admin/responses/*")
+    assert page.locator("dd.theme").inner_text() == "Livraison"
+
+    page.goto(site.admin("/responses"))
+    page.select_option("#store", "atelier")
+    page.click("form.picker button[type=submit]")
+    page.wait_for_url("**/admin/responses")
+    assert page.locator(".brand").inner_text().startswith("Atelier")
+    assert "(viewer)" in page.locator(".who").inner_text()
+    assert len(orders_listed(page)) == 4  # atelier's 3 customers, one answered twice
+    assert page.locator("select[name=theme]").count() == 0  # no themes computed there
+    assert "b***@example.com" in page.locator("#feed").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(site.admin("/"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "dashboard-picker-phone.png")
+    context.close()

@@ -135,3 +135,21 @@ def test_report_shows_what_they_said_in_json_table_and_html(config: Path, tmp_pa
     assert "What they said" in html
     assert "Ok but the box was &lt;b&gt;crushed&lt;/b&gt; &amp; wet" in html
     assert "<b>crushed" not in html
+
+
+def test_responses_list_filters_by_theme_label_and_names_the_themes_when_unknown(
+    config: Path,
+) -> None:
+    from workspace_support import seed_themes
+
+    database = database_of(config)
+    seed_themes(database, "shop")
+    database.dispose()
+    listed = nps(config, "responses", "list", "--theme", "livraison", "--format", "jsonl")
+    assert listed.exit_code == 0, listed.output
+    answers = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(answers) == 6  # customers 1, 6, ... 26 wrote the comment of theme 1
+    assert {answer["theme"] for answer in answers} == {"Livraison"}
+    unknown = nps(config, "responses", "list", "--theme", "shipping")
+    assert unknown.exit_code != 0
+    assert "Livraison, Packaging, Other" in unknown.output

@@ -8,6 +8,7 @@ import resource
 import select
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from live_server import connect, get, read_reply, serving
@@ -158,3 +159,41 @@ def test_a_trusted_reverse_proxy_is_not_held_to_the_per_address_cap(
                 client.close()
     assert all(reply.startswith(b"HTTP/1.1 200") for reply in through_proxy)
     assert [reply.startswith(b"HTTP/1.1 200") for reply in direct].count(True) == 2
+
+
+def test_a_streamed_answer_outlives_the_body_pause_limit() -> None:
+    """Once the request body is in, the app's receive() only waits for a disconnect (Starlette's
+    streaming responses listen for one): a long export must not be cut as a stalled body."""
+    import asyncio
+
+    from nps_engine.web.body_limits import BodyLimitMiddleware, BodyLimits
+
+    sent: list[dict[str, object]] = []
+
+    async def streaming_app(scope: object, receive: Any, send: Any) -> None:
+        await receive()  # the (empty) body of a GET
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        waiting = asyncio.ensure_future(receive())  # listens for a disconnect meanwhile
+        for _ in range(3):
+            await asyncio.sleep(0.1)
+            if waiting.done():  # as in Starlette's task group, the listener's error ends the app
+                waiting.result()
+            await send({"type": "http.response.body", "body": b"rows", "more_body": True})
+        waiting.cancel()
+        await send({"type": "http.response.body", "body": b""})
+
+    async def client_receive() -> dict[str, object]:
+        if not sent:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)  # a client that stays connected
+        return {"type": "http.disconnect"}
+
+    async def client_send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    limits = BodyLimits(webhook_bytes=1024, form_bytes=1024, timeout_seconds=0.05)
+    app = BodyLimitMiddleware(streaming_app, limits)
+    scope = {"type": "http", "path": "/admin/responses.csv", "headers": []}
+    asyncio.run(app(scope, client_receive, client_send))  # type: ignore[arg-type]
+    assert sent[0].get("status") == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"rowsrowsrows"  # type: ignore[misc]

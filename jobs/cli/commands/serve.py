@@ -67,10 +67,14 @@ def serve_command(
         stdout.print(listening, markup=False)
     public = str(settings.web.public_url).rstrip("/")
     stdout.print(f"dashboard: {public}/admin (users: `nps users add EMAIL`)", markup=False)
+    others = _other_stores(state.stores(), settings, database)
+    if others:
+        names = ", ".join(store.store.id for store, _ in others)
+        stdout.print(f"dashboard store picker also offers: {names}", markup=False)
     try:
         with background(settings, database, enabled=scheduler):
             config = server_config(
-                web_app(settings, database),
+                web_app(settings, database, other_stores=others),
                 settings.limits,
                 host=listen_host,
                 port=listen_port,
@@ -79,7 +83,27 @@ def serve_command(
             )
             uvicorn.Server(config).run()
     finally:
+        for _, other in others:
+            if other is not database:
+                other.dispose()
         database.dispose()
+
+
+def _other_stores(
+    stores: list[Settings], served: Settings, database: Database
+) -> list[tuple[Settings, Database]]:
+    """The config's other stores for the dashboard's store picker, each with its database (the
+    served store's connection pool when they share one)."""
+    pools = {str(served.database.url): database}
+    others = []
+    for store in stores:
+        if store.store.id == served.store.id:
+            continue
+        url = str(store.database.url)
+        if url not in pools:
+            pools[url] = open_database(store)
+        others.append((store, pools[url]))
+    return others
 
 
 @contextmanager

@@ -100,6 +100,9 @@ def responses_list(
     ),
     search: str | None = typer.Option(None, help="Words in the comment."),
     kind: str | None = typer.Option(None, help="transactional or relationship."),
+    theme: str | None = typer.Option(
+        None, help="A comment theme, by label or id (see `nps themes`), or 'other'."
+    ),
     output_format: ListFormat = typer.Option(
         ListFormat.TABLE, "--format", "-f", help="table, csv or jsonl."
     ),
@@ -133,6 +136,8 @@ def responses_list(
         feed = Feed.of_store(
             database, settings.store.id, settings.store.timezone, settings.segments, now
         )
+        if theme is not None:
+            filters = filters.with_changes(theme=_theme_value(feed, theme))
         rows = feed.rows(filters)
         with _target(output) as out:
             count = _write(out, rows, output_format, semicolon, settings, output is None)
@@ -140,6 +145,15 @@ def responses_list(
         database.dispose()
     if output is not None or output_format is ListFormat.TABLE:
         stderr.print(f"{count} answer{'s' if count != 1 else ''}", markup=False)
+
+
+def _theme_value(feed: Feed, wanted: str) -> str:
+    value = feed.themes.value_of(wanted)
+    if value is None:
+        labels = ", ".join(label for _, label in feed.themes.choices())
+        hint = f"themes: {labels}" if labels else "themes were never computed: run `nps themes`"
+        fail_usage(f"--theme {wanted}: no such theme ({hint})")
+    return value
 
 
 def _write(

@@ -19,65 +19,81 @@ from starlette.routing import BaseRoute, Route
 
 from nps_engine.response_export import csv_lines, jsonl_lines, row_values
 from nps_engine.response_filters import CATEGORIES, FilterError, ResponseFilters, filters_from_query
+from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
 from nps_engine.store.dashboard_users import SignedIn
+from nps_engine.store.order_habits import UsualGapCache
 from nps_engine.store.response_feed import Cursor, Feed
 from nps_engine.store.response_history import response_history
-from nps_engine.web.admin.guard import Guard
+from nps_engine.web.admin.guard import Guard, StoreUser
 from nps_engine.web.admin.render import AdminPages, shown_email, shown_name
+from nps_engine.web.context import WebContext
 
 
 def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
-    context = guard.context
-    settings = context.settings
+    usual_gap = UsualGapCache()
 
-    def feed() -> Feed:
+    def feed(context: WebContext) -> Feed:
+        """The chosen store's feed (``StoreUser.context``: the store picker's choice)."""
+        settings = context.settings
         return Feed.of_store(
             context.database,
             context.store_id,
             settings.store.timezone,
             settings.segments,
             context.clock(),
+            usual_gap.days,
         )
 
-    def segment_names() -> list[tuple[str, str]]:
-        return [(s.name, s.label) for s in enabled_segments(settings.segments, context.clock())]
+    def segment_names(context: WebContext) -> list[tuple[str, str]]:
+        segments = enabled_segments(context.settings.segments, context.clock())
+        return [(s.name, s.label) for s in segments]
 
-    def read_filters(request: Request) -> ResponseFilters:
+    def read_filters(request: Request, the_feed: Feed, context: WebContext) -> ResponseFilters:
         filters = filters_from_query(request.query_params)
-        if filters.segment and filters.segment not in dict(segment_names()):
+        if filters.segment and filters.segment not in dict(segment_names(context)):
             raise FilterError(f"segment: '{filters.segment}' is not a segment of this store")
+        if filters.theme and filters.theme not in dict(the_feed.themes.choices()):
+            raise FilterError(f"theme: '{filters.theme}' is not a theme of this store")
         return filters
 
-    async def feed_page(request: Request, user: SignedIn) -> Response:
+    async def feed_page(request: Request, user: StoreUser) -> Response:
+        context = user.context
+        settings = context.settings
+        the_feed = await run_in_threadpool(feed, context)
+        themes = the_feed.themes.choices()
         try:
-            filters = read_filters(request)
+            filters = read_filters(request, the_feed, context)
             after = _cursor(request.query_params.get("after"))
         except FilterError as error:
             return pages.render(
-                "responses.html.j2", user, 400, error=str(error), **_empty(segment_names())
-            )
-        the_feed = feed()
+                "responses.html.j2", user, 400, error=str(error),
+                **_empty(segment_names(context), themes),
+            )  # fmt: skip
         page = await run_in_threadpool(the_feed.page, filters, after, settings.dashboard.page_size)
+        zone = settings.store.tz
         rows = [
             _shown(row_values(row), user)
-            | {"segments": row.segments, "when": pages.local_time(row.responded_at)}
+            | {"segments": row.segments, "when": pages.local_time(row.responded_at, zone=zone)}
             for row in page.rows
         ]
         return pages.render(
             "responses.html.j2", user, error=None, rows=rows, filters=filters,
             query=filters.query(), next_after=_cursor_text(page.next_cursor),
-            scanned_out=page.scanned_out, categories=CATEGORIES, segments=segment_names(),
-            ticket_url=_ticket_url(settings), first_page=after is None,
+            scanned_out=page.scanned_out, categories=CATEGORIES, segments=segment_names(context),
+            themes=themes, ticket_url=_ticket_url(settings), first_page=after is None,
         )  # fmt: skip
 
-    async def feed_json(request: Request, user: SignedIn) -> Response:
+    async def feed_json(request: Request, user: StoreUser) -> Response:
+        context = user.context
+        the_feed = await run_in_threadpool(feed, context)
         try:
-            filters = read_filters(request)
+            filters = read_filters(request, the_feed, context)
             after = _cursor(request.query_params.get("after"))
         except FilterError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        page = await run_in_threadpool(feed().page, filters, after, settings.dashboard.page_size)
+        page_size = context.settings.dashboard.page_size
+        page = await run_in_threadpool(the_feed.page, filters, after, page_size)
         return JSONResponse(
             {
                 "responses": [_shown(row_values(row), user) for row in page.rows],
@@ -86,13 +102,15 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
         )
 
     def export(extension: str) -> Route:
-        async def endpoint(request: Request, user: SignedIn) -> Response:
+        async def endpoint(request: Request, user: StoreUser) -> Response:
+            context = user.context
+            the_feed = await run_in_threadpool(feed, context)
             try:
-                filters = read_filters(request)
+                filters = read_filters(request, the_feed, context)
             except FilterError as error:
                 return Response(str(error), status_code=400, media_type="text/plain")
             masked = user.role != "owner"
-            rows = feed().rows(filters)
+            rows = the_feed.rows(filters)
             lines: Iterator[str]
             if extension == "csv":
                 semicolon = request.query_params.get("delimiter") == "semicolon"
@@ -110,24 +128,26 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
 
         return Route(f"/responses.{extension}", guard.signed_in(endpoint), methods=["GET"])
 
-    async def answer_page(request: Request, user: SignedIn) -> Response:
+    async def answer_page(request: Request, user: StoreUser) -> Response:
+        context = user.context
         answer_id = request.path_params["answer_id"]
         history = await run_in_threadpool(
             response_history, context.database, context.store_id, answer_id
         )
         if history is None:
             return pages.render("missing.html.j2", user, 404)
-        rows = await run_in_threadpool(
-            _segments_of, feed(), history.response.responded_at, answer_id
+        shown = await run_in_threadpool(
+            _shown_row, feed(context), history.response.responded_at, answer_id
         )
         customer = history.customer
         name = None
         if customer is not None and customer.redacted_at is None:
             name = " ".join(p for p in (customer.first_name, customer.last_name) if p) or None
         return pages.render(
-            "response.html.j2", user, history=history, segments=rows,
+            "response.html.j2", user, history=history,
+            segments=shown.segments if shown else (), theme=shown.theme if shown else None,
             email=shown_email(history.response.email, user), name=shown_name(name, user),
-            ticket_url=_ticket_url(settings), back=request.query_params.get("back", ""),
+            ticket_url=_ticket_url(context.settings), back=request.query_params.get("back", ""),
         )  # fmt: skip
 
     return [
@@ -153,13 +173,13 @@ def _chunks(lines: Iterator[str], size: int = 65_536) -> Iterator[bytes]:
         yield "".join(buffer).encode()
 
 
-def _segments_of(feed: Feed, responded_at: datetime, answer_id: int) -> tuple[str, ...]:
-    """The answer's segments, read as the feed reads them (the page after its own keyset)."""
+def _shown_row(feed: Feed, responded_at: datetime, answer_id: int) -> FeedRow | None:
+    """The answer as the feed shows it (segments, theme): the page after its own keyset."""
     page = feed.page(ResponseFilters(), (responded_at, answer_id + 1), limit=1)
     for row in page.rows:
         if row.id == answer_id:
-            return row.segments
-    return ()
+            return row
+    return None
 
 
 def _shown(values: dict[str, object], user: SignedIn) -> dict[str, object]:
@@ -199,9 +219,9 @@ def _cursor_text(cursor: Cursor | None) -> str | None:
     return None if cursor is None else f"{cursor[0].isoformat()}_{cursor[1]}"
 
 
-def _empty(segments: list[tuple[str, str]]) -> dict[str, object]:
+def _empty(segments: list[tuple[str, str]], themes: list[tuple[str, str]]) -> dict[str, object]:
     return {
         "rows": [], "filters": ResponseFilters(), "query": {}, "next_after": None,
-        "scanned_out": False, "categories": CATEGORIES, "segments": segments,
+        "scanned_out": False, "categories": CATEGORIES, "segments": segments, "themes": themes,
         "ticket_url": None, "first_page": True,
     }  # fmt: skip

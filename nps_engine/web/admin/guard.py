@@ -25,14 +25,31 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from nps_engine.store.dashboard_users import SignedIn, session_user
+from nps_engine.store.dashboard_users import SignedIn, session_user, store_role
 from nps_engine.web.context import WebContext
 
 SESSION_COOKIE = "nps_admin"
 FORM_COOKIE = "nps_admin_form"
+STORE_COOKIE = "nps_admin_store"  # the store chosen in the picker (its id; not a secret)
 LIMIT_WINDOW_SECONDS = 15 * 60.0
 
-Handler = Callable[[Request, SignedIn], Awaitable[Response]]
+
+@dataclass(frozen=True, slots=True)
+class StoreUser(SignedIn):
+    """The signed-in person as the chosen store's dashboard sees them: ``role`` is their role in
+    that store, ``store`` its context, and ``stores`` the (id, name) of every store they may
+    open (the picker shows it when there are two or more)."""
+
+    store: WebContext | None = None
+    stores: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def context(self) -> WebContext:
+        assert self.store is not None
+        return self.store
+
+
+Handler = Callable[[Request, StoreUser], Awaitable[Response]]
 
 
 class Attempts:
@@ -100,9 +117,31 @@ class Guard:
                 return self.refuse(request)
             if request.method == "POST" and not await self.form_is_ours(request, user.csrf_token):
                 return Response("This form has expired; reload the page.", status_code=403)
-            return await handler(request, user)
+            chosen = await run_in_threadpool(self.in_store, user, request.cookies.get(STORE_COOKIE))
+            return await handler(request, chosen)
 
         return endpoint
+
+    def in_store(self, user: SignedIn, wanted: str | None) -> StoreUser:
+        """``user`` in the store ``wanted`` (the picker's cookie) when they have an account
+        there, with that account's role; else in the store they signed in to."""
+        home = self.context
+        roles = {home.store_id: (home, user.role)}
+        for other in home.dashboard_stores:
+            role = store_role(other.database, other.store_id, user.email)
+            if role is not None:
+                roles[other.store_id] = (other, role)
+        store, role = roles.get(wanted or "", roles[home.store_id])
+        stores = tuple((ctx.store_id, ctx.settings.store.name) for ctx, _ in roles.values())
+        return StoreUser(
+            user.user_id, user.email, role, user.csrf_token, user.expires_at, store, stores
+        )
+
+    def choose_store(self, response: Response, store_id: str) -> None:
+        response.set_cookie(
+            STORE_COOKIE, store_id, max_age=int(self.lifetime.total_seconds()),
+            path=self.admin_path, secure=self.secure, httponly=True, samesite="lax",
+        )  # fmt: skip
 
     def refuse(self, request: Request) -> Response:
         wants_json = request.url.path.endswith(

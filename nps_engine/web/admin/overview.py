@@ -20,8 +20,7 @@ from nps_engine.records import SurveyKind
 from nps_engine.report import Period, Report, default_period
 from nps_engine.report_text import figure_text, p_text
 from nps_engine.response_filters import FilterError, filters_from_query
-from nps_engine.store.dashboard_users import SignedIn
-from nps_engine.web.admin.guard import Guard
+from nps_engine.web.admin.guard import Guard, StoreUser
 from nps_engine.web.admin.render import AdminPages
 
 CHART_WIDTH, CHART_HEIGHT = 640.0, 200.0
@@ -39,10 +38,9 @@ class Bar:
 
 
 def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
-    context = guard.context
-    settings = context.settings
-
-    async def overview(request: Request, user: SignedIn) -> Response:
+    async def overview(request: Request, user: StoreUser) -> Response:
+        context = user.context  # the store chosen in the picker
+        settings = context.settings
         report_of = context.adapters.report
         if report_of is None:
             return pages.render(
