@@ -99,3 +99,24 @@ def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
     )
     assert '"responses": 0' in result.stdout, result.stdout
     assert "LOADED []" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("name", ["report", "run", "status"])
+def test_a_command_help_loads_neither_the_store_nor_the_config(name: str) -> None:
+    probe = (
+        "import sys\n"
+        "from jobs.cli.app import main\n"
+        f"sys.argv = ['nps', {name!r}, '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.startswith(('sqlalchemy', 'nps_engine.config',"
+        " 'nps_engine.store', 'jobs.runtime.runner', 'starlette'))]\n"
+        "print('LOADED', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "LOADED []" in result.stdout, result.stdout
+    assert f"Usage: nps {name} [OPTIONS]" in result.stdout
