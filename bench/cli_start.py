@@ -16,6 +16,7 @@ plus the bare interpreter's). Target: ``nps --help`` and ``nps status`` (without
 under 0.3 s CPU.
 
     python bench/cli_start.py --runs 15
+    python bench/cli_start.py --runs 7 --baseline ../main   # also each nps case on another checkout
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def cpu_and_wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. main): its nps cases run in the same loop, for a before/after",
+    )
     args = parser.parse_args()
     nps = [PYTHON, "-c", "from jobs.cli.app import main; main()"]
     with tempfile.TemporaryDirectory() as folder:
@@ -73,10 +79,16 @@ def main() -> None:
             "nps run --help": [*nps, "run", "--help"],
             "nps status": [*nps, "status"],
         }
+        envs = dict.fromkeys(cases, env)
+        if args.baseline is not None:
+            before = {**env, "PYTHONPATH": str(args.baseline.resolve())}
+            for name in [name for name in cases if name.startswith("nps")]:
+                cases[f"{name} (baseline)"] = cases[name]
+                envs[f"{name} (baseline)"] = before
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(args.runs):
             for name, argv in cases.items():
-                samples[name].append(cpu_and_wall(argv, env))
+                samples[name].append(cpu_and_wall(argv, envs[name]))
     framework = statistics.median(cpu for cpu, _ in samples["import typer, rich"])
     print(f"{'command':<30} {'CPU s':>7} {'wall s':>7} {'vs typer+rich':>14}")
     medians: dict[str, float] = {}
