@@ -101,14 +101,22 @@ class SmtpMailer:
         self.username = username
         self._password = password
         self.timeout = timeout
-        # Certificates are verified against the system's CAs; tests pass their own authority.
-        self.tls_context = tls_context or ssl.create_default_context()
+        self._tls_context = tls_context
         self.sleep = sleep
         self.clock = clock
         self.max_attempts = max_attempts
         self.sender = parseaddr(sender)[1]
         self.connections_opened = 0
         self._connection: smtplib.SMTP | None = None
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates are verified against the system's CAs; tests pass their own authority.
+        Made on first use: loading the system's CAs costs tens of milliseconds per mailer, and a
+        server without TLS (a local relay, the sandbox) never needs it."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     def __enter__(self) -> SmtpMailer:
         return self
