@@ -34,10 +34,14 @@ from pathlib import Path
 PYTHON = sys.executable
 
 
-def cpu_and_wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def cpu_and_wall(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Run from the temporary folder: ``python -c`` puts its working directory first on sys.path,
+    # which would shadow the --baseline checkout.
+    subprocess.run(
+        argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -88,7 +92,7 @@ def main() -> None:
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(args.runs):
             for name, argv in cases.items():
-                samples[name].append(cpu_and_wall(argv, envs[name]))
+                samples[name].append(cpu_and_wall(argv, envs[name], folder))
     framework = statistics.median(cpu for cpu, _ in samples["import typer, rich"])
     print(f"{'command':<30} {'CPU s':>7} {'wall s':>7} {'vs typer+rich':>14}")
     medians: dict[str, float] = {}
