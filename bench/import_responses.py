@@ -23,8 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from nps_engine.store.database import Database
 
@@ -49,10 +55,12 @@ def seed_store(url: str, customers: int) -> None:
     database = Database(url)
     database.upgrade()
     with database.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO customers (store, id, email, tags, orders_count, total_spent) "
-            "VALUES (?, ?, ?, '[]', 1, 0)",
-            [("bench", i, f"customer{i}@example.com") for i in range(customers)],
+        connection.execute(
+            text(
+                "INSERT INTO customers (store, id, email, tags, orders_count, total_spent) "
+                "VALUES ('bench', :id, :email, '[]', 1, 0)"
+            ),
+            [{"id": i, "email": f"customer{i}@example.com"} for i in range(customers)],
         )
     database.dispose()
 
@@ -91,6 +99,59 @@ def reference_insert(url: str, csv_path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def reference_copy(url: str, csv_path: Path) -> tuple[float, float]:
+    """PostgreSQL: plain csv + psycopg COPY of the same rows into the same table: wall and CPU s."""
+    import csv as csv_module
+    import hashlib
+
+    import psycopg
+
+    started, cpu = time.perf_counter(), time.process_time()
+    columns = "store, import_key, source, kind, email, score, comment, responded_at, updated_at"
+    connection_url = make_url(url).set(drivername="postgresql").render_as_string(False)
+    with (
+        psycopg.connect(connection_url) as db,
+        open(csv_path, encoding="utf-8", newline="") as file,
+    ):
+        reader = csv_module.reader(file)
+        next(reader)
+        copy_rows: list[tuple[object, ...]] = []
+
+        def flush() -> None:
+            with (
+                db.cursor() as cursor,
+                cursor.copy(f"COPY responses ({columns}) FROM STDIN") as copy,
+            ):
+                for row in copy_rows:
+                    copy.write_row(row)
+            db.commit()
+            copy_rows.clear()
+
+        for email, score, comment, responded_at, _order in reader:
+            key = hashlib.sha256(f"{email}|{score}|{responded_at}".encode()).hexdigest()
+            row = ("reference", key, "import", "transactional", email.lower(), int(score))
+            copy_rows.append((*row, comment or None, responded_at, responded_at))
+            if len(copy_rows) == 50_000:
+                flush()
+        flush()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+@contextmanager
+def postgres_database(server: str) -> Iterator[str]:
+    """A fresh database on the server of ``server`` for this run, dropped at the end."""
+    name = f"nps_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run_import(config: Path, csv: Path) -> tuple[float, float, str]:
     script = (
         "import resource, sys\n"
@@ -121,37 +182,49 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=300_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="PostgreSQL server (postgresql+psycopg://...): a fresh database there, COPY reference",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         root = Path(folder)
         csv, config = root / "answers.csv", root / "config.yaml"
         url = f"sqlite:///{root / 'bench.db'}"
+        if args.postgres:
+            url = stack.enter_context(postgres_database(args.postgres))
         write_csv(csv, args.rows, args.emails, args.seed)
         seed_store(url, args.customers)
         config.write_text(f"store: {{id: bench}}\ndatabase: {{url: '{url}'}}\n")
         size_mb = csv.stat().st_size / 1e6
         print(f"file: {args.rows:,} rows, {size_mb:.0f} MB; store: {args.customers:,} customers")
-        imported = 0.0
+        imported = imported_cpu = 0.0
         for label in ("first import", "re-import (all duplicates)"):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             seconds, rss, output = run_import(config, csv)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             imported = imported or seconds
+            imported_cpu = imported_cpu or cpu
             summary = [" ".join(line.split()) for line in output.splitlines()[1:7]]
             print(
                 f"{label}: {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s), CPU {cpu:.1f} s, "
                 f"peak RSS {rss:.0f} MB; " + "; ".join(summary)
             )
-        wall, cpu = reference_insert(url, csv)
+        if args.postgres:
+            name, (wall, cpu) = "psycopg COPY", reference_copy(url, csv)
+        else:
+            name, (wall, cpu) = "sqlite3 executemany", reference_insert(url, csv)
         print(
-            f"reference (csv + sqlite3 executemany, same table and indexes): {wall:.1f} s "
+            f"reference (csv + {name}, same table and indexes): {wall:.1f} s "
             f"({args.rows / wall:,.0f} rows/s), CPU {cpu:.1f} s; nps import is "
-            f"{imported / wall:.2f}x the reference's wall time"
+            f"{imported / wall:.2f}x the reference's wall time, {imported_cpu / cpu:.2f}x its CPU"
         )
     print(
         f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
+    print(f"load average: {Path('/proc/loadavg').read_text(encoding='ascii').strip()}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ def start_shopify(
     clock: ManualClock | None = None,
     bucket: tuple[float, float] = (2000.0, 100.0),
     token_lifetime: timedelta = timedelta(hours=24),
+    bulk_polls: int = 2,
 ) -> ShopifySimulator:
     try:
         from sandbox.shopify import ShopifySimulator
@@ -64,6 +65,7 @@ def start_shopify(
         clock=now,
         bucket=LeakyBucket(*bucket),
         token_lifetime=token_lifetime,
+        bulk_polls_to_complete=bulk_polls,
     )
     simulator.start()
     return simulator
@@ -87,6 +89,9 @@ class SandboxOptions:
     # How long a client credentials token lives (Shopify: about 24 hours); short in tests that
     # must see a token expire in the middle of a sync.
     shopify_token_lifetime: timedelta = timedelta(hours=24)
+    # The poll at which a bulk operation shows COMPLETED (the first poll sees RUNNING by default,
+    # as on Shopify); 1 spares a client its wait between polls (the demo).
+    shopify_bulk_polls: int = 2
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ class Sandbox:
                 self.clock,
                 self.options.shopify_bucket,
                 self.options.shopify_token_lifetime,
+                self.options.shopify_bulk_polls,
             )
         except ShopifyUnavailable as missing:
             self.problems.append(str(missing))

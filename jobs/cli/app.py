@@ -34,7 +34,7 @@ from jobs.runtime import logs
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("admin", "Validate the configuration and print a short summary of it."),
     "status": (
-        "data",
+        "status",
         "Counts of customers, orders, tickets, invites, answers and pending tag pushes.",
     ),
     "sync": (

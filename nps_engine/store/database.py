@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,7 +27,14 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory, made on first use: SQLAlchemy's ORM is most of the start-up
+        of a command that only needs the engine (``nps status`` reads through Core)."""
+        from sqlalchemy.orm import Session, sessionmaker
+
+        return sessionmaker(self.engine, class_=Session, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -112,6 +119,8 @@ def upsert(
     table: Table = model.__table__  # type: ignore[assignment]
     keys = [column.name for column in table.primary_key.columns]
     columns = list(update) if update is not None else [c for c in rows[0] if c not in keys]
+    from sqlalchemy.dialects import postgresql, sqlite
+
     insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     base = insert(table)
     if columns:

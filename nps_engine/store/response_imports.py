@@ -7,23 +7,32 @@ memory, and an import stopped half-way is finished by running it again (every ro
 SQLite and PostgreSQL alike).
 
 Where the time goes is the store's write path, not the CSV: each row lands in the table and in
-its indexes, several of them keyed by values that arrive in random order (the import key, the
-email, the customer). On SQLite the default 2 MB page cache then misses on nearly every insert
-and each commit forces a WAL write-out; so the import holds a larger page cache (released when
-it ends) and commits every few tens of thousands of rows instead of every 2,000.
+its indexes, several of them keyed by values that arrive in random order (the email, the customer,
+the time of the answer in a file that is not sorted). So:
+
+- a large load (at least ``LARGE_LOAD`` rows, and more than the table already holds) drops the
+  table's plain secondary indexes, inserts, and builds them again at the end: building an index
+  sorts once, where inserting walks a random page of every index for every row. The two unique
+  keys stay (the duplicate check needs the import key's); an import that dies half-way leaves
+  the indexes missing, and the next import builds them first;
+- on SQLite, rows go to the driver's ``executemany`` as plain tuples, already in the stored form
+  (SQLAlchemy's per-row parameter processing cost more than SQLite's insert); the import holds a
+  larger page cache (released when it ends) and commits every few tens of thousands of rows
+  (WAL with ``synchronous=NORMAL``, as every connection: database.py);
+- on PostgreSQL, COPY into a staging table, then one ``INSERT ... SELECT``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, or_, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Index, Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from nps_engine.records import SurveyKind
@@ -35,6 +44,8 @@ BATCH_SIZE = 2000  # rows per look-up; the IN lists stay far below SQLite's 3276
 COMMIT_ROWS = 50_000  # rows per transaction: an interrupted import redoes at most this many
 STAGING = "nps_import_staging"  # PostgreSQL: a temporary table, dropped at each commit
 LOAD_CACHE_KIB = 131_072  # SQLite page cache while importing (128 MiB), back to the default after
+# Rows from which a load builds the secondary indexes after inserting rather than during.
+LARGE_LOAD = 50_000
 
 
 @dataclass
@@ -57,24 +68,69 @@ def import_responses(
     kind: SurveyKind = SurveyKind.TRANSACTIONAL,
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
+    expected_rows: int = 0,
+    on_batch: Callable[[ImportCounts], None] | None = None,
 ) -> ImportCounts:
-    """Insert ``rows`` as ``source="import"`` answers; a dry run does it all and rolls back."""
+    """Insert ``rows`` as ``source="import"`` answers; a dry run does it all and rolls back.
+
+    ``expected_rows`` (about how many rows the file holds) decides whether this is a large load;
+    ``on_batch`` hears the counts after each batch (a progress bar)."""
     counts = ImportCounts()
     with database.engine.connect() as connection, _loading(connection):
-        session = Session(bind=connection, expire_on_commit=False)
-        pending = 0
-        for batch in _batches(rows, batch_size):
-            _import_batch(session, store, batch, now=now, kind=kind, counts=counts)
-            pending += len(batch)
-            if pending >= COMMIT_ROWS and not dry_run:
+        deferred = [] if dry_run else _defer_indexes(connection, expected_rows)
+        try:
+            session = Session(bind=connection, expire_on_commit=False)
+            pending = 0
+            for batch in _batches(rows, batch_size):
+                _import_batch(session, store, batch, now=now, kind=kind, counts=counts)
+                pending += len(batch)
+                if pending >= COMMIT_ROWS and not dry_run:
+                    session.commit()
+                    pending = 0
+                if on_batch is not None:
+                    on_batch(counts)
+            if dry_run:
+                session.rollback()
+            else:
                 session.commit()
-                pending = 0
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-        session.close()
+            session.close()
+        finally:
+            connection.rollback()
+            build_missing_indexes(connection, deferred)
     return counts
+
+
+def _secondary_indexes() -> list[Index]:
+    """The plain (not unique) indexes of ``responses``, as the models define them."""
+    table: Table = Response.__table__  # type: ignore[assignment]
+    return sorted((index for index in table.indexes if not index.unique), key=_index_name)
+
+
+def _index_name(index: Index) -> str:
+    return str(index.name)
+
+
+def _defer_indexes(connection: Connection, expected_rows: int) -> list[Index]:
+    """Drop the secondary indexes when a load is large against the table; those dropped."""
+    build_missing_indexes(connection, _secondary_indexes())  # an earlier import that died
+    if expected_rows < LARGE_LOAD:
+        return []
+    table: Table = Response.__table__  # type: ignore[assignment]
+    stored = connection.scalar(select(func.count()).select_from(table)) or 0
+    if expected_rows <= stored:
+        return []
+    indexes = _secondary_indexes()
+    for index in indexes:
+        index.drop(connection)
+    connection.commit()
+    return indexes
+
+
+def build_missing_indexes(connection: Connection, indexes: Sequence[Index]) -> None:
+    """Create those of ``indexes`` the database lacks (after a large load, or one that died)."""
+    for index in indexes:
+        index.create(connection, checkfirst=True)
+    connection.commit()
 
 
 @contextmanager
@@ -101,6 +157,15 @@ def _batches(rows: Iterable[ImportedResponse], size: int) -> Iterator[list[Impor
         yield batch
 
 
+# The columns an import writes, in the order of each row's tuple.
+COLUMNS = (
+    "store", "import_key", "source", "kind", "customer_id", "email", "order_id", "score",
+    "comment", "properties", "responded_at", "updated_at",
+)  # fmt: skip
+KEY, CUSTOMER, ORDER = 1, 4, 6
+Row = tuple[Any, ...]
+
+
 def _import_batch(
     session: Session,
     store: str,
@@ -112,38 +177,62 @@ def _import_batch(
 ) -> None:
     customers = _customers_by_email(session, store, {row.email for row in batch})
     orders = _orders_by_reference(session, store, {row.order for row in batch if row.order})
-    values = []
+    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
+    stamp = _sqlite_time if on_sqlite else _as_is
+    document = _json_text if on_sqlite else _jsonb
+    updated_at = stamp(now)
+    rows: list[Row] = []
     for row in batch:
         order_id, order_customer = orders.get(row.order or "", (None, None))
-        values.append(
-            {
-                "store": store,
-                "import_key": row.import_key,
-                "source": "import",
-                "kind": kind.value,
+        rows.append(
+            (
+                store,
+                row.import_key,
+                "import",
+                kind.value,
                 # The email decides who answered; the order's customer only fills a gap.
-                "customer_id": customers.get(row.email, order_customer),
-                "email": row.email,
-                "order_id": order_id,
-                "score": row.score,
-                "comment": row.comment,
-                "properties": dict(row.properties) or None,
-                "responded_at": row.responded_at,
-                "updated_at": now,
-            }
+                customers.get(row.email, order_customer),
+                row.email,
+                order_id,
+                row.score,
+                row.comment,
+                document(row.properties) if row.properties else None,
+                stamp(row.responded_at),
+                updated_at,
+            )
         )
-    inserted = _insert_new(session, values)
+    inserted = _insert_new(session, store, rows)
     counts.imported += len(inserted)
-    counts.duplicates += len(values) - len(inserted)
-    for value in values:
-        if value["import_key"] in inserted:
-            inserted.discard(value["import_key"])  # a key repeated in the batch counts once
-            counts.matched += value["customer_id"] is not None
-            counts.unmatched += value["customer_id"] is None
-            counts.orders_matched += value["order_id"] is not None
+    counts.duplicates += len(rows) - len(inserted)
+    for value in rows:
+        if value[KEY] in inserted:
+            inserted.discard(value[KEY])  # a key repeated in the batch counts once
+            counts.matched += value[CUSTOMER] is not None
+            counts.unmatched += value[CUSTOMER] is None
+            counts.orders_matched += value[ORDER] is not None
 
 
-def _insert_new(session: Session, values: list[dict[str, Any]]) -> set[str]:
+def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text, in UTC (what ``UtcDateTime`` binds)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
+
+
+def _json_text(properties: Mapping[str, str]) -> str:
+    return json.dumps(dict(properties))
+
+
+def _jsonb(properties: Mapping[str, str]) -> Any:
+    from psycopg.types.json import Jsonb  # only PostgreSQL stores need the driver
+
+    return Jsonb(dict(properties))
+
+
+def _insert_new(session: Session, store: str, rows: list[Row]) -> set[str]:
     """Insert the rows whose key is new; return those keys.
 
     The keys already stored are read first (one index look-up per batch), so the insert is a
@@ -152,38 +241,37 @@ def _insert_new(session: Session, values: list[dict[str, Any]]) -> set[str]:
     keeps one row per key (only this run's counts could then be off).
     """
     table: Table = Response.__table__  # type: ignore[assignment]
-    store = values[0]["store"] if values else ""
     existing = set(
         session.scalars(
             select(table.c.import_key).where(
-                table.c.store == store, table.c.import_key.in_({v["import_key"] for v in values})
+                table.c.store == store, table.c.import_key.in_({row[KEY] for row in rows})
             )
         )
     )
-    new: dict[str, dict[str, Any]] = {}
-    for value in values:
-        if value["import_key"] not in existing:
-            new.setdefault(value["import_key"], value)  # a key repeated in the batch: the first
+    new: dict[str, Row] = {}
+    for row in rows:
+        if row[KEY] not in existing:
+            new.setdefault(row[KEY], row)  # a key repeated in the batch: the first
     if not new:
         return set()
     if session.get_bind().dialect.name == "postgresql":
         _copy_in(session, list(new.values()))
     else:
-        statement = sqlite.insert(table).on_conflict_do_nothing(
-            index_elements=["store", "import_key"]
+        statement = (
+            f"INSERT INTO responses ({', '.join(COLUMNS)}) "  # noqa: S608 - names are ours
+            f"VALUES ({', '.join('?' * len(COLUMNS))}) "
+            "ON CONFLICT (store, import_key) DO NOTHING"
         )
-        session.connection().execute(statement, list(new.values()))
+        # The driver's executemany on plain tuples: no per-row parameter processing.
+        session.connection().exec_driver_sql(statement, list(new.values()))
     return set(new)
 
 
-def _copy_in(session: Session, values: list[dict[str, Any]]) -> None:
+def _copy_in(session: Session, rows: list[Row]) -> None:
     """PostgreSQL: COPY the rows into a session-local staging table, then move them over with
     ``ON CONFLICT DO NOTHING`` (COPY itself cannot skip a conflicting row). COPY streams the rows
     without a statement per row, several times faster than an INSERT executemany."""
-    from psycopg.types.json import Jsonb  # only PostgreSQL stores need the driver
-
-    columns = list(values[0])
-    names = ", ".join(columns)
+    names = ", ".join(COLUMNS)
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a live session always holds a driver connection
     with raw.cursor() as cursor:
@@ -192,10 +280,8 @@ def _copy_in(session: Session, values: list[dict[str, Any]]) -> None:
             f"SELECT {names} FROM responses WITH NO DATA"
         )
         with cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(
-                    [Jsonb(v) if isinstance(v, dict | list) else v for v in value.values()]
-                )
+            for row in rows:
+                copy.write_row(row)
         cursor.execute(
             f"INSERT INTO responses ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
             "ON CONFLICT (store, import_key) DO NOTHING"

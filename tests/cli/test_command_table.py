@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -63,3 +64,59 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(app, ["reprot"])
     assert result.exit_code == 2
     assert "No such command 'reprot'" in result.output
+
+
+def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
+    """``nps status`` is the quick look of the 3 a.m. engineer: it reads through SQLAlchemy Core,
+    never builds the ORM's mappers nor loads the import or web machinery (bench/cli_start.py)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"store: {{id: quick}}\ndatabase: {{url: 'sqlite:///{tmp_path}/nps.db'}}\n",
+        encoding="utf-8",
+    )
+    upgrade = [
+        sys.executable,
+        "-c",
+        "from jobs.cli.app import main; main()",
+        "--config",
+        str(config),
+    ]
+    subprocess.run([*upgrade, "db", "upgrade"], capture_output=True, check=True, timeout=60)
+    probe = (
+        "import sys\n"
+        "from jobs.cli.app import main\n"
+        f"sys.argv = ['nps', '--config', {str(config)!r}, 'status', '--format', 'json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.startswith(('sqlalchemy.orm',"
+        " 'nps_engine.store.models', 'nps_engine.response_import', 'starlette'))]\n"
+        "print('LOADED', sorted(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert '"responses": 0' in result.stdout, result.stdout
+    assert "LOADED []" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("name", ["report", "run", "status"])
+def test_a_command_help_loads_neither_the_store_nor_the_config(name: str) -> None:
+    probe = (
+        "import sys\n"
+        "from jobs.cli.app import main\n"
+        f"sys.argv = ['nps', {name!r}, '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.startswith(('sqlalchemy', 'nps_engine.config',"
+        " 'nps_engine.store', 'jobs.runtime.runner', 'starlette'))]\n"
+        "print('LOADED', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "LOADED []" in result.stdout, result.stdout
+    assert f"Usage: nps {name} [OPTIONS]" in result.stdout

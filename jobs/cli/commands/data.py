@@ -1,4 +1,4 @@
-"""``nps import responses`` and ``nps status``: bring earlier answers in; see what the store holds.
+"""``nps import responses``: bring earlier answers in (``nps status`` is in ``status``).
 
 ``nps import responses FILE.csv`` exits 0 when the good rows were imported (bad ones are listed and
 skipped), 1 when the file cannot be read at all or holds no usable row, 2 on a usage error such as a
@@ -8,15 +8,24 @@ missing file.
 from __future__ import annotations
 
 import enum
-import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from jobs.cli.console import (
     EXIT_FAILURE,
@@ -24,21 +33,15 @@ from jobs.cli.console import (
     fail_usage,
     open_database,
     state_of,
+    stderr,
     stdout,
-    store_option,
 )
 from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError
 from nps_engine.store.response_imports import ImportCounts, import_responses
-from nps_engine.store.status import StoreStatus, read_status
 
 BAD_ROWS_SHOWN = 50
-
-
-class StatusFormat(enum.StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 class DateFormat(enum.StrEnum):
@@ -51,7 +54,6 @@ def register(app: typer.Typer) -> None:
     imports = typer.Typer(help="Bring data from other tools in.", no_args_is_help=True)
     imports.command("responses")(import_responses_command)
     app.add_typer(imports, name="import")
-    app.command("status")(status_command)
 
 
 def import_responses_command(
@@ -77,8 +79,13 @@ def import_responses_command(
     database = open_database(settings)
     now = datetime.now(UTC)
     bad = _BadRows()
+    expected = _lines_in(file) - 1  # the header; a comment over several lines counts more
+    started = time.monotonic()
     try:
-        with open(file, encoding="utf-8-sig", newline="") as stream:
+        with (
+            open(file, encoding="utf-8-sig", newline="") as stream,
+            _row_progress(expected) as progress,
+        ):
             reader = ResponseCsv(
                 stream, timezone=settings.store.tz, now=now, date_order=date_format.value
             )
@@ -89,6 +96,8 @@ def import_responses_command(
                 now=now,
                 kind=kind,
                 dry_run=dry_run,
+                expected_rows=expected,
+                on_batch=lambda _counts: progress(bad.read),
             )
     except ImportFileError as error:
         fail(f"{file}: {error}; nothing was imported")
@@ -102,51 +111,12 @@ def import_responses_command(
     finally:
         database.dispose()
     _print_import_summary(file, settings.store.id, reader, counts, bad, dry_run=dry_run)
+    seconds = time.monotonic() - started
+    stdout.print(
+        f"  {bad.read:,} rows in {seconds:.1f} s ({bad.read / max(seconds, 1e-3):,.0f} rows/s)"
+    )
     if bad.count and counts.imported + counts.duplicates == 0:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def status_command(
-    ctx: typer.Context,
-    output_format: StatusFormat = typer.Option(
-        StatusFormat.TABLE, "--format", help="table or json"
-    ),
-    store: list[str] | None = store_option(),
-) -> None:
-    """Counts of customers, orders, tickets, invites, answers and pending tag pushes.
-
-    With queue: also the workers alive, the jobs waiting per queue and each store's lag."""
-    statuses = []
-    selected = state_of(ctx).selected(store)
-    for settings in selected:
-        database = open_database(settings)
-        try:
-            with database.session() as session:
-                statuses.append(
-                    read_status(session, settings.store.id, tag_systems=_tag_systems(settings))
-                )
-        finally:
-            database.dispose()
-    distributed = None
-    if any(settings.queue is not None for settings in selected):
-        from jobs.cli.commands.distributed import queue_status
-
-        distributed = queue_status(selected)
-    if output_format is StatusFormat.JSON:
-        now = datetime.now(UTC)
-        objects = [status.as_json(now) for status in statuses]
-        # One store: the contract object itself; several: {"stores": [...]}, as `nps report` does.
-        document: dict[str, Any] = objects[0] if len(objects) == 1 else {"stores": objects}
-        if distributed is not None:
-            document["queue"] = distributed
-        stdout.print_json(json.dumps(document))
-        return
-    for status in statuses:
-        stdout.print(_status_table(status))
-    if distributed is not None:
-        from jobs.cli.commands.distributed import queue_table
-
-        stdout.print(queue_table(distributed))
 
 
 @dataclass
@@ -209,55 +179,6 @@ def _print_import_summary(
         stdout.print("dry run: nothing was written", markup=False)
 
 
-def _status_table(status: StoreStatus) -> Table:
-    table = Table(title=f"store {status.store}", show_header=False, box=None)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
-    rows: list[tuple[str, object]] = [
-        ("customers", status.customers),
-        ("orders", status.orders),
-        ("  delivered", status.orders_delivered),
-        ("  returned or refunded", status.orders_returned),
-        ("tickets", status.tickets),
-        *((f"invites {state}", count) for state, count in status.invites.items()),
-        ("responses", status.responses),
-        ("tag pushes pending", status.tag_pushes_pending),
-        *((f"  {system}", n) for system, n in status.tag_pushes_pending_by_system.items()),
-        ("cannot push: no Zendesk user", status.tag_pushes_without_zendesk_user),
-    ]
-    for job, run in status.last_runs.items():
-        finished = f", finished {run.finished_at:%Y-%m-%d %H:%M}" if run.finished_at else ""
-        rows.append(
-            (f"last {job}", f"{run.status} (started {run.started_at:%Y-%m-%d %H:%M}{finished} UTC)")
-        )
-    if any(status.alerts.values()):
-        rows += [(f"alerts {state}", n) for state, n in status.alerts.items()]
-        rows += [("  problem", problem) for problem in status.alert_problems]
-    now = datetime.now(UTC)
-    for name, cursor in status.cursors.items():
-        rows.append((f"cursor {name}", f"{_age(cursor.lag_seconds(now))} behind"))
-    for label, value in rows:
-        table.add_row(label, str(value))
-    return table
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
-def _tag_systems(settings: Settings) -> tuple[str, ...]:
-    if not settings.tags.enabled:
-        return ()
-    systems = (("shopify", settings.shopify), ("zendesk", settings.zendesk))
-    return tuple(name for name, section in systems if section is not None)
-
-
 def _one_store(stores: list[Settings], store: str | None) -> Settings:
     if store is None:
         if len(stores) > 1:
@@ -268,6 +189,41 @@ def _one_store(stores: list[Settings], store: str | None) -> Settings:
     if not chosen:
         fail_usage(f"--store: no store with id '{store}' in the config")
     return chosen[0]
+
+
+def _lines_in(file: Path) -> int:
+    """Lines of the file, counted in 1 MiB blocks (a few milliseconds for a million rows)."""
+    lines = 0
+    with open(file, "rb") as stream:
+        while block := stream.read(1 << 20):
+            lines += block.count(b"\n")
+    return lines
+
+
+@contextmanager
+def _row_progress(expected: int) -> Iterator[Callable[[int], None]]:
+    """A bar of the rows read, with rows/s, on a terminal; nothing otherwise (the summary
+    gives rows/s at the end)."""
+    if not stderr.is_terminal:
+        yield lambda _rows: None
+        return
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        _RowsPerSecond(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as bars:
+        task = bars.add_task("importing", total=max(expected, 1))
+        yield lambda rows: bars.update(task, completed=rows)
+
+
+class _RowsPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "")
 
 
 def _starts_with(file: Path, signature: bytes) -> bool:

@@ -24,17 +24,20 @@ from jobs.cli.console import (
 )
 from jobs.cli.counter_words import describe_counts
 from jobs.runtime.logs import mask_emails
-from jobs.runtime.progress import ProgressFn, progress_reporter
-from jobs.runtime.runner import JobOutcome, run_job, utc_now
-from nps_engine.config import Settings
-from nps_engine.ports import TagChange
-from nps_engine.store.database import Database
 
 if TYPE_CHECKING:
-    from jobs.steps import Work
+    from datetime import datetime
 
-# The connectors load only when a command runs, so `nps --help` and `nps report` start quickly.
-StepFactory = Callable[[Settings, Database, ProgressFn], "list[tuple[str, Work]]"]
+    from jobs.runtime.progress import ProgressFn
+    from jobs.runtime.runner import JobOutcome
+    from jobs.steps import Work
+    from nps_engine.config import Settings
+    from nps_engine.ports import TagChange
+    from nps_engine.store.database import Database
+
+# The job runner, the store and the connectors load only when a command runs, so `nps --help`
+# and `nps run --help` start quickly (bench/cli_start.py).
+StepFactory = Callable[["Settings", "Database", "ProgressFn"], "list[tuple[str, Work]]"]
 SOURCES = ("all", "shopify", "zendesk")
 DRY_RUN_SHOWN = 50
 
@@ -165,7 +168,16 @@ def run_command(
     _run_for_each_store(ctx, steps, store)
 
 
+def utc_now() -> datetime:
+    """The commands' clock (the end-to-end tests move it)."""
+    from jobs.runtime.runner import utc_now as now
+
+    return now()
+
+
 def _run_for_each_store(ctx: typer.Context, steps: StepFactory, wanted: list[str] | None) -> None:
+    from jobs.runtime.progress import progress_reporter
+
     outcomes: list[JobOutcome] = []
     with progress_reporter() as progress:
         for settings in state_of(ctx).selected(wanted):
@@ -176,6 +188,8 @@ def _run_for_each_store(ctx: typer.Context, steps: StepFactory, wanted: list[str
 
 
 def _run_store(settings: Settings, steps: StepFactory, progress: ProgressFn) -> list[JobOutcome]:
+    from jobs.runtime.runner import run_job
+
     database = open_database(settings)
     try:
         return [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.cli.console import (
     fail,
@@ -18,13 +18,14 @@ from jobs.cli.console import (
     stdout,
     store_option,
 )
-from jobs.cli.report_output import RENDERERS, themes_part
-from jobs.cli.report_output.rich_table import report_renderable
-from jobs.report_job import report_options, report_period, store_report, with_said
-from jobs.theme_listing import ThemeListing, theme_listing
-from nps_engine.config import Settings
 from nps_engine.records import SurveyKind
-from nps_engine.report import Basis, Method, Report
+
+# The report's engine, its renderers and SQLAlchemy load when a report is made, not for
+# `nps report --help` (bench/cli_start.py).
+if TYPE_CHECKING:
+    from jobs.theme_listing import ThemeListing
+    from nps_engine.config import Settings
+    from nps_engine.report import Basis, Method, Report
 
 
 class OutputFormat(enum.StrEnum):
@@ -102,6 +103,10 @@ def _store_report(
     kind: SurveyKind,
     method: Method,
 ) -> Report:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from jobs.report_job import report_options, report_period, store_report, with_said
+
     try:
         period = report_period(settings, now, since, until)
     except ValueError as error:  # e.g. --since after today
@@ -130,6 +135,8 @@ def _theme_listings(
     stores: list[Settings], now: datetime, reports: list[Report], kind: SurveyKind
 ) -> list[ThemeListing]:
     """The themes part of each store's report (stores with themes.enabled)."""
+    from jobs.theme_listing import theme_listing
+
     listings = []
     for settings, report in zip(stores, reports, strict=True):
         if not settings.themes.enabled or report.empty:
@@ -145,6 +152,8 @@ def _theme_listings(
 def _rendered(
     reports: list[Report], output_format: OutputFormat, listings: list[ThemeListing]
 ) -> str:
+    from jobs.cli.report_output import RENDERERS, themes_part
+
     text = RENDERERS[output_format.value](reports)
     if output_format is OutputFormat.JSON:
         return themes_part.add_to_json(text, listings)
@@ -161,6 +170,9 @@ def _emit(
     output: Path | None,
     listings: list[ThemeListing] | None = None,
 ) -> None:
+    from jobs.cli.report_output import themes_part
+    from jobs.cli.report_output.rich_table import report_renderable
+
     listings = listings or []
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

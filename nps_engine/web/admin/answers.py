@@ -42,7 +42,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             settings.store.timezone,
             settings.segments,
             context.clock(),
-            usual_gap.days,
+            usual_gap=usual_gap.days,
         )
 
     def segment_names(context: WebContext) -> list[tuple[str, str]]:
