@@ -249,7 +249,7 @@ def comment_embedder(settings: Settings) -> CommentEmbedder:
     """The themes' embedding model; raises ``ThemesNotInstalled`` without the themes extra."""
     from connectors.comment_embedder import LocalCommentEmbedder
 
-    return LocalCommentEmbedder(settings.store.language)
+    return LocalCommentEmbedder(settings.store.language, model=settings.themes.model)
 
 
 def _promoter_reward(

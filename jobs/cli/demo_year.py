@@ -202,7 +202,7 @@ def _themes(
 ) -> list[ThemeListing]:
     """Group the year's comments into themes (skipped, with a note, without the themes extra)."""
     try:
-        embedder = LocalCommentEmbedder(settings.store.language)
+        embedder = LocalCommentEmbedder(settings.store.language, model=settings.themes.model)
     except ThemesNotInstalled as error:
         say(f"themes: skipped ({error})")
         return []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +20,9 @@ class PinnedTheme(_Section):
 
 class ThemesSettings(_Section):
     enabled: bool = True
+    # The embedding model: "use" (Universal Sentence Encoder multilingual, the themes extra) or
+    # "e5" (multilingual-e5-small, 20 times slower, the themes-e5 extra); docs/themes.md compares.
+    model: Literal["use", "e5"] = "use"
     # Most themes found (pinned ones included); fewer when the comments do not support them.
     max_themes: Annotated[int, Field(ge=2, le=50)] = 20
     # Same seed, same themes.

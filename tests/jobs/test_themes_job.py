@@ -3,10 +3,13 @@ owner's renames and merges, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from jobs.theme_listing import theme_listing
 from jobs.themes_job import update_themes
@@ -164,6 +167,31 @@ def test_changed_comment_is_embedded_again(database: Database, store_id: str) ->
     assert embedder.embedded == ["size too small"]
     themes = themes_of(database, store_id)
     assert themes[ids[0]] == themes[ids[12]]
+
+
+class _WiderModel(FakeCommentEmbedder):
+    """Another model, with vectors of another size (e5's 384 against the USE's 512)."""
+
+    model_name = "fake-topics-wide"
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        narrow = super().embed(texts)
+        return np.hstack([narrow, np.zeros((len(texts), 4), np.float32)])
+
+
+def test_another_model_embeds_every_comment_again_and_recomputes(
+    database: Database, store_id: str
+) -> None:
+    """An owner who changes ``themes.model`` gets themes from the new model's vectors alone."""
+    ids = add_answers(database, store_id, COMMENTS)
+    update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
+    wider = _WiderModel()
+    run = update_themes(settings(store_id), database, wider, NOW)
+    assert run.rebuilt
+    assert sorted(wider.embedded) == sorted(COMMENTS)
+    themes = themes_of(database, store_id)
+    assert themes[ids[0]] == themes[ids[6]]  # "parcel arrived late" with "colis en retard"
+    assert themes[ids[0]] != themes[ids[12]]
 
 
 @pytest.mark.parametrize("segment", ["detractors", "promoters"])

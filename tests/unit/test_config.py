@@ -83,6 +83,7 @@ def load(text: str, env: dict[str, str] | None = None) -> list[Settings]:
             "shopify.api_version: must be a Shopify API version such as '2026-01'",
         ),
         (BASE + "email: {from: nobody}", "email.from: must be an email address"),
+        (BASE + "themes: {model: bert}", "themes.model: must be one of 'use' or 'e5'"),
         ("store: {id: s, brand_color: green}", "store.brand_color: must be a colour"),
         (
             "store: {id: s, timezone: Mars/Olympus}",

@@ -155,7 +155,7 @@ def _embedder(settings: Settings):  # type: ignore[no-untyped-def]
     from connectors.comment_embedder import LocalCommentEmbedder, ThemesNotInstalled
 
     try:
-        return LocalCommentEmbedder(settings.store.language)
+        return LocalCommentEmbedder(settings.store.language, model=settings.themes.model)
     except ThemesNotInstalled as error:
         fail(str(error))
 
