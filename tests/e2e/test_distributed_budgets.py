@@ -50,15 +50,17 @@ def sync(running: Fleet, stores: list[str], workers: int) -> tuple[int, int]:
     state = QueueState(connect(app.nps_queue.budget_url))
     for store in stores:
         enqueue(app, state, store, ["sync"])
-    running.wait_for(f"{len(stores)} syncs", lambda: all(
-        any(r.store == store and r.status != "running" for r in running.runs("sync"))
-        for store in stores))  # fmt: skip
+    # Done when every store has a finished sync and none is still running: a second delivery of
+    # a store's task (seen once in CI, cause not found) must finish too before the workers go.
+    running.wait_for(f"{len(stores)} syncs", lambda: (runs := running.runs("sync")) is not None
+        and all(any(r.store == store and r.status != "running" for r in runs) for store in stores)
+        and not any(r.store in stores and r.status == "running" for r in runs))  # fmt: skip
     for process in started:  # idle now: no need for a warm shutdown
         process.kill()
         process.wait(timeout=20)
     for run in running.runs("sync"):
-        if run.store in stores:
-            assert run.status == "succeeded", (run.store, run.errors)
+        if run.store in stores:  # a copy that found the store's lock held did nothing
+            assert run.status in ("succeeded", "locked"), (run.store, run.status, run.errors)
     shopify = sandbox.shopify.traffic.snapshot()
     zendesk = sandbox.zendesk.traffic.snapshot()
     return shopify.throttled + shopify.rate_limited, zendesk.rate_limited
