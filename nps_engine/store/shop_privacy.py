@@ -15,7 +15,10 @@ https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance:
 Each redaction adds an ``erasures`` row: topic, whom (a Shopify id, never an address), how many
 rows, when, and the delivery that asked.
 - ``customers/data_request``: what we hold about the customer is written to a JSON file for the
-  store owner to send on; the log names the file, never the address.
+  store owner to send on; the log names the file, never the address. The file is named after
+  Shopify's ``data_request.id``: Shopify may deliver one request again under a new webhook id
+  (its retries and the owner's "resend"), and the owner must find one file per request, not one
+  per delivery.
 """
 
 from __future__ import annotations
@@ -190,7 +193,19 @@ def export_customer(
     now: datetime,
     request_id: int | None = None,
 ) -> Path:
-    """Write what we hold about ``subject`` to a JSON file in ``folder``; its path."""
+    """Write what we hold about ``subject`` to a JSON file in ``folder``; its path.
+
+    With Shopify's ``request_id``, a request already written is not written again (its file's
+    path is returned); without one, each call writes a file stamped with ``now``.
+    """
+    if request_id is not None:
+        path = folder / f"shopify-data-request-{store}-{subject.customer_id}-r{request_id}.json"
+        if path.exists():
+            log.info("data request %d already written to %s", request_id, path)
+            return path
+    else:
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"shopify-data-request-{store}-{subject.customer_id}-{stamp}.json"
     address = subject.address(session, store)
     export = {
         "store": store,
@@ -228,9 +243,11 @@ def export_customer(
         ),
     }
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"shopify-data-request-{store}-{subject.customer_id}-{stamp}.json"
-    path.write_text(json.dumps(export, indent=2, default=_json_value), encoding="utf-8")
+    # Written beside and renamed: a crash mid-write leaves no half file that a retried delivery
+    # would take for a finished one.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(export, indent=2, default=_json_value), encoding="utf-8")
+    partial.replace(path)
     log.info("data request for Shopify customer %d written to %s", subject.customer_id, path)
     return path
 

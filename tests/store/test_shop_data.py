@@ -207,3 +207,25 @@ def test_a_data_request_writes_what_we_hold_and_logs_no_address(
     assert exported["shopify_data_request_id"] == 9999
     assert str(path) in caplog.text
     assert "anna@" not in caplog.text
+
+
+def test_a_data_request_delivered_again_under_a_new_webhook_id_writes_one_file(
+    database: Database, store_id: str, tmp_path: Path
+) -> None:
+    """Shopify retries and resends a request under new delivery ids; the owner gets one file per
+    request. A different request for the same customer is a file of its own."""
+    with database.session() as session:
+        upsert_customers(session, store_id, [ANNA], NOW)
+    subject = Subject(11, "anna@example.com", ())
+    folder = tmp_path / "requests"
+    with database.session() as session:
+        first = export_customer(session, store_id, subject, folder, NOW, request_id=9999)
+        again = export_customer(
+            session, store_id, subject, folder, NOW + timedelta(hours=1), request_id=9999
+        )
+        other = export_customer(
+            session, store_id, subject, folder, NOW + timedelta(days=40), request_id=10000
+        )
+    assert again == first
+    assert json.loads(first.read_text(encoding="utf-8"))["requested_at"] == NOW.isoformat()
+    assert sorted(p.name for p in folder.iterdir()) == sorted({first.name, other.name})
