@@ -56,6 +56,21 @@ class Prepared:
             return [list(cursor.fetchall()) for _ in cursor.results()]
         return [self.run(cursor, values) for values in parameters]
 
+    async def run_async(self, cursor: Any, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """:meth:`run` on a psycopg ``AsyncCursor``."""
+        await cursor.execute(self.sql, self._arguments(parameters))
+        return list(await cursor.fetchall()) if cursor.description is not None else []
+
+    async def run_each_async(
+        self, cursor: Any, parameters: Sequence[Mapping[str, Any]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """:meth:`run_each` on a psycopg ``AsyncCursor`` (one round trip, pipeline mode)."""
+        if len(parameters) == 1:
+            return [await self.run_async(cursor, parameters[0])]
+        arguments = [self._arguments(values) for values in parameters]
+        await cursor.executemany(self.sql, arguments, returning=True)
+        return [list(await cursor.fetchall()) async for _ in cursor.results()]
+
     def _arguments(self, parameters: Mapping[str, Any]) -> Any:
         values = {**self.fixed, **parameters}
         for name, process in self.processors.items():

@@ -13,7 +13,7 @@ of it and stores the score in one go; no row back means no such invite.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,30 +92,42 @@ class AnswerStatements:
         unknown invite. Consecutive answers of the same kind (with or without a comment) go
         together: one round trip on PostgreSQL."""
         recorded: list[RecordedAnswer | None] = []
+        for upsert, run in self._runs(answers):
+            rows = upsert.run_each(cursor, [a.parameters() for a in run])
+            recorded += map(_recorded, run, rows)
+        return recorded
+
+    async def record_async(
+        self, cursor: Any, answers: Sequence[Answer]
+    ) -> list[RecordedAnswer | None]:
+        """:meth:`record` on a psycopg ``AsyncCursor``."""
+        recorded: list[RecordedAnswer | None] = []
+        for upsert, run in self._runs(answers):
+            rows = await upsert.run_each_async(cursor, [a.parameters() for a in run])
+            recorded += map(_recorded, run, rows)
+        return recorded
+
+    def _runs(self, answers: Sequence[Answer]) -> Iterator[tuple[Prepared, Sequence[Answer]]]:
+        """Consecutive answers of the same kind, with the statement that writes them."""
         start = 0
         while start < len(answers):
             keep = answers[start].comment is None
             end = start + 1
             while end < len(answers) and (answers[end].comment is None) is keep:
                 end += 1
-            upsert = self.keep_comment if keep else self.new_comment
-            run = answers[start:end]
-            for answer, rows in zip(
-                run, upsert.run_each(cursor, [a.parameters() for a in run]), strict=True
-            ):
-                score = answer.score
-                recorded.append(
-                    RecordedAnswer(rows[0][0], score, category_of(score), rows[0][1])
-                    if rows
-                    else None
-                )
+            yield (self.keep_comment if keep else self.new_comment), answers[start:end]
             start = end
-        return recorded
 
-    def invite_page(self, cursor: Any, store: str, invite_id: int) -> InvitePage | None:
-        """The invite's language and its answer's comment, in one read; None: no such invite."""
-        rows = self.page.run(cursor, {"store": store, "invite_id": invite_id})
-        return InvitePage(*rows[0]) if rows else None
+
+def invite_page_of(rows: Sequence[tuple[Any, ...]]) -> InvitePage | None:
+    """The invite's language and its answer's comment, from :attr:`AnswerStatements.page`'s
+    rows; None: no such invite."""
+    return InvitePage(*rows[0]) if rows else None
+
+
+def _recorded(answer: Answer, rows: list[tuple[Any, ...]]) -> RecordedAnswer | None:
+    score = answer.score
+    return RecordedAnswer(rows[0][0], score, category_of(score), rows[0][1]) if rows else None
 
 
 def _invite_page() -> Select[int, str | None, str | None]:

@@ -2,21 +2,27 @@
 
 Writes. SQLite has one writer at a time; a process-wide lock around each answer made the answers
 take turns, each with its own transaction and its own thread hand-off. Instead answers wait in a
-short in-memory queue and one flush at a time writes everything waiting, in ONE transaction on
-one worker thread (one hand-off, one commit for the whole batch), then answers each POST. Under
-load a batch holds as many answers as arrived during the previous one, so the cost of a commit
-is shared; alone, an answer is written at once. Another process writing (``nps run``, a worker)
-is waited for by SQLite's own busy timeout, on the worker thread, not on the event loop. A POST is
-acknowledged only after its transaction committed, so an acknowledged answer is never lost. The
-same queue serves PostgreSQL, where a batch also saves a commit (a WAL flush) per answer.
+short in-memory queue and one flush at a time writes everything waiting, in ONE transaction (one
+commit for the whole batch), then answers each POST. Under load a batch holds as many answers as
+arrived during the previous one, so the cost of a commit is shared; alone, an answer is written
+at once. Another process writing (``nps run``, a worker) is waited for by SQLite's own busy
+timeout, on a worker thread, not on the event loop. A POST is acknowledged only after its
+transaction committed, so an acknowledged answer is never lost. The same queue serves
+PostgreSQL, where a batch also saves a commit (a WAL flush) per answer. (Several batches in
+flight at once on PostgreSQL were tried: no more answers per second, 15% more CPU per answer.)
 
 Reads (the page's invite and comment) are one primary-key SELECT. On SQLite in WAL mode a reader
 never waits for a writer, so it runs in place on the event loop, a few tens of microseconds, with
-no thread hand-off; on PostgreSQL it is a network round trip and goes to a worker thread.
+no thread hand-off.
 
-Both use the driver's connections kept on a small :class:`_Shelf`, outside the engine's pool: a
-pool checkout cost three times the read itself on SQLite, and on PostgreSQL its pre-ping is one
-more round trip per page. A connection that fails is closed, never put back.
+On PostgreSQL both go over psycopg's asyncio connections, on the event loop: a read or a batch
+is a network round trip the loop waits for without blocking, so no worker thread is involved
+at all (under load the hand-off to a thread and back cost more CPU than the statement, and its
+wake-ups stretched the slowest answers).
+
+Both use the driver's connections kept on a small shelf, outside the engine's pool: a pool
+checkout cost three times the read itself on SQLite, and on PostgreSQL its pre-ping is one more
+round trip per page. A connection that fails is closed, never put back.
 """
 
 from __future__ import annotations
@@ -26,17 +32,17 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from nps_engine.store.database import Database
+from nps_engine.store.prepared import Prepared
 from nps_engine.store.responses import Answer, AnswerStatements, RecordedAnswer
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 # Beyond this many answers waiting, a POST is answered 503 at once (the page says "not saved,
 # try again") rather than queued behind a database that is not keeping up.
 MAX_WAITING = 2000
@@ -47,6 +53,9 @@ MAX_BATCH = 200
 IDLE_READERS = 8
 
 
+_Waiting = tuple[Answer, "asyncio.Future[RecordedAnswer | None]"]
+
+
 class QueueFull(Exception):
     """Too many answers are waiting to be written."""
 
@@ -54,26 +63,33 @@ class QueueFull(Exception):
 class AnswerQueue:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.reads_in_place = database.dialect == "sqlite"
+        self.native_async = database.dialect == "postgresql"
         self.statements = AnswerStatements(database.engine.dialect)
-        self._readers = _Shelf(database, IDLE_READERS, autocommit=True)
-        self._writer = _Shelf(database, 1, autocommit=False)
-        self._waiting: list[tuple[Answer, asyncio.Future[RecordedAnswer | None]]] = []
+        if self.native_async:
+            self._async_readers = _AsyncShelf(database, IDLE_READERS, autocommit=True)
+            self._async_writer = _AsyncShelf(database, 1, autocommit=False)
+        else:
+            self._readers = _Shelf(database, IDLE_READERS)
+            self._writer = _Shelf(database, 1)
+        self._waiting: list[_Waiting] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def read(self, work: Callable[[Any], T]) -> T:
-        """``work`` on a DBAPI cursor: in place on SQLite, on a worker thread on PostgreSQL."""
-        if self.reads_in_place:
-            return self._read(work)
-        return await run_in_threadpool(self._read, work)
-
-    def _read(self, work: Callable[[Any], T]) -> T:
-        with self._readers.connection() as connection:
-            cursor = connection.cursor()
-            try:
-                return work(cursor)
-            finally:
-                cursor.close()
+    async def rows(
+        self, statement: Prepared, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a read: in place on SQLite, awaited on the event loop on PostgreSQL."""
+        if not self.native_async:
+            with self._readers.connection() as connection:
+                cursor = connection.cursor()
+                try:
+                    return statement.run(cursor, parameters)
+                finally:
+                    cursor.close()
+        async with (
+            self._async_readers.connection() as connection,
+            connection.cursor() as cursor,
+        ):
+            return await statement.run_async(cursor, parameters)
 
     async def record(self, answer: Answer) -> RecordedAnswer | None:
         """Store ``answer`` (None: no such invite); returns once its transaction committed."""
@@ -92,7 +108,7 @@ class AnswerQueue:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
-                results = await run_in_threadpool(self._write, [answer for answer, _ in batch])
+                results = await self._commit([answer for answer, _ in batch])
             except Exception:  # noqa: BLE001 - one bad answer must not fail the others
                 log.warning("a batch of %d answers failed; writing them one by one", len(batch))
                 await self._write_alone(batch)
@@ -101,12 +117,10 @@ class AnswerQueue:
                 if not done.done():  # the client may have gone away
                     done.set_result(result)
 
-    async def _write_alone(
-        self, batch: list[tuple[Answer, asyncio.Future[RecordedAnswer | None]]]
-    ) -> None:
+    async def _write_alone(self, batch: list[_Waiting]) -> None:
         for answer, done in batch:
             try:
-                (result,) = await run_in_threadpool(self._write, [answer])
+                (result,) = await self._commit([answer])
             except Exception as error:  # noqa: BLE001 - the POST gets it (500, nothing acknowledged)
                 if not done.done():
                     done.set_exception(error)
@@ -114,8 +128,18 @@ class AnswerQueue:
                 if not done.done():
                     done.set_result(result)
 
+    async def _commit(self, answers: list[Answer]) -> list[RecordedAnswer | None]:
+        """One transaction for the batch (a failed one is closed with its connection): on a
+        worker thread for SQLite (its busy wait must not block the loop), awaited on PostgreSQL."""
+        if not self.native_async:
+            return await run_in_threadpool(self._write, answers)
+        async with self._async_writer.connection() as connection:
+            async with connection.cursor() as cursor:
+                recorded = await self.statements.record_async(cursor, answers)
+            await connection.commit()
+            return recorded
+
     def _write(self, answers: list[Answer]) -> list[RecordedAnswer | None]:
-        """One transaction for the batch (a failed one is closed with its connection)."""
         with self._writer.connection() as connection:
             cursor = connection.cursor()
             try:
@@ -127,17 +151,14 @@ class AnswerQueue:
 
 
 class _Shelf:
-    """Up to ``keep`` idle DBAPI connections, taken from the engine (so they are set up as every
-    other: WAL, timeouts) and detached from its pool."""
+    """Up to ``keep`` idle sqlite3 connections, taken from the engine (so they are set up as every
+    other: WAL, busy timeout, foreign keys) and detached from its pool."""
 
-    def __init__(self, database: Database, keep: int, *, autocommit: bool) -> None:
+    def __init__(self, database: Database, keep: int) -> None:
         self.database = database
         self.keep = keep
-        # PostgreSQL reads need no transaction (no BEGIN, no ROLLBACK round trips); SQLite's
-        # driver opens none for a SELECT anyway.
-        self.autocommit = autocommit and database.dialect == "postgresql"
         self._idle: list[Any] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # SQLite writes run on worker threads
         weakref.finalize(self, _close_all, self._idle)
 
     @contextlib.contextmanager
@@ -145,7 +166,9 @@ class _Shelf:
         with self._lock:
             connection = self._idle.pop() if self._idle else None
         if connection is None:
-            connection = self._open()
+            pooled = self.database.engine.raw_connection()
+            pooled.detach()
+            connection = pooled.dbapi_connection
         try:
             yield connection
         except BaseException:
@@ -157,17 +180,51 @@ class _Shelf:
                 return
         _close_all([connection])
 
-    def _open(self) -> Any:
-        pooled = self.database.engine.raw_connection()
-        pooled.detach()
-        connection: Any = pooled.dbapi_connection
-        if self.autocommit:
-            connection.autocommit = True
-        return connection
+
+class _AsyncShelf:
+    """Up to ``keep`` idle psycopg asyncio connections to the engine's database. Used from the
+    event loop only, so no lock: taking and putting back never await."""
+
+    def __init__(self, database: Database, keep: int, *, autocommit: bool) -> None:
+        url = database.engine.url.set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.keep = keep
+        # Reads need no transaction (no BEGIN, no ROLLBACK round trips).
+        self.autocommit = autocommit
+        self._idle: list[Any] = []
+        weakref.finalize(self, _finish_all, self._idle)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        connection = self._idle.pop() if self._idle else None
+        if connection is None or connection.closed:
+            import psycopg  # installed with the postgres extra, like the engine's driver
+
+            connection = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=self.autocommit
+            )
+        try:
+            yield connection
+        except BaseException:
+            _finish_all([connection])  # in an unknown state: never reused
+            raise
+        if len(self._idle) < self.keep:
+            self._idle.append(connection)
+        else:
+            _finish_all([connection])
 
 
 def _close_all(connections: list[Any]) -> None:
     for connection in connections:
         with contextlib.suppress(Exception):  # a broken connection: nothing to save
             connection.close()
+    connections.clear()
+
+
+def _finish_all(connections: list[Any]) -> None:
+    """Close asyncio connections without an event loop (libpq's own close; nothing to flush:
+    a connection is put back only after its transaction ended)."""
+    for connection in connections:
+        with contextlib.suppress(Exception):
+            connection.pgconn.finish()
     connections.clear()

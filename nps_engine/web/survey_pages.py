@@ -35,7 +35,13 @@ from starlette.routing import BaseRoute, Route
 from nps_engine.invite_tokens import Purpose, TokenError, TokenExpired
 from nps_engine.records import Category
 from nps_engine.scoring import InvalidScore, category_of, parse_score
-from nps_engine.store.responses import Answer, InvitePage, RecordedAnswer, cleaned_comment
+from nps_engine.store.responses import (
+    Answer,
+    InvitePage,
+    RecordedAnswer,
+    cleaned_comment,
+    invite_page_of,
+)
 from nps_engine.store.rewards import ShownReward, reward_for
 from nps_engine.survey_texts import SurveyTexts
 from nps_engine.web.answer_queue import AnswerQueue, QueueFull
@@ -133,8 +139,8 @@ class _AnswerPages:
             raise _Refusal(self._refuse(request, "invalid", 400)) from None
 
     async def _invite(self, request: Request, invite_id: int) -> InvitePage:
-        store, statements = self.context.store_id, self.answers.statements
-        invite = await self.answers.read(lambda c: statements.invite_page(c, store, invite_id))
+        key = {"store": self.context.store_id, "invite_id": invite_id}
+        invite = invite_page_of(await self.answers.rows(self.answers.statements.page, key))
         if invite is None:
             raise _Refusal(self._refuse(request, "invalid", 404))
         return invite

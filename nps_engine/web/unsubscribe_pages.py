@@ -97,7 +97,7 @@ class UnsubscribePages:
         except TokenError:
             return Response(status_code=400)
         key = {"store": self.context.store_id, "invite_id": invite_id}
-        invite = contact_of(await self.store.read(lambda c: self.contact.run(c, key)))
+        invite = contact_of(await self.store.rows(self.contact, key))
         return invite if invite is not None else Response(status_code=404)
 
     def _localised(self, request: Request, bare: Response) -> Response:

@@ -89,3 +89,40 @@ def test_a_later_answer_in_the_same_batch_wins_and_a_missing_invite_fails_alone(
     if not unknown_invite:
         expected[other] = (10, None)
     assert stored(database, store_id) == expected
+
+
+def test_many_clicks_to_a_few_invites_end_with_each_customers_last_click(
+    database: Database, store_id: str
+) -> None:
+    """Clicks arriving while earlier ones are written: a later click always wins."""
+    invites = [make_invite(database, store_id, f"k{n}@example.com") for n in range(5)]
+    queue = AnswerQueue(database)
+    clicks = [
+        Answer(
+            store_id,
+            invites[n % 5],
+            n % 11,
+            f"comment {n}" if n % 3 == 0 else None,
+            NOW + timedelta(seconds=n),
+        )
+        for n in range(60)
+    ]
+
+    async def click(n: int) -> object:
+        await asyncio.sleep(n * 0.002)  # arriving one after another, while batches are written
+        return await queue.record(clicks[n])
+
+    async def click_all() -> list[object]:
+        return await asyncio.gather(*(click(n) for n in range(len(clicks))))
+
+    results = asyncio.run(click_all())
+    assert all(result is not None for result in results)
+    expected = {}
+    for click in clicks:
+        comment = (
+            click.comment
+            if click.comment is not None
+            else expected.get(click.invite_id, (0, None))[1]
+        )
+        expected[click.invite_id] = (click.score, comment)
+    assert stored(database, store_id) == expected
