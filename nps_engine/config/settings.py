@@ -7,7 +7,7 @@ instead of a silently ignored setting. Secrets are ``SecretStr``: they print as 
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,7 +26,9 @@ from nps_engine.config.queue import QueueSettings
 from nps_engine.config.rewards import RewardSettings
 from nps_engine.config.server_limits import ServerLimits
 from nps_engine.config.themes import ThemesSettings
-from nps_engine.segment_rules import Rule, RuleError, parse_rule
+
+if TYPE_CHECKING:
+    from nps_engine.segment_rules import Rule
 
 
 class Section(BaseModel):
@@ -301,6 +303,9 @@ class CustomSegment(Section):
     @field_validator("rule")
     @classmethod
     def _valid_rule(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Imported here: only a config with custom segments pays for the rule parser.
+        from nps_engine.segment_rules import RuleError, parse_rule
+
         try:
             parse_rule(value)
         except RuleError as exc:
@@ -308,7 +313,9 @@ class CustomSegment(Section):
         return value
 
     @property
-    def parsed(self) -> Rule:
+    def parsed(self) -> "Rule":
+        from nps_engine.segment_rules import parse_rule
+
         return parse_rule(self.rule)
 
 
