@@ -7,7 +7,16 @@ of the runs, and its wall time. References in the same run:
 - ``python -c pass``: the interpreter alone;
 - ``python -c "import typer, rich"``: the CLI framework every command needs;
 - "database work": importing SQLAlchemy (Core), opening the same store and one ``SELECT``, which
-  any command reading the store needs, whatever else it does.
+  any command reading the store needs, whatever else it does (no ORM, no Alembic: SQLAlchemy
+  2.1's Core import is most of it);
+- "typer command": a one-command Typer app with two options, run: Typer 0.29 converts option
+  values through pydantic TypeAdapters, so any command that runs imports pydantic (and through
+  its plugin loader importlib.metadata), whatever the command does.
+
+Bytecode: the children write and read their ``.pyc`` files under a temporary
+``PYTHONPYCACHEPREFIX`` (each case runs once before the timed runs), as an installed package has
+them; with ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__``, each run would compile the
+project's modules from source, which no user pays.
 
 Commands: ``nps --help``, ``nps status --help``, ``nps report --help`` and ``nps run --help`` (the
 global options, then one command module) and ``nps status`` against a migrated, empty SQLite
@@ -32,6 +41,27 @@ import time
 from pathlib import Path
 
 PYTHON = sys.executable
+
+TYPER_COMMAND = """
+import enum
+
+import typer
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def status(
+    output_format: Format = typer.Option(Format.TABLE, "--format"),
+    store: list[str] | None = typer.Option(None, "--store"),
+) -> None:
+    typer.echo(output_format.value)
+
+
+typer.run(status)
+"""
 
 
 def cpu_and_wall(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
@@ -66,6 +96,10 @@ def main() -> None:
             encoding="utf-8",
         )
         env = {**os.environ, "NPS_CONFIG": str(config)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "pycache")
+        typer_command = Path(folder) / "typer_command.py"
+        typer_command.write_text(TYPER_COMMAND, encoding="utf-8")
         subprocess.run([*nps, "db", "upgrade"], env=env, check=True, capture_output=True)
         database_work = (
             "import sqlalchemy\n"
@@ -77,6 +111,7 @@ def main() -> None:
             "python -c pass": [PYTHON, "-c", "pass"],
             "import typer, rich": [PYTHON, "-c", "import typer, rich"],
             "database work": [PYTHON, "-c", database_work],
+            "typer command": [PYTHON, str(typer_command), "--format", "json"],
             "nps --help": [*nps, "--help"],
             "nps status --help": [*nps, "status", "--help"],
             "nps report --help": [*nps, "report", "--help"],
@@ -89,6 +124,8 @@ def main() -> None:
             for name in [name for name in cases if name.startswith("nps")]:
                 cases[f"{name} (baseline)"] = cases[name]
                 envs[f"{name} (baseline)"] = before
+        for name, argv in cases.items():  # writes the .pyc files the timed runs read
+            cpu_and_wall(argv, envs[name], folder)
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(args.runs):
             for name, argv in cases.items():
@@ -104,6 +141,8 @@ def main() -> None:
     print(
         f"{'nps status - database work':<30} {without:>7.3f} {'':>7} {without / framework:>13.1f}x"
     )
+    floor = medians["typer command"]
+    print(f"{'  against typer command':<30} {without / floor:>7.2f}x")
     print(f"load average: {Path('/proc/loadavg').read_text(encoding='ascii').strip()}")
 
 

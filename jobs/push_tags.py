@@ -192,11 +192,15 @@ def _previous_states(
 ) -> dict[int, PushedState]:
     """What we pushed last, plus the tags synced from the system since (or ever, for customers
     never pushed): every tag the customer may carry there."""
+    # Plain rows, not ORM objects: every weekly push reads every customer's state.
     rows = session.execute(
-        select(models.TagState).where(
-            models.TagState.store == store_id, models.TagState.system == system
-        )
-    ).scalars()
+        select(
+            models.TagState.customer_id,
+            models.TagState.tags,
+            models.TagState.fields,
+            models.TagState.pushed_at,
+        ).where(models.TagState.store == store_id, models.TagState.system == system)
+    )
     states: dict[int, PushedState] = {}
     pushed_at: dict[int, datetime] = {}
     for row in rows:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from connectors.email.errors import SmtpDeferred
 from connectors.errors import ConnectorError
 from jobs.followups import due_followups
+from jobs.survey_letters import letter_of, letters_for
 from nps_engine.config.settings import Settings, SurveySettings
 from nps_engine.config.texts import load_catalog
 from nps_engine.eligibility import (
@@ -33,7 +34,7 @@ from nps_engine.ports import SurveyMailer
 from nps_engine.records import InviteState, SuppressionReason
 from nps_engine.store import invites as invite_store
 from nps_engine.store.database import Database
-from nps_engine.store.models import Customer, Invite, Order
+from nps_engine.store.models import Invite
 from nps_engine.store.suppressions import is_suppressed, suppress, suppressions
 from nps_engine.store.survey_audience import audience_for, orders_in_window
 from nps_engine.survey_email import Letter, SurveyEmailComposer
@@ -234,6 +235,7 @@ def _deliver(
     progress: Progress | None,
 ) -> None:
     store = settings.store.id
+    letters = letters_for(database, store, batch)
     for done, invite in enumerate(batch, start=1):
         with database.session() as session:
             # An address may have unsubscribed or bounced since this invite was created.
@@ -243,7 +245,7 @@ def _deliver(
                 continue
             if not invite_store.claim(session, store, invite.id, now):
                 continue
-            letter = _letter(session, invite)
+        letter = letters[invite.id]
         # The claim is committed: from here on, a crash leaves 'sending' and no resend.
         if not _send_one(database, store, mailer, composer, invite, letter, now, summary):
             break
@@ -340,7 +342,7 @@ def _remind(
             invite = invite_store.invite(session, store, invite_id)
             if invite is None or not invite_store.claim_reminder(session, store, invite_id, now):
                 continue
-            letter = _letter(session, invite, reminder=True)
+            letter = letter_of(session, invite, reminder=True)
         # Recorded before sending: a reminder is never sent twice, even after a crash.
         try:
             result = mailer.send(composer.compose(letter, now))
@@ -367,21 +369,6 @@ def _finish(
         invite_store.finish(
             session, store, invite.id, state, now, message_id=message_id, error=error
         )
-
-
-def _letter(session: Session, invite: Invite, *, reminder: bool = False) -> Letter:
-    customer = (
-        session.get(Customer, (invite.store, invite.customer_id)) if invite.customer_id else None
-    )
-    order = session.get(Order, (invite.store, invite.order_id)) if invite.order_id else None
-    return Letter(
-        invite_id=invite.id,
-        email=invite.email,
-        locale=invite.locale,
-        first_name=customer.first_name if customer else None,
-        order_name=order.name if order else None,
-        reminder=reminder,
-    )
 
 
 def _planned(order: str, email: str, language: str) -> str:

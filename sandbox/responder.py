@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import requests
+from requests.adapters import HTTPAdapter, Retry
 
 from nps_engine.records import normalise_email
 from sandbox.comment_text import COMMENT_BANK, comment_theme
@@ -77,7 +78,7 @@ class Responder:
         self.world, self.sink = world, sink
         self.share, self.comment_share = share, comment_share
         self.rng = random.Random(seed)  # simulation, not security
-        self.http = session or requests.Session()
+        self.http = session or _http_session()
         self.on_answer = on_answer
         self._read = 0
         self._customers = {normalise_email(c.email): c for c in world.customers.values()}
@@ -148,6 +149,17 @@ class Responder:
         fields = {**form.hidden, "score": str(score), "comment": comment or ""}
         answer = self.http.post(urljoin(link, form.action), data=fields, timeout=10)
         return answer.status_code == 200
+
+
+def _http_session() -> requests.Session:
+    """Keep-alive with retries: the survey pages' server (uvicorn) closes a connection idle for
+    5 s, and a request sent on it at that moment is reset (seen with ``nps demo`` on a loaded
+    machine, where a simulated week can take longer than that). Sending it again is safe: a page
+    GET records nothing, and a second POST of the form updates the same answer."""
+    session = requests.Session()
+    retries = Retry(total=2, connect=2, read=2, status=0, other=0, allowed_methods=None)
+    session.mount("http://", HTTPAdapter(max_retries=retries))
+    return session
 
 
 def _score_links(message: ReceivedMessage) -> dict[int, str]:

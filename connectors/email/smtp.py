@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Literal
 
 from connectors.email.addresses import UndeliverableAddress, smtp_address
-from connectors.email.compose import as_mime
+from connectors.email.compose import wire_bytes
 from connectors.email.errors import (
     SYSTEM,
     SmtpAuthenticationFailed,
@@ -136,7 +136,7 @@ class SmtpMailer:
         except UndeliverableAddress as error:
             return SendResult(ok=False, error=f"not sent: {error}")
         email = replace(email, to=recipient.address)
-        message = as_mime(email, self.clock(), utf8=recipient.needs_smtputf8).as_bytes()
+        message = wire_bytes(email, self.clock(), utf8=recipient.needs_smtputf8)
         retrying = policy(max_attempts=self.max_attempts, max_total_wait=60.0, sleep=self.sleep)
         try:
             retrying(self._hand_over, email.to, message, recipient.needs_smtputf8)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import importlib
 import sys
 from functools import cache
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as distribution_version
 from pathlib import Path
 
 import typer
@@ -164,6 +162,10 @@ def _global_options(
 
 
 def _print_version() -> None:
+    # importlib.metadata costs more start-up than typer's own import: only --version needs it.
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
     try:
         installed = distribution_version("nps-loop")
     except PackageNotFoundError:  # running from a checkout that was never installed

@@ -4,8 +4,6 @@ An alert goes to every address of ``email_to`` (through the ``email:`` SMTP serv
 POST to ``webhook_url`` (a Slack incoming webhook, or any URL taking JSON).
 """
 
-from __future__ import annotations
-
 from datetime import time
 from typing import Annotated, Literal
 
@@ -15,7 +13,7 @@ Category = Literal["detractor", "passive", "promoter"]
 
 
 class AlertSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # Which answers raise an alert; add "promoter" to hear about the happy ones too.
     categories: tuple[Category, ...] = ("detractor",)

@@ -1,14 +1,12 @@
 """``dashboard:``: the signed-in pages under ``/admin`` of ``nps serve``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class DashboardSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     session_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 12
     # Failed sign-ins allowed per account, and attempts per IP address, in 15 minutes.

@@ -6,9 +6,7 @@ stores' database must then be PostgreSQL (checked when those commands start), be
 several machines share it and its advisory locks keep one run per store and job.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -22,7 +20,7 @@ def url_scheme(url: SecretStr) -> str:
 
 
 class QueueSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # redis://host:6379/0 or amqp://user:password@host:5672// (it may hold a password: a secret).
     broker_url: SecretStr
@@ -57,7 +55,7 @@ class QueueSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _budgets_need_redis(self) -> QueueSettings:
+    def _budgets_need_redis(self) -> Self:
         if self.redis_url is None and url_scheme(self.broker_url) not in REDIS_SCHEMES:
             raise ValueError(
                 "redis_url is required with a RabbitMQ broker: the shared rate budgets live in "

@@ -9,17 +9,15 @@ rewards:
     thank_you_email: true
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
     # Like every settings model: frozen, unknown keys refused.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class PromoterDiscount(_Section):
@@ -39,7 +37,7 @@ class PromoterDiscount(_Section):
     max_age_days: Annotated[int, Field(ge=1, le=365)] = 14
 
     @model_validator(mode="after")
-    def _one_value(self) -> PromoterDiscount:
+    def _one_value(self) -> Self:
         if self.percentage is not None and self.fixed_amount is not None:
             raise ValueError("set either 'percentage' or 'fixed_amount', not both")
         if self.enabled and self.percentage is None and self.fixed_amount is None:
@@ -48,4 +46,4 @@ class PromoterDiscount(_Section):
 
 
 class RewardSettings(_Section):
-    promoter_discount: PromoterDiscount = PromoterDiscount()
+    promoter_discount: PromoterDiscount = Field(default_factory=PromoterDiscount.model_construct)

@@ -4,15 +4,13 @@ Bodies are counted while they arrive (a larger one is answered 413 before it is 
 senders are cut off, and no single address may hold more than its share of connections.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class ServerLimits(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # Shopify and Zendesk webhook bodies (an order with many lines is a few hundred KB).
     webhook_body_kb: Annotated[int, Field(ge=16, le=65536)] = 4096

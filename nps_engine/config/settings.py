@@ -5,11 +5,9 @@ instead of a silently ignored setting. Secrets are ``SecretStr``: they print as 
 ``config.example.yaml`` documents each key; a test keeps the two in step.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,11 +26,13 @@ from nps_engine.config.queue import QueueSettings
 from nps_engine.config.rewards import RewardSettings
 from nps_engine.config.server_limits import ServerLimits
 from nps_engine.config.themes import ThemesSettings
-from nps_engine.segment_rules import Rule, RuleError, parse_rule
+
+if TYPE_CHECKING:
+    from nps_engine.segment_rules import Rule
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class StoreSettings(Section):
@@ -92,7 +92,7 @@ class ShopifySettings(Section):
     bulk_tags_threshold: Annotated[int, Field(ge=1)] = 2000
 
     @model_validator(mode="after")
-    def _one_way_to_connect(self) -> ShopifySettings:
+    def _one_way_to_connect(self) -> Self:
         app = self.client_id is not None or self.client_secret is not None
         if app and self.access_token is not None:
             raise ValueError(
@@ -149,10 +149,10 @@ class ZendeskSettings(Section):
     # Seconds zenpy may spend waiting on 429 Retry-After before giving the run back to us.
     ratelimit_budget_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
     tag_open_tickets: bool = True
-    followup: FollowUpSettings = FollowUpSettings()
+    followup: FollowUpSettings = Field(default_factory=FollowUpSettings.model_construct)
 
     @model_validator(mode="after")
-    def _one_way_to_authenticate(self) -> ZendeskSettings:
+    def _one_way_to_authenticate(self) -> Self:
         if self.oauth_token is None and (self.api_token is None or not self.email):
             raise ValueError("set either 'email' and 'api_token', or 'oauth_token'")
         return self
@@ -170,7 +170,7 @@ class EmailSettings(Section):
     unsubscribe_mailto: str | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class WebSettings(Section):
@@ -225,11 +225,11 @@ class SurveySettings(Section):
     templates_dir: str | None = None
     # Per language overrides of the shipped texts, e.g. {fr: {subject: "..."}}.
     texts: dict[str, SurveyText] = {}
-    relationship: RelationshipSurvey = RelationshipSurvey()
-    reminder: Reminder = Reminder()
+    relationship: RelationshipSurvey = Field(default_factory=RelationshipSurvey.model_construct)
+    reminder: Reminder = Field(default_factory=Reminder.model_construct)
 
     @model_validator(mode="after")
-    def _windows_make_sense(self) -> SurveySettings:
+    def _windows_make_sense(self) -> Self:
         if self.max_age_days <= self.delay_days:
             raise ValueError(
                 "max_age_days must be greater than delay_days, or no order is ever due"
@@ -248,15 +248,19 @@ class TagFormat(Section):
 
 class TagSettings(Section):
     enabled: bool = True
-    shopify: TagFormat = TagFormat(
-        category="{prefix}:{category}",
-        score="{prefix}-score:{score}",
-        churn_risk="{prefix}:churn-risk",
+    shopify: TagFormat = Field(
+        default_factory=lambda: TagFormat.model_construct(
+            category="{prefix}:{category}",
+            score="{prefix}-score:{score}",
+            churn_risk="{prefix}:churn-risk",
+        )
     )
-    zendesk: TagFormat = TagFormat(
-        category="{prefix}_{category}",
-        score="{prefix}_score_{score}",
-        churn_risk="{prefix}_churn_risk",
+    zendesk: TagFormat = Field(
+        default_factory=lambda: TagFormat.model_construct(
+            category="{prefix}_{category}",
+            score="{prefix}_score_{score}",
+            churn_risk="{prefix}_churn_risk",
+        )
     )
 
     @field_validator("zendesk")
@@ -299,6 +303,9 @@ class CustomSegment(Section):
     @field_validator("rule")
     @classmethod
     def _valid_rule(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Imported here: only a config with custom segments pays for the rule parser.
+        from nps_engine.segment_rules import RuleError, parse_rule
+
         try:
             parse_rule(value)
         except RuleError as exc:
@@ -306,7 +313,9 @@ class CustomSegment(Section):
         return value
 
     @property
-    def parsed(self) -> Rule:
+    def parsed(self) -> "Rule":
+        from nps_engine.segment_rules import parse_rule
+
         return parse_rule(self.rule)
 
 
@@ -314,9 +323,9 @@ BUILT_IN_SEGMENTS = ("support_contacted", "returned", "churn_risk")
 
 
 class SegmentSettings(Section):
-    support_contacted: WindowSegment = WindowSegment()
-    returned: ToggleSegment = ToggleSegment()
-    churn_risk: ChurnRiskSegment = ChurnRiskSegment()
+    support_contacted: WindowSegment = Field(default_factory=WindowSegment.model_construct)
+    returned: ToggleSegment = Field(default_factory=ToggleSegment.model_construct)
+    churn_risk: ChurnRiskSegment = Field(default_factory=ChurnRiskSegment.model_construct)
     custom: tuple[CustomSegment, ...] = ()
 
     @field_validator("custom")
@@ -354,19 +363,19 @@ class ScheduleSettings(Section):
 
 class Settings(Section):
     store: StoreSettings
-    database: DatabaseSettings = DatabaseSettings()
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings.model_construct)
     shopify: ShopifySettings | None = None
     zendesk: ZendeskSettings | None = None
     email: EmailSettings | None = None
     web: WebSettings | None = None
-    survey: SurveySettings = SurveySettings()
-    tags: TagSettings = TagSettings()
-    segments: SegmentSettings = SegmentSettings()
-    report: ReportSettings = ReportSettings()
-    schedule: ScheduleSettings = ScheduleSettings()
-    alerts: AlertSettings = AlertSettings()
-    dashboard: DashboardSettings = DashboardSettings()
-    limits: ServerLimits = ServerLimits()
-    rewards: RewardSettings = RewardSettings()
-    themes: ThemesSettings = ThemesSettings()
+    survey: SurveySettings = Field(default_factory=SurveySettings.model_construct)
+    tags: TagSettings = Field(default_factory=TagSettings.model_construct)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings.model_construct)
+    report: ReportSettings = Field(default_factory=ReportSettings.model_construct)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings.model_construct)
+    alerts: AlertSettings = Field(default_factory=AlertSettings.model_construct)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings.model_construct)
+    limits: ServerLimits = Field(default_factory=ServerLimits.model_construct)
+    rewards: RewardSettings = Field(default_factory=RewardSettings.model_construct)
+    themes: ThemesSettings = Field(default_factory=ThemesSettings.model_construct)
     queue: QueueSettings | None = None

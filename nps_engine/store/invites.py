@@ -57,10 +57,11 @@ def create_invites(
             "state": InviteState.PENDING.value,
             "created_at": now,
         }
-        statement = insert(Invite).values(row).on_conflict_do_nothing().returning(Invite.id)
-        invite_id = session.execute(statement).scalar_one_or_none()
-        if invite_id is not None:
-            created.append(session.get_one(Invite, invite_id))
+        # The new row comes back whole from the INSERT (no second SELECT per invite).
+        statement = insert(Invite).values(row).on_conflict_do_nothing().returning(Invite)
+        invite = session.scalars(statement).one_or_none()
+        if invite is not None:
+            created.append(invite)
     return created
 
 
