@@ -62,6 +62,7 @@ DATE_ORDERS = ("auto", "day-first", "month-first")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DELIMITERS = (",", ";", "\t")
 _ZERO_FRACTION = re.compile(r"(\d+)[.,]0+")
+_DAY_MONTH_TEXT = re.compile(r"([/-])\d{1,2}\1\d{4}")  # in every text unambiguous_order reads
 _SCORES = {str(score): score for score in range(11)}  # the usual cells, as parse_score reads them
 
 
@@ -124,7 +125,10 @@ class ResponseCsv:
         start = stream.tell() if stream.seekable() else None
         self._read_header(stream)
         if self.date_order is None and start is not None:
-            self._detect_date_order()
+            if _may_hold_day_month_dates(stream):
+                stream.seek(start)
+                self._read_header(stream)
+                self._detect_date_order()
             stream.seek(start)
             self._read_header(stream)
 
@@ -222,11 +226,15 @@ class ResponseCsv:
             # generic_key's material; the score cell is already its canonical text
             material = f"{email}|{value.isoformat()}|{raw_score}|{order or ''}"
             key = f"delighted:{response_id}" if response_id else _hashed_key(material)
-            properties = {
-                name: cells[index].strip().replace("\x00", "")
-                for index, name in extra.items()
-                if index < len(cells) and cells[index].strip()
-            }
+            properties = (
+                {
+                    name: cells[index].strip().replace("\x00", "")
+                    for index, name in extra.items()
+                    if index < len(cells) and cells[index].strip()
+                }
+                if extra
+                else {}
+            )
             return ImportedResponse(
                 line, key, email, score, value, comment or None, order, properties
             )
@@ -307,6 +315,21 @@ class ResponseCsv:
 def _short(cell: str) -> str:
     """A cell quoted in a message, cut so a 5,000-character cell does not flood the report."""
     return cell if len(cell) <= 40 else cell[:37] + "..."
+
+
+def _may_hold_day_month_dates(stream: TextIO) -> bool:
+    """False when no text of the rest of the file looks like 14/07/2025 or 14-07-2025, so that
+    detecting the day/month order (a second CSV pass) can be skipped: a plain search of the
+    text, several times faster, for the ISO 8601 files most large imports are."""
+    tail = ""
+    try:
+        while block := stream.read(1 << 20):
+            if _DAY_MONTH_TEXT.search(tail + block):
+                return True
+            tail = block[-16:]  # a date cut by the block boundary
+    except UnicodeDecodeError:
+        return True  # the CSV pass reports it as before, from the line it reached
+    return False
 
 
 def generic_key(email: str, responded_at: datetime, score: int, order: str | None) -> str:

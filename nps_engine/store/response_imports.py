@@ -82,9 +82,16 @@ def import_responses(
         deferred: list[Index] = []
         try:
             read = pending = 0
+            probe = True
             for batch in _batches(rows, batch_size):
-                before = counts.imported
-                _import_batch(connection, store, batch, now=now, kind=kind, counts=counts)
+                before, repeats = counts.imported, counts.duplicates
+                _import_batch(
+                    connection, store, batch, now=now, kind=kind, counts=counts, probe=probe
+                )
+                # A file imported again is all duplicates: reading which keys exist is cheaper
+                # than trying to insert each row. A new file is all new rows: the insert's own
+                # conflict check is enough. The last batch tells which kind this one is.
+                probe = (counts.duplicates - repeats) * 2 > len(batch)
                 read, pending = read + len(batch), pending + len(batch)
                 # Decided on the first batch that writes, not before: a file imported again
                 # (all duplicates) writes nothing and must not rebuild the indexes for nothing.
@@ -179,24 +186,26 @@ def _import_batch(
     now: datetime,
     kind: SurveyKind,
     counts: ImportCounts,
+    probe: bool,
 ) -> None:
     on_sqlite = connection.dialect.name == "sqlite"
+    known = _stored_keys(connection, store, [row.import_key for row in batch]) if probe else ()
     customers = _customers_by_email(connection, store, {row.email for row in batch})
     orders = _orders_by_reference(connection, store, {row.order for row in batch if row.order})
     # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
     stamp = _sqlite_time if on_sqlite else _as_is
     document = _json_text if on_sqlite else _jsonb
-    updated_at = stamp(now)
+    updated_at, kind_value = stamp(now), kind.value
     new: dict[str, Row] = {}
     for row in batch:
-        if row.import_key in new:
+        if row.import_key in new or row.import_key in known:
             continue  # a key repeated in the batch: the first counts, the others are duplicates
         order_id, order_customer = orders.get(row.order or "", (None, None))
         new[row.import_key] = (
             store,
             row.import_key,
             "import",
-            kind.value,
+            kind_value,
             # The email decides who answered; the order's customer only fills a gap.
             customers.get(row.email, order_customer),
             row.email,
@@ -305,7 +314,21 @@ def _customers_by_email(connection: Connection, store: str, emails: set[str]) ->
             "AND email = ANY(%s) GROUP BY email"
         )
         found = connection.exec_driver_sql(statement, (store, list(emails)))
-    return {email: customer_id for email, customer_id in found if email}
+    return {email: customer_id for email, customer_id in found.all() if email}
+
+
+def _stored_keys(connection: Connection, store: str, keys: list[str]) -> set[str]:
+    """Those of ``keys`` already stored for ``store``."""
+    if connection.dialect.name == "sqlite":
+        statement = (
+            "SELECT import_key FROM responses WHERE store = ? "
+            "AND import_key IN (SELECT value FROM json_each(?))"
+        )
+        found = connection.exec_driver_sql(statement, (store, json.dumps(keys)))
+    else:
+        statement = "SELECT import_key FROM responses WHERE store = %s AND import_key = ANY(%s)"
+        found = connection.exec_driver_sql(statement, (store, keys))
+    return set(found.scalars().all())
 
 
 def _orders_by_reference(
