@@ -340,18 +340,21 @@ def _orders_by_reference(
         return {}
     names = {ref if ref.startswith("#") else f"#{ref}" for ref in references} | references
     ids = {int(ref) for ref in references if ref.isdigit() and len(ref) < 19}
+    # Two look-ups, not one with OR: SQLite's plan for the OR read every order of the store.
     if connection.dialect.name == "sqlite":
         statement = (
-            "SELECT id, name, customer_id FROM orders WHERE store = ? AND ("
-            "name IN (SELECT value FROM json_each(?)) OR id IN (SELECT value FROM json_each(?)))"
+            "SELECT id, name, customer_id FROM orders WHERE store = ? "
+            "AND name IN (SELECT value FROM json_each(?)) UNION ALL "
+            "SELECT id, name, customer_id FROM orders WHERE store = ? "
+            "AND id IN (SELECT value FROM json_each(?))"
         )
-        parameters: tuple[Any, ...] = (store, json.dumps(list(names)), json.dumps(list(ids)))
+        parameters: tuple[Any, ...] = (store, json.dumps(list(names)), store, json.dumps(list(ids)))
     else:
         statement = (
-            "SELECT id, name, customer_id FROM orders WHERE store = %s "
-            "AND (name = ANY(%s) OR id = ANY(%s))"
+            "SELECT id, name, customer_id FROM orders WHERE store = %s AND name = ANY(%s) "
+            "UNION ALL SELECT id, name, customer_id FROM orders WHERE store = %s AND id = ANY(%s)"
         )
-        parameters = (store, list(names), list(ids))
+        parameters = (store, list(names), store, list(ids))
     by_name: dict[str, tuple[int, int | None]] = {}
     by_id: dict[int, tuple[int, int | None]] = {}
     for order_id, name, customer_id in connection.exec_driver_sql(statement, parameters):
