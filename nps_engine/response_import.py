@@ -174,7 +174,7 @@ class ResponseCsv:
             try:
                 for cells in reader:
                     line, last_line = last_line + 1, reader.line_num
-                    row = quick(line, cells)
+                    row: ImportedResponse | RowError | None = quick(line, cells)
                     if row is None and any(cell.strip() for cell in cells):
                         row = self._parse_or_refuse(line, cells)
                     if row is not None:

@@ -1,24 +1,23 @@
 """Writing imported answers into ``responses``, linked to customers and orders, without duplicates.
 
-Rows arrive as a stream and are written in batches of ``batch_size`` (the size of the customer
-and order look-ups), committed every ``COMMIT_ROWS`` rows: a million-row file needs one batch of
-memory, and an import stopped half-way is finished by running it again (every row carries an
-``import_key``; the unique ``(store, import_key)`` constraint turns a repeat into a no-op on
-SQLite and PostgreSQL alike).
+Rows arrive as a stream and are written in batches of ``batch_size``, committed every
+``COMMIT_ROWS`` rows: a million-row file needs one batch of memory, and an import stopped
+half-way is finished by running it again (every row carries an ``import_key``; the unique
+``(store, import_key)`` constraint turns a repeat into a no-op on SQLite and PostgreSQL alike).
 
-Where the time goes is the store's write path, not the CSV: each row lands in the table and in
-its indexes, several of them keyed by values that arrive in random order (the email, the customer,
-the time of the answer in a file that is not sorted). So:
+Per batch, a fixed handful of statements, each taking the batch's values as one parameter (a
+JSON array on SQLite, an array on PostgreSQL): the customers of its emails, the orders of its
+references, and, when the last batch was mostly duplicates (a file imported again), the keys
+already stored. Then the insert, whose ``ON CONFLICT DO NOTHING`` is the duplicate check:
 
-- a large load (at least ``LARGE_LOAD`` rows, and more than the table already holds) drops the
-  table's plain secondary indexes, inserts, and builds them again at the end: building an index
-  sorts once, where inserting walks a random page of every index for every row. The two unique
-  keys stay (the duplicate check needs the import key's); an import that dies half-way leaves
+- a large load (at least ``LARGE_LOAD`` rows still to come, more than the table holds, decided
+  on the first batch that writes) drops the table's plain secondary indexes, inserts, and
+  builds them again at the end: building an index sorts once, where inserting walks a random
+  page of every index for every row. The unique keys stay; an import that dies half-way leaves
   the indexes missing, and the next import builds them first;
-- on SQLite, rows go to the driver's ``executemany`` as plain tuples, already in the stored form
-  (SQLAlchemy's per-row parameter processing cost more than SQLite's insert); the import holds a
-  larger page cache (released when it ends) and commits every few tens of thousands of rows
-  (WAL with ``synchronous=NORMAL``, as every connection: database.py);
+- on SQLite, rows go to the driver's ``executemany`` as plain tuples, already in the stored form;
+  the import holds a larger page cache (released when it ends), in WAL with
+  ``synchronous=NORMAL`` as every connection (database.py);
 - on PostgreSQL, COPY into a staging table, then one ``INSERT ... SELECT``.
 """
 
@@ -40,7 +39,7 @@ from nps_engine.response_import import ImportedResponse
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Response
 
-BATCH_SIZE = 2000  # rows per look-up; the IN lists stay far below SQLite's 32766 parameters
+BATCH_SIZE = 5000  # rows per look-up and insert
 COMMIT_ROWS = 50_000  # rows per transaction: an interrupted import redoes at most this many
 STAGING = "nps_import_staging"  # PostgreSQL: a temporary table, dropped at each commit
 LOAD_CACHE_KIB = 131_072  # SQLite page cache while importing (128 MiB), back to the default after
