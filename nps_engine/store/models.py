@@ -73,6 +73,9 @@ class Order(Base):
         Index(None, "store", "fulfilled_at"),
         # The survey window also counts orders placed recently (cancelled, not fulfilled yet).
         Index(None, "store", "created_at"),
+        # An import links answers to orders by name (#1001): without it, every batch of the
+        # import read all the store's orders.
+        Index(None, "store", "name"),
     )
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)

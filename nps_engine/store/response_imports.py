@@ -1,24 +1,23 @@
 """Writing imported answers into ``responses``, linked to customers and orders, without duplicates.
 
-Rows arrive as a stream and are written in batches of ``batch_size`` (the size of the customer
-and order look-ups), committed every ``COMMIT_ROWS`` rows: a million-row file needs one batch of
-memory, and an import stopped half-way is finished by running it again (every row carries an
-``import_key``; the unique ``(store, import_key)`` constraint turns a repeat into a no-op on
-SQLite and PostgreSQL alike).
+Rows arrive as a stream and are written in batches of ``batch_size``, committed every
+``COMMIT_ROWS`` rows: a million-row file needs one batch of memory, and an import stopped
+half-way is finished by running it again (every row carries an ``import_key``; the unique
+``(store, import_key)`` constraint turns a repeat into a no-op on SQLite and PostgreSQL alike).
 
-Where the time goes is the store's write path, not the CSV: each row lands in the table and in
-its indexes, several of them keyed by values that arrive in random order (the email, the customer,
-the time of the answer in a file that is not sorted). So:
+Per batch, a fixed handful of statements, each taking the batch's values as one parameter (a
+JSON array on SQLite, an array on PostgreSQL): the customers of its emails, the orders of its
+references, and, when the last batch was mostly duplicates (a file imported again), the keys
+already stored. Then the insert, whose ``ON CONFLICT DO NOTHING`` is the duplicate check:
 
-- a large load (at least ``LARGE_LOAD`` rows, and more than the table already holds) drops the
-  table's plain secondary indexes, inserts, and builds them again at the end: building an index
-  sorts once, where inserting walks a random page of every index for every row. The two unique
-  keys stay (the duplicate check needs the import key's); an import that dies half-way leaves
+- a large load (at least ``LARGE_LOAD`` rows still to come, more than the table holds, decided
+  on the first batch that writes) drops the table's plain secondary indexes, inserts, and
+  builds them again at the end: building an index sorts once, where inserting walks a random
+  page of every index for every row. The unique keys stay; an import that dies half-way leaves
   the indexes missing, and the next import builds them first;
-- on SQLite, rows go to the driver's ``executemany`` as plain tuples, already in the stored form
-  (SQLAlchemy's per-row parameter processing cost more than SQLite's insert); the import holds a
-  larger page cache (released when it ends) and commits every few tens of thousands of rows
-  (WAL with ``synchronous=NORMAL``, as every connection: database.py);
+- on SQLite, rows go to the driver's ``executemany`` as plain tuples, already in the stored form;
+  the import holds a larger page cache (released when it ends), in WAL with
+  ``synchronous=NORMAL`` as every connection (database.py);
 - on PostgreSQL, COPY into a staging table, then one ``INSERT ... SELECT``.
 """
 
@@ -32,15 +31,15 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, func, or_, select, update
+from sqlalchemy import Connection, Index, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse
 from nps_engine.store.database import Database
-from nps_engine.store.models import Customer, Order, Response
+from nps_engine.store.models import Customer, Response
 
-BATCH_SIZE = 2000  # rows per look-up; the IN lists stay far below SQLite's 32766 parameters
+BATCH_SIZE = 5000  # rows per look-up and insert
 COMMIT_ROWS = 50_000  # rows per transaction: an interrupted import redoes at most this many
 STAGING = "nps_import_staging"  # PostgreSQL: a temporary table, dropped at each commit
 LOAD_CACHE_KIB = 131_072  # SQLite page cache while importing (128 MiB), back to the default after
@@ -77,23 +76,34 @@ def import_responses(
     ``on_batch`` hears the counts after each batch (a progress bar)."""
     counts = ImportCounts()
     with database.engine.connect() as connection, _loading(connection):
-        deferred = [] if dry_run else _defer_indexes(connection, expected_rows)
+        build_missing_indexes(connection, _secondary_indexes())  # an earlier import that died
+        stored = _stored_answers(connection) if expected_rows >= LARGE_LOAD else 0
+        deferred: list[Index] = []
         try:
-            session = Session(bind=connection, expire_on_commit=False)
-            pending = 0
+            read = pending = 0
+            probe = True
             for batch in _batches(rows, batch_size):
-                _import_batch(session, store, batch, now=now, kind=kind, counts=counts)
-                pending += len(batch)
+                before, repeats = counts.imported, counts.duplicates
+                _import_batch(
+                    connection, store, batch, now=now, kind=kind, counts=counts, probe=probe
+                )
+                # A file imported again is all duplicates: reading which keys exist is cheaper
+                # than trying to insert each row. A new file is all new rows: the insert's own
+                # conflict check is enough. The last batch tells which kind this one is.
+                probe = (counts.duplicates - repeats) * 2 > len(batch)
+                read, pending = read + len(batch), pending + len(batch)
+                # Decided on the first batch that writes, not before: a file imported again
+                # (all duplicates) writes nothing and must not rebuild the indexes for nothing.
+                left = expected_rows - read
+                if counts.imported > before and not (dry_run or deferred) and left >= LARGE_LOAD:
+                    deferred = _defer_indexes(connection, left, stored + counts.imported)
                 if pending >= COMMIT_ROWS and not dry_run:
-                    session.commit()
+                    connection.commit()
                     pending = 0
                 if on_batch is not None:
                     on_batch(counts)
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
-            session.close()
+            if not dry_run:
+                connection.commit()
         finally:
             connection.rollback()
             build_missing_indexes(connection, deferred)
@@ -110,14 +120,15 @@ def _index_name(index: Index) -> str:
     return str(index.name)
 
 
-def _defer_indexes(connection: Connection, expected_rows: int) -> list[Index]:
-    """Drop the secondary indexes when a load is large against the table; those dropped."""
-    build_missing_indexes(connection, _secondary_indexes())  # an earlier import that died
-    if expected_rows < LARGE_LOAD:
-        return []
+def _stored_answers(connection: Connection) -> int:
     table: Table = Response.__table__  # type: ignore[assignment]
-    stored = connection.scalar(select(func.count()).select_from(table)) or 0
-    if expected_rows <= stored:
+    return connection.scalar(select(func.count()).select_from(table)) or 0
+
+
+def _defer_indexes(connection: Connection, rows_left: int, stored: int) -> list[Index]:
+    """Drop the secondary indexes when the rest of the load is large against the table (the
+    rows so far are committed with it); those dropped, to build again at the end."""
+    if rows_left <= stored:
         return []
     indexes = _secondary_indexes()
     for index in indexes:
@@ -167,55 +178,56 @@ Row = tuple[Any, ...]
 
 
 def _import_batch(
-    session: Session,
+    connection: Connection,
     store: str,
     batch: Sequence[ImportedResponse],
     *,
     now: datetime,
     kind: SurveyKind,
     counts: ImportCounts,
+    probe: bool,
 ) -> None:
-    customers = _customers_by_email(session, store, {row.email for row in batch})
-    orders = _orders_by_reference(session, store, {row.order for row in batch if row.order})
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    on_sqlite = connection.dialect.name == "sqlite"
+    known = _stored_keys(connection, store, [row.import_key for row in batch]) if probe else ()
+    customers = _customers_by_email(connection, store, {row.email for row in batch})
+    orders = _orders_by_reference(connection, store, {row.order for row in batch if row.order})
     # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
     stamp = _sqlite_time if on_sqlite else _as_is
     document = _json_text if on_sqlite else _jsonb
-    updated_at = stamp(now)
-    rows: list[Row] = []
+    updated_at, kind_value = stamp(now), kind.value
+    new: dict[str, Row] = {}
     for row in batch:
+        if row.import_key in new or row.import_key in known:
+            continue  # a key repeated in the batch: the first counts, the others are duplicates
         order_id, order_customer = orders.get(row.order or "", (None, None))
-        rows.append(
-            (
-                store,
-                row.import_key,
-                "import",
-                kind.value,
-                # The email decides who answered; the order's customer only fills a gap.
-                customers.get(row.email, order_customer),
-                row.email,
-                order_id,
-                row.score,
-                row.comment,
-                document(row.properties) if row.properties else None,
-                stamp(row.responded_at),
-                updated_at,
-            )
+        new[row.import_key] = (
+            store,
+            row.import_key,
+            "import",
+            kind_value,
+            # The email decides who answered; the order's customer only fills a gap.
+            customers.get(row.email, order_customer),
+            row.email,
+            order_id,
+            row.score,
+            row.comment,
+            document(row.properties) if row.properties else None,
+            stamp(row.responded_at),
+            updated_at,
         )
-    inserted = _insert_new(session, store, rows)
-    counts.imported += len(inserted)
-    counts.duplicates += len(rows) - len(inserted)
-    for value in rows:
-        if value[KEY] in inserted:
-            inserted.discard(value[KEY])  # a key repeated in the batch counts once
-            counts.matched += value[CUSTOMER] is not None
-            counts.unmatched += value[CUSTOMER] is None
-            counts.orders_matched += value[ORDER] is not None
+    insert = _insert_sqlite if on_sqlite else _insert_postgresql
+    added = insert(connection, list(new.values())) if new else ImportCounts()
+    counts.imported += added.imported
+    counts.duplicates += len(batch) - added.imported
+    counts.matched += added.matched
+    counts.unmatched += added.unmatched
+    counts.orders_matched += added.orders_matched
 
 
 def _sqlite_time(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text, in UTC (what ``UtcDateTime`` binds)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # In UTC the text ends "+00:00": cutting it is cheaper than a naive copy of each value.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _as_is(value: datetime) -> datetime:
@@ -232,88 +244,124 @@ def _jsonb(properties: Mapping[str, str]) -> Any:
     return Jsonb(dict(properties))
 
 
-def _insert_new(session: Session, store: str, rows: list[Row]) -> set[str]:
-    """Insert the rows whose key is new; return those keys.
+def _insert_sqlite(connection: Connection, rows: list[Row]) -> ImportCounts:
+    """Insert the rows whose key is new, and count them.
 
-    The keys already stored are read first (one index look-up per batch), so the insert is a
-    plain executemany without RETURNING, the driver's fastest path. ``ON CONFLICT DO NOTHING``
-    stays: should another import of the same file run at the same time, the database still
-    keeps one row per key (only this run's counts could then be off).
+    ``ON CONFLICT DO NOTHING`` on the unique ``(store, import_key)`` is the duplicate check: one
+    index probe per row, in the insert itself. To know which rows went in without RETURNING
+    (which executemany cannot give), the rows go in four groups, customer found or not, order
+    found or not, and each group's row count says how many of it were new. The keys are unique
+    in ``rows``, so the grouping does not change which row wins.
     """
-    table: Table = Response.__table__  # type: ignore[assignment]
-    existing = set(
-        session.scalars(
-            select(table.c.import_key).where(
-                table.c.store == store, table.c.import_key.in_({row[KEY] for row in rows})
-            )
-        )
+    statement = (
+        f"INSERT INTO responses ({', '.join(COLUMNS)}) "  # noqa: S608 - names are ours
+        f"VALUES ({', '.join('?' * len(COLUMNS))}) "
+        "ON CONFLICT (store, import_key) DO NOTHING"
     )
-    new: dict[str, Row] = {}
+    groups: dict[tuple[bool, bool], list[Row]] = {}
     for row in rows:
-        if row[KEY] not in existing:
-            new.setdefault(row[KEY], row)  # a key repeated in the batch: the first
-    if not new:
-        return set()
-    if session.get_bind().dialect.name == "postgresql":
-        _copy_in(session, list(new.values()))
+        groups.setdefault((row[CUSTOMER] is not None, row[ORDER] is not None), []).append(row)
+    added = ImportCounts()
+    for (has_customer, has_order), group in groups.items():
+        # The driver's executemany on plain tuples: no per-row parameter processing.
+        inserted = connection.exec_driver_sql(statement, group).rowcount
+        added.imported += inserted
+        added.matched += inserted if has_customer else 0
+        added.unmatched += 0 if has_customer else inserted
+        added.orders_matched += inserted if has_order else 0
+    return added
+
+
+def _insert_postgresql(connection: Connection, rows: list[Row]) -> ImportCounts:
+    """COPY the rows into a transaction-local staging table, then move them over with
+    ``ON CONFLICT DO NOTHING`` (COPY itself cannot skip a conflicting row), counting what went
+    in. COPY streams the rows without a statement per row, several times faster than an INSERT
+    executemany."""
+    names = ", ".join(COLUMNS)
+    raw = connection.connection.driver_connection
+    assert raw is not None  # a live connection always holds a driver connection
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} ON COMMIT DROP AS "  # noqa: S608 - names are ours
+        f"SELECT {names} FROM responses WITH NO DATA"
+    )
+    with raw.cursor() as cursor, cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    added = connection.exec_driver_sql(
+        f"WITH added AS (INSERT INTO responses ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
+        "ON CONFLICT (store, import_key) DO NOTHING RETURNING customer_id, order_id) "
+        "SELECT count(*), count(customer_id), count(order_id) FROM added"
+    ).one()
+    connection.exec_driver_sql(f"TRUNCATE {STAGING}")
+    imported, matched, orders_matched = (int(value) for value in added)
+    return ImportCounts(imported, 0, matched, imported - matched, orders_matched)
+
+
+def _customers_by_email(connection: Connection, store: str, emails: set[str]) -> dict[str, int]:
+    """Customer id per normalised email; when two customers share one, the oldest id wins.
+
+    One statement per batch with the emails as one parameter (a JSON array on SQLite, an array
+    on PostgreSQL): no statement to build per batch and no limit on how many."""
+    if connection.dialect.name == "sqlite":
+        statement = (
+            "SELECT email, min(id) FROM customers WHERE store = ? "
+            "AND email IN (SELECT value FROM json_each(?)) GROUP BY email"
+        )
+        found = connection.exec_driver_sql(statement, (store, json.dumps(list(emails))))
     else:
         statement = (
-            f"INSERT INTO responses ({', '.join(COLUMNS)}) "  # noqa: S608 - names are ours
-            f"VALUES ({', '.join('?' * len(COLUMNS))}) "
-            "ON CONFLICT (store, import_key) DO NOTHING"
+            "SELECT email, min(id) FROM customers WHERE store = %s "
+            "AND email = ANY(%s) GROUP BY email"
         )
-        # The driver's executemany on plain tuples: no per-row parameter processing.
-        session.connection().exec_driver_sql(statement, list(new.values()))
-    return set(new)
+        found = connection.exec_driver_sql(statement, (store, list(emails)))
+    return {email: customer_id for email, customer_id in found.all() if email}
 
 
-def _copy_in(session: Session, rows: list[Row]) -> None:
-    """PostgreSQL: COPY the rows into a session-local staging table, then move them over with
-    ``ON CONFLICT DO NOTHING`` (COPY itself cannot skip a conflicting row). COPY streams the rows
-    without a statement per row, several times faster than an INSERT executemany."""
-    names = ", ".join(COLUMNS)
-    raw = session.connection().connection.driver_connection
-    assert raw is not None  # a live session always holds a driver connection
-    with raw.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} ON COMMIT DROP AS "  # noqa: S608 - names are ours
-            f"SELECT {names} FROM responses WITH NO DATA"
+def _stored_keys(connection: Connection, store: str, keys: list[str]) -> set[str]:
+    """Those of ``keys`` already stored for ``store``."""
+    if connection.dialect.name == "sqlite":
+        statement = (
+            "SELECT import_key FROM responses WHERE store = ? "
+            "AND import_key IN (SELECT value FROM json_each(?))"
         )
-        with cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO responses ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
-            "ON CONFLICT (store, import_key) DO NOTHING"
-        )
-        cursor.execute(f"TRUNCATE {STAGING}")
-
-
-def _customers_by_email(session: Session, store: str, emails: set[str]) -> dict[str, int]:
-    """Customer id per normalised email; when two customers share one, the oldest id wins."""
-    statement = (
-        select(Customer.email, func.min(Customer.id))
-        .where(Customer.store == store, Customer.email.in_(emails))
-        .group_by(Customer.email)
-    )
-    return {email: customer_id for email, customer_id in session.execute(statement) if email}
+        found = connection.exec_driver_sql(statement, (store, json.dumps(keys)))
+    else:
+        statement = "SELECT import_key FROM responses WHERE store = %s AND import_key = ANY(%s)"
+        found = connection.exec_driver_sql(statement, (store, keys))
+    return set(found.scalars().all())
 
 
 def _orders_by_reference(
-    session: Session, store: str, references: set[str]
+    connection: Connection, store: str, references: set[str]
 ) -> dict[str, tuple[int, int | None]]:
     """(order id, customer id) per reference as written in the file: ``#1001``, ``1001`` (a name
     typed without its ``#``) or a numeric Shopify order id."""
-    if not references:
+    has_orders = "SELECT 1 FROM orders WHERE store = ? LIMIT 1"
+    if connection.dialect.name != "sqlite":
+        has_orders = has_orders.replace("?", "%s")
+    # A file imported before the first order sync: nothing to look up for any of its rows.
+    if not references or connection.exec_driver_sql(has_orders, (store,)).first() is None:
         return {}
     names = {ref if ref.startswith("#") else f"#{ref}" for ref in references} | references
     ids = {int(ref) for ref in references if ref.isdigit() and len(ref) < 19}
-    statement = select(Order.id, Order.name, Order.customer_id).where(
-        Order.store == store, or_(Order.name.in_(names), Order.id.in_(ids))
-    )
+    # Two look-ups, not one with OR: SQLite's plan for the OR read every order of the store.
+    if connection.dialect.name == "sqlite":
+        statement = (
+            "SELECT id, name, customer_id FROM orders WHERE store = ? "
+            "AND name IN (SELECT value FROM json_each(?)) UNION ALL "
+            "SELECT id, name, customer_id FROM orders WHERE store = ? "
+            "AND id IN (SELECT value FROM json_each(?))"
+        )
+        parameters: tuple[Any, ...] = (store, json.dumps(list(names)), store, json.dumps(list(ids)))
+    else:
+        statement = (
+            "SELECT id, name, customer_id FROM orders WHERE store = %s AND name = ANY(%s) "
+            "UNION ALL SELECT id, name, customer_id FROM orders WHERE store = %s AND id = ANY(%s)"
+        )
+        parameters = (store, list(names), store, list(ids))
     by_name: dict[str, tuple[int, int | None]] = {}
     by_id: dict[int, tuple[int, int | None]] = {}
-    for order_id, name, customer_id in session.execute(statement):
+    for order_id, name, customer_id in connection.exec_driver_sql(statement, parameters):
         by_name[name] = (order_id, customer_id)
         by_id[order_id] = (order_id, customer_id)
     found: dict[str, tuple[int, int | None]] = {}

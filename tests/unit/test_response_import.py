@@ -313,3 +313,44 @@ def test_delighted_notes_tags_and_properties_are_kept_names_are_not() -> None:
     )
     (row,) = good(text)
     assert row.properties == {"Notes": "called back", "Tags": "vip", "Plan": "Pro"}
+
+
+def test_a_day_first_date_deep_in_a_long_iso_file_still_decides_the_order() -> None:
+    # Past the first MiB of text, where the reader's quick search for such dates reads in blocks.
+    iso_rows = "".join(f"c{i}@example.com,9,2025-01-01T10:00:00Z\n" for i in range(40_000))
+    late = "a@example.com,9,14/07/2025\nb@example.com,9,03/04/2025\n"
+    text = f"email,score,responded_at\n{iso_rows}{late}"
+    reader = ResponseCsv(io.StringIO(text, newline=""), timezone=PARIS, now=NOW)
+    *_, third = reader.rows()
+    assert reader.date_order == "day-first"
+    assert isinstance(third, ImportedResponse)
+    assert third.responded_at == datetime(2025, 4, 2, 22, 0, tzinfo=UTC)  # 3 April, Paris
+
+
+CELLS = {
+    "email": ["a@example.com", " A@Example.COM ", "bad", "", "a@b"],
+    "score": ["0", "9", "10", " 7 ", "07", "10.0", "11", "", "x"],
+    "date": [
+        "2025-01-01T10:00:00Z", "2025-01-01 10:00:00", "2025-03-30T02:30:00", "2025-01-01 UTC",
+        "2025-01-01T10:00:00.5+05:30", "1999-12-31", "2026-07-01T12:00:01Z", "2025-13-01", "",
+        "14/07/2025", "1735725600",
+    ],
+    "comment": ["", " ok ", "a\r\nb", "x\x00y"],
+    "order": ["", "#1001", " 1001 "],
+}  # fmt: skip
+
+
+@given(
+    *(st.sampled_from(values) for values in CELLS.values()),
+    st.sampled_from(["", "r1"]),
+    st.sampled_from(["", " vip "]),
+    st.integers(min_value=0, max_value=2),
+)
+def test_the_quick_reading_of_a_row_agrees_with_the_full_one(
+    email: str, score: str, date: str, comment: str, order: str, ref: str, tag: str, cut: int
+) -> None:
+    header = "Response ID,Email,Score,Created At,Comment,Order,Tags"
+    reader = ResponseCsv(io.StringIO(header + "\n"), timezone=PARIS, now=NOW)
+    cells = [ref, email, score, date, comment, order, tag][: 7 - cut]
+    quick = reader._quick_reader()(2, cells)
+    assert quick is None or quick == reader._parse(2, cells)
