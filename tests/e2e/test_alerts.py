@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from loop_support import finish, kill_when, start_nps
+from sqlite_template import migrated_sqlite
 
 from connectors.alerts import EmailChannel, WebhookChannel
 from jobs.alerts import send_alerts
@@ -151,9 +152,7 @@ def seed(database: Database, now: datetime, scores: list[int]) -> list[int]:
 
 
 def migrated(path: Path) -> Database:
-    database = Database(f"sqlite:///{path.parent / 'nps.db'}")
-    database.upgrade()
-    return database
+    return migrated_sqlite(path.parent / "nps.db")
 
 
 def test_killed_mid_send_and_run_again_alerts_each_answer_exactly_once(
