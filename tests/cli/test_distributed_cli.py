@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlite_template import migrated_sqlite
 from typer.testing import CliRunner
 
 from jobs.cli.app import app
@@ -32,7 +33,7 @@ def two_stores(tmp_path: Path) -> Path:
         f"database: {{url: 'sqlite:///{tmp_path / 'nps.db'}'}}\n"
         "stores: [{store: {id: north, name: North}}, {store: {id: south, timezone: Asia/Tokyo}}]\n"
     )
-    Database(f"sqlite:///{tmp_path / 'nps.db'}").upgrade()
+    migrated_sqlite(tmp_path / "nps.db").dispose()
     return path
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_template import migrated_sqlite
 from survey_support import seed_customer
 from typer.testing import CliRunner
 
@@ -31,8 +32,7 @@ def write_config(tmp_path: Path, port: int) -> tuple[Path, Database]:
         ' from: "shop@example.com"}\n'
         'web: {public_url: "https://nps.example.com", secret_key: "0123456789abcdef-key"}\n'
     )
-    database = Database(url)
-    database.upgrade()
+    database = migrated_sqlite(tmp_path / "nps.db")
     return config, database
 
 

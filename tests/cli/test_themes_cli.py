@@ -4,6 +4,7 @@ zero, one and ten comments, on a migrated SQLite file."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,26 @@ TEN = [
     "Le pantalon taille petit.",
     "Too tight, had to exchange for a bigger size.",
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _model_loaded_once() -> Iterator[None]:
+    """The real model, loaded by the module's first command and kept for the others (a load is
+    2.6 CPU-s; the model holds no state between calls, so what it gives is the same)."""
+    from connectors import comment_embedder
+
+    real = comment_embedder.LocalCommentEmbedder
+    loaded: dict[tuple[object, ...], object] = {}
+
+    def once(store_language: str = "en", threads: int | None = None, model: str = "use") -> object:
+        key = (store_language, threads, model)
+        if key not in loaded:
+            loaded[key] = real(store_language, threads, model)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(comment_embedder, "LocalCommentEmbedder", once)
+        yield
 
 
 def nps(config: Path, *args: str) -> Result:

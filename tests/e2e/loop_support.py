@@ -30,6 +30,7 @@ from typing import Any, cast
 import yaml
 from click.testing import Result
 from sqlalchemy import select
+from sqlite_template import migrated_sqlite
 from typer.testing import CliRunner
 
 from jobs.bootstrap import web_app
@@ -116,8 +117,11 @@ def running_loop(
             adjust(document)
         config_path = workdir / "config.yaml"
         settings = write_config(document, config_path)
-        database = Database(settings.database.url)
-        database.upgrade()
+        if settings.database.url == f"sqlite:///{workdir / 'nps.db'}":
+            database = migrated_sqlite(workdir / "nps.db")
+        else:  # ``adjust`` pointed the store at another database (a test's PostgreSQL)
+            database = Database(settings.database.url)
+            database.upgrade()
         try:
             with BackgroundServer(web_app(settings, database), port=port):
                 yield Loop(sandbox, workdir, config_path, settings, database)

@@ -26,8 +26,10 @@ import pytest
 import redis
 from loop_support import NPS, PLUS_BUCKET, write_config
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from jobs.bootstrap import web_app
+from jobs.cli.app import app
 from jobs.distributed.queue_app import QUEUES, make_app
 from nps_engine.config import Settings, parse_settings
 from nps_engine.store import models
@@ -102,10 +104,15 @@ class Fleet:
                           f"{name}-{uuid.uuid4().hex[:6]}@test", *more)  # fmt: skip
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [NPS, "--config", str(self.config_path), *args],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        """``nps --config <file> ARGS`` to its end, in this process: a command that enqueues or
+        reads needs no process of its own, and starting one costs 2 to 4 CPU-s of imports
+        (the workers and schedulers, which are stopped and killed, are processes)."""
+        argv = ["--config", str(self.config_path), *args]
+        result = CliRunner().invoke(app, argv)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess([NPS, *argv], result.exit_code, result.stdout,
+                                           result.stderr)  # fmt: skip
 
     def log_of(self, process: subprocess.Popen[str]) -> str:
         index = self.processes.index(process)

@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from loop_support import finish, kill_when, start_nps
+from click.testing import Result
+from loop_support import kill_when, start_nps
+from sqlite_template import migrated_sqlite
+from typer.testing import CliRunner
 
 from connectors.alerts import EmailChannel, WebhookChannel
 from jobs.alerts import send_alerts
+from jobs.cli.app import app
 from jobs.runtime.scheduler import store_scheduler
 from nps_engine.config.settings import Settings
 from nps_engine.store.database import Database
@@ -150,10 +154,14 @@ def seed(database: Database, now: datetime, scores: list[int]) -> list[int]:
     return ids
 
 
+def nps(path: Path, *args: str) -> Result:
+    """``nps --config PATH ARGS`` in this process: only the run that is killed needs a process of
+    its own (each costs a second or more of CPU to start, most of this file's time)."""
+    return CliRunner().invoke(app, ["--config", str(path), *args])
+
+
 def migrated(path: Path) -> Database:
-    database = Database(f"sqlite:///{path.parent / 'nps.db'}")
-    database.upgrade()
-    return database
+    return migrated_sqlite(path.parent / "nps.db")
 
 
 def test_killed_mid_send_and_run_again_alerts_each_answer_exactly_once(
@@ -168,10 +176,9 @@ def test_killed_mid_send_and_run_again_alerts_each_answer_exactly_once(
     receiver.hold_on = None
     receiver.release.set()
 
-    code, out, err = finish(start_nps(path, "alerts", "send"))
-    assert code == 0, out + err
-    code, _, _ = finish(start_nps(path, "alerts", "send"))  # a third run finds nothing new
-    assert code == 0
+    again = nps(path, "alerts", "send")
+    assert again.exit_code == 0, again.output
+    assert nps(path, "alerts", "send").exit_code == 0  # a third run finds nothing new
 
     posted = [body["text"] for body in receiver.bodies]
     assert len(posted) == len(detractors)
@@ -184,7 +191,7 @@ def test_killed_mid_send_and_run_again_alerts_each_answer_exactly_once(
     with database.session() as session:
         states = sorted(a.state for a in session.query(Alert))
     assert states == ["sending"] + ["sent"] * 14  # the killed one is never sent twice
-    status = finish(start_nps(path, "status", "--format", "json"))[1]
+    status = nps(path, "status", "--format", "json").stdout
     assert json.loads(status)["alerts"]["sending"] == 1
     database.dispose()
 
@@ -195,7 +202,7 @@ def test_slack_message_escapes_the_comment_and_links_the_answer(
     path = config(tmp_path, sink, receiver, email_to=[])
     database = migrated(path)
     [answer_id] = seed(database, datetime.now(UTC), [1])
-    assert finish(start_nps(path, "alerts", "send"))[0] == 0
+    assert nps(path, "alerts", "send").exit_code == 0
     [body] = receiver.bodies
     assert "&lt;!channel&gt; &amp; &lt;b&gt;broken&lt;/b&gt;" in body["text"]
     assert "<!channel>" not in body["text"]
@@ -218,7 +225,7 @@ def test_a_webhook_that_fails_is_retried_next_run_and_shown_in_status(
     first = send_alerts(database, settings, [channel], now)
     assert (first.sent, first.waiting) == (0, 1)
     assert "HTTP 503" in first.errors[0]
-    status = finish(start_nps(path, "status", "--format", "json"))[1]
+    status = nps(path, "status", "--format", "json").stdout
     report = json.loads(status)
     assert report["alerts"]["due"] == 1
     assert "503" in report["alert_problems"][0]

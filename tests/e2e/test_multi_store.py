@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from loop_support import PLUS_BUCKET, write_config
 from sqlalchemy import select
+from sqlite_template import migrated_sqlite
 from typer.testing import CliRunner
 
 from jobs.cli.app import app
@@ -52,7 +53,7 @@ def config(shops: dict[str, Sandbox], tmp_path: Path) -> Path:
     shared = shops["north"].config(database_url=url)
     path = tmp_path / "config.yaml"
     write_config({"database": shared["database"], "web": shared["web"], "stores": stores}, path)
-    Database(url).upgrade()
+    migrated_sqlite(tmp_path / "nps.db").dispose()
     return path
 
 

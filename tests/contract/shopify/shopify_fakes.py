@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import pytest
 import responses
-from graphql import GraphQLSchema, build_schema, parse, validate
-from reference_data import reference_file
+from graphql import GraphQLSchema, parse, validate
+from reference_data import shopify_admin_schema
 from responses.registries import OrderedRegistry
 
 from connectors.shopify.client import ShopifyClient
@@ -65,15 +64,7 @@ def throttled(requested: int = 752, available: float = 666, rate: float = 50.0) 
 
 @pytest.fixture(scope="session")
 def admin_schema() -> GraphQLSchema:
-    path = reference_file("shopify/admin-2026-01.graphql")
-    return _schema(str(path))
-
-
-@lru_cache(maxsize=1)
-def _schema(path: str) -> GraphQLSchema:
-    # 3.4 MB of SDL: built once per run, whichever test module asks first.
-    with open(path, encoding="utf-8") as sdl:
-        return build_schema(sdl.read(), assume_valid=True)
+    return shopify_admin_schema()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the sandbox rewards a client that learns real costs, not one that trusts the pub
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 import pytest
@@ -12,21 +11,18 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLSchema,
     OperationDefinitionNode,
-    build_schema,
     parse,
 )
 from graphql.execution.values import get_variable_values
-from reference_data import reference_file
+from reference_data import reference_file, shopify_admin_schema
 
 from sandbox.shopify.cost import CostWalker
 
 TOLERANCE = 0.25
 
 
-@lru_cache(maxsize=1)
 def real_schema() -> GraphQLSchema:
-    path = reference_file("shopify/admin-2026-01.graphql")
-    return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
+    return shopify_admin_schema()
 
 
 def recorded(name: str, case: str | None) -> tuple[dict[str, Any], int]:

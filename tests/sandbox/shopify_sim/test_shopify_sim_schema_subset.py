@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 from graphql import (
     GraphQLArgument,
@@ -14,7 +12,7 @@ from graphql import (
     build_schema,
     print_ast,
 )
-from shopify_support import reference_file
+from reference_data import shopify_admin_schema
 
 from sandbox.shopify.schema import SCHEMA_PATH, build
 
@@ -28,10 +26,8 @@ def _default(argument: GraphQLArgument) -> str | None:
     return print_ast(node.default_value) if node is not None and node.default_value else None
 
 
-@lru_cache(maxsize=1)
 def reference() -> GraphQLSchema:
-    text = reference_file("shopify/admin-2026-01.graphql").read_text(encoding="utf-8")
-    return build_schema(text, assume_valid=True)
+    return shopify_admin_schema()
 
 
 SUBSET_TYPES = sorted(
