@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     false,
     func,
@@ -90,6 +91,9 @@ class FeedQuery:
     usual_return_days: float | None
     support_window_days: int
     dialect: str
+    # Whether the store's comments were ever sorted into themes: if not, no answer shows one,
+    # and leaving its columns out lets both databases drop the join (one seek per answer).
+    themed: bool = True
 
     @cached_property
     def segments(self) -> tuple[Segment, ...]:
@@ -158,7 +162,8 @@ class FeedQuery:
             "followup_state": _r.followup_state, "followup_ticket_id": _r.followup_ticket_id,
             "language": language(), "first_name": _c.first_name, "last_name": _c.last_name,
             "redacted_at": _raw(_c.redacted_at), "order_name": _o.name,
-            "theme_id": _ct.theme_id, "theme_assigned_at": _raw(_ct.assigned_at),
+            "theme_id": _ct.theme_id if self.themed else null(),
+            "theme_assigned_at": _raw(_ct.assigned_at) if self.themed else null(),
             "shopify_tags": self._pushed_tags("shopify"),
             "zendesk_tags": self._pushed_tags("zendesk"),
         }  # fmt: skip
@@ -200,6 +205,9 @@ class PythonSegments:
     def __init__(self, query: FeedQuery, apart: tuple[int, ...]) -> None:
         self.query, self.apart = query, apart
         self.optional = optional_facts(query.choices)
+        # built once per kind, the batch's ids bound at each run: building the fact query
+        # costs more than running it on a batch
+        self._statements: dict[SurveyKind, Select[Any]] = {}
 
     def bits(self, connection: Any, rows: Sequence[Any]) -> dict[int, int]:
         """Each answer's mask bits of these segments, by answer id."""
@@ -213,18 +221,24 @@ class PythonSegments:
         return result
 
     def _facts(self, connection: Any, kind: SurveyKind, ids: Sequence[int]) -> Iterator[Any]:
+        statement = self._statements.get(kind)
+        if statement is None:
+            statement = self._statements[kind] = self._statement(kind)
+        result = connection.execute(statement, {"ids": list(ids)})
+        reader = FactsReader(
+            kind, self.query.now, self.query.support_window_days, list(result.keys())
+        )
+        for row in result:
+            yield reader.facts(row)
+
+    def _statement(self, kind: SurveyKind) -> Select[Any]:
         store = self.query.store
         answers = (
             select(
                 _r.id, _r.customer_id, _r.email, _r.order_id, _r.score, _r.responded_at,
                 null().label("month"), true().label("chosen"), false().label("month_latest"),
             )
-            .where(_r.store == store, _r.id.in_(ids))
+            .where(_r.store == store, _r.id.in_(bindparam("ids", expanding=True)))
             .subquery("feed_answers")
         )  # fmt: skip
-        result = connection.execute(with_facts(store, kind, answers, self.optional))
-        reader = FactsReader(
-            kind, self.query.now, self.query.support_window_days, list(result.keys())
-        )
-        for row in result:
-            yield reader.facts(row)
+        return with_facts(store, kind, answers, self.optional)

@@ -88,6 +88,7 @@ class Feed:
         return FeedQuery(
             self.store, self.settings, self.now, self.usual_return_days,
             self.settings.support_contacted.window_days, self.database.engine.dialect.name,
+            self.themes.available,
         )  # fmt: skip
 
     @property
