@@ -4,8 +4,9 @@ filters), of the overview (against `nps report` on the same store), and of a ful
 Reuses bench/report.py's generated store (default 1,000,000 answers over 300,000 customers), with
 a comment on about a third of the answers. Requests go through the ASGI app in-process (Starlette's
 TestClient: the app's own time, no network). Each export runs in a child process so its peak RSS
-is its own. Targets (2 cores): responses page p95 under 300 ms, overview under `nps report`'s
-time, export over 50,000 rows/s with flat memory.
+is its own, and its RSS is sampled every 100,000 rows to show it flat. Targets (2 cores): responses
+page p95 under 300 ms, overview under `nps report`'s time, export over 50,000 rows/s with flat
+memory.
 
     python bench/dashboard.py --responses 100000 --customers 30000
     python bench/dashboard.py --keep /tmp/big.db            # 1M; --reuse to measure it again
@@ -145,7 +146,7 @@ def overview_and_report(client: TestClient, config: Path) -> None:
     )
 
 
-Exported = tuple[int, float, float, float, int, float, float]
+Exported = tuple[int, float, float, float, list[tuple[int, float]], int, float, float]
 
 # The reference: the same answers with their customer and order, newest first, written as CSV by
 # a plain query and the csv module (no segments, tags or themes): what any export must at least do.
@@ -159,7 +160,13 @@ WHERE r.store = :store ORDER BY r.responded_at DESC, r.id DESC
 """
 
 
-def export_in_child(url: str, results: multiprocessing.Queue[Exported]) -> None:
+def _rss_mb() -> float:
+    """The resident set size now (not the peak): sampled during an export to show it flat."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def export_in_child(url: str, extension: str, results: multiprocessing.Queue[Exported]) -> None:
     import csv
     import io
 
@@ -168,12 +175,16 @@ def export_in_child(url: str, results: multiprocessing.Queue[Exported]) -> None:
     settings = settings_for(url)
     database = Database(url)
     client = signed_in_client(settings, database)
+    samples: list[tuple[int, float]] = []  # (rows read so far, RSS in MB), every 100,000 rows
     started, cpu = time.perf_counter(), time.process_time()
     rows = 0
-    with client.stream("GET", "/admin/responses.csv") as answer:
+    with client.stream("GET", f"/admin/responses.{extension}") as answer:
         for line in answer.iter_lines():
             rows += 1 if line else 0
+            if rows % 100_000 == 0:
+                samples.append((rows, _rss_mb()))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    samples.append((rows, _rss_mb()))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, reference_cpu = time.perf_counter(), time.process_time()
     sink = io.StringIO()
@@ -190,26 +201,33 @@ def export_in_child(url: str, results: multiprocessing.Queue[Exported]) -> None:
             sink.truncate()
     reference = time.perf_counter() - started
     reference_cpu = time.process_time() - reference_cpu
-    results.put((rows - 1, seconds, cpu, peak_mb, reference_rows, reference, reference_cpu))
+    header = 1 if extension == "csv" else 0
+    results.put(
+        (rows - header, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu)
+    )
 
 
-def export(url: str) -> None:
+def export(url: str, extension: str) -> None:
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[Exported] = context.Queue()
-    child = context.Process(target=export_in_child, args=(url, results))
+    child = context.Process(target=export_in_child, args=(url, extension, results))
     child.start()
-    rows, seconds, cpu, peak_mb, reference_rows, reference, reference_cpu = results.get()
+    rows, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu = results.get()
     child.join()
+    name = f"{extension.upper()} export of every answer"
     print(
-        f"CSV export of every answer          {rows} rows in {seconds:.1f} s = "
+        f"{name:<35}{rows} rows in {seconds:.1f} s = "
         f"{rows / seconds:,.0f} rows/s ({rows / cpu:,.0f} rows per CPU second), "
         f"peak RSS {peak_mb:.0f} MB",
         flush=True,
     )
+    shown = ", ".join(f"{n // 1000}k {mb:.0f}" for n, mb in samples)
+    print(f"  RSS (MB) after so many rows:     {shown}", flush=True)
     print(
         f"reference: plain query + csv module {reference_rows} rows in {reference:.1f} s = "
         f"{reference_rows / reference:,.0f} rows/s ({reference_rows / reference_cpu:,.0f} rows "
-        f"per CPU second); export/reference time ratio {seconds / reference:.1f}",
+        f"per CPU second); export/reference time ratio {seconds / reference:.1f}, "
+        f"CPU ratio {cpu / reference_cpu:.1f}",
         flush=True,
     )
 
@@ -228,7 +246,7 @@ def main() -> None:
         "--parts",
         default="sqlite,pages,overview,export",
         help="What to measure, comma-separated (the overview runs `nps report`: minutes at 1M; "
-        "leave out sqlite to measure PostgreSQL only).",
+        "leave out sqlite to measure PostgreSQL only; export is csv and jsonl, or name one).",
     )
     arguments = parser.parse_args()
     parts = set(arguments.parts.split(","))
@@ -258,8 +276,9 @@ def main() -> None:
                 overview_and_report(client, config)
             client.close()
             database.dispose()
-            if "export" in parts:
-                export(url)
+            for extension in ("csv", "jsonl"):
+                if "export" in parts or extension in parts:
+                    export(url, extension)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average while measuring: {load} (other work on the machine slows every figure)")
 
@@ -289,7 +308,10 @@ def copy_to_postgres(path: Path, url: str) -> None:
                 for row in source.execute(f"SELECT {columns} FROM {table}"):
                     copy.write_row(tuple(_pg(value) for value in row))
         target.execute("SELECT setval('responses_id_seq', (SELECT max(id) FROM responses))")
-        target.execute("ANALYZE")
+    # VACUUM as autovacuum soon would on a real store: it marks the pages all-visible, so index
+    # only scans do not fetch every row from the heap (what a freshly copied table makes them do)
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as db:
+        db.execute("VACUUM ANALYZE")
     source.close()
 
 

@@ -1,5 +1,5 @@
-"""Answers as CSV or JSON Lines, one line at a time (the dashboard's export, ``nps responses
-list``). Pure: rows in, text out.
+"""Answers as CSV or JSON Lines, streamed in chunks of whole lines (the dashboard's export,
+``nps responses list``). Pure: rows in, text out.
 
 CSV is written for spreadsheets: a UTF-8 byte-order mark so Excel reads accents right, and a
 ``;`` delimiter on request (Excel in most of Europe splits on it). Cells that a spreadsheet would
@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice
+from typing import Any
 
 from nps_engine.response_filters import mask_email
 from nps_engine.response_view import FeedRow
@@ -24,6 +26,10 @@ COLUMNS = (
     "followup_ticket_id", "theme",
 )  # fmt: skip
 BOM = "\ufeff"
+CHUNK = 65_536  # characters per piece of an export handed to the writer (a file, a response)
+_BATCH = 500  # rows per call of the csv writer
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; one is enough.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -49,46 +55,96 @@ def row_values(row: FeedRow, *, masked: bool = False) -> dict[str, object]:
     }
 
 
+def export_values(row: FeedRow) -> tuple[Any, ...]:
+    """One answer as the plain values of :data:`COLUMNS` (lists as tuples), the rows
+    :func:`csv_chunks` and :func:`jsonl_chunks` write (``Feed.export_rows`` reads them so)."""
+    tags = row.tags
+    return (
+        row.id, _iso(row.responded_at), row.kind, row.score, row.category, row.comment,
+        row.language, row.customer_id, row.customer_name, row.email, row.order_name,
+        row.segments, tuple(tags.get("shopify", ())), tuple(tags.get("zendesk", ())),
+        row.followup_ticket_id, row.theme,
+    )  # fmt: skip
+
+
 def csv_lines(
     rows: Iterable[FeedRow], *, delimiter: str = ",", masked: bool = False, bom: bool = True
 ) -> Iterator[str]:
+    return csv_chunks(map(export_values, rows), delimiter=delimiter, masked=masked, bom=bom)
+
+
+def jsonl_lines(rows: Iterable[FeedRow], *, masked: bool = False) -> Iterator[str]:
+    """One JSON line per answer."""
+    return jsonl_chunks(map(export_values, rows), masked=masked, size=0)
+
+
+def csv_chunks(
+    rows: Iterable[Sequence[Any]],
+    *,
+    delimiter: str = ",",
+    masked: bool = False,
+    bom: bool = True,
+    size: int = CHUNK,
+) -> Iterator[str]:
+    """Rows of :func:`export_values` as CSV text, in chunks of about ``size`` characters:
+    the header first, then whole lines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     yield (BOM if bom else "") + _take(buffer)
-    for row in rows:
-        writer.writerow(_csv_cells(row, masked))
+    cells = _masked_cells if masked else _csv_cells
+    rows = iter(rows)
+    while batch := list(islice(rows, _BATCH)):
+        writer.writerows(map(cells, batch))
+        if buffer.tell() >= size:
+            yield _take(buffer)
+    if buffer.tell():
         yield _take(buffer)
 
 
-def _csv_cells(row: FeedRow, masked: bool) -> list[object]:
-    """The CSV cells of :func:`row_values`, built directly (once per exported answer): None is
-    written empty by the csv module, numbers as ``str()`` would, lists space-separated, text
-    defused by :func:`_text`."""
-    tags = row.tags
+def _csv_cells(row: Sequence[Any]) -> list[object]:
+    """The CSV cells of one row (once per exported answer): None is written empty by the csv
+    module, numbers as ``str()`` would, lists space-separated, text defused by :func:`_text`."""
+    (answer_id, at, kind, score, category, comment, language, customer_id, name, email, order,
+     segments, shopify, zendesk, ticket, theme) = row  # fmt: skip
     return [
-        row.id,
-        _iso(row.responded_at),
-        _text(row.kind),
-        row.score,
-        row.category,
-        _text(row.comment),
-        _text(row.language),
-        row.customer_id,
-        None if masked else _text(row.customer_name),
-        _text(mask_email(row.email) if masked else row.email),
-        _text(row.order_name),
-        " ".join(row.segments),
-        " ".join(tags.get("shopify", ())) if tags else "",
-        " ".join(tags.get("zendesk", ())) if tags else "",
-        row.followup_ticket_id,
-        _text(row.theme),
-    ]
+        answer_id, at, _text(kind), score, category, _text(comment), _text(language), customer_id,
+        _text(name), _text(email), _text(order), " ".join(segments), " ".join(shopify),
+        " ".join(zendesk), ticket, _text(theme),
+    ]  # fmt: skip
 
 
-def jsonl_lines(rows: Iterable[FeedRow], *, masked: bool = False) -> Iterator[str]:
+def _masked_cells(row: Sequence[Any]) -> list[object]:
+    """:func:`_csv_cells` as a viewer sees them: no name, the email masked."""
+    cells = _csv_cells(row)
+    cells[8] = None
+    cells[9] = _text(mask_email(row[9]))
+    return cells
+
+
+def jsonl_chunks(
+    rows: Iterable[Sequence[Any]], *, masked: bool = False, size: int = CHUNK
+) -> Iterator[str]:
+    """Rows of :func:`export_values` as JSON Lines, in chunks of about ``size`` characters."""
+    lines: list[str] = []
+    length = 0
+    encode = _JSON.encode
     for row in rows:
-        yield json.dumps(row_values(row, masked=masked), ensure_ascii=False) + "\n"
+        values = dict(zip(COLUMNS, row, strict=True))
+        values["segments"] = list(row[11])
+        values["shopify_tags"] = list(row[12])
+        values["zendesk_tags"] = list(row[13])
+        if masked:
+            values["customer_name"] = None
+            values["email"] = mask_email(row[9])
+        line = encode(values) + "\n"
+        lines.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(lines)
+            lines, length = [], 0
+    if lines:
+        yield "".join(lines)
 
 
 def _take(buffer: io.StringIO) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import FromClause, Subquery
 from sqlalchemy.sql.elements import BindParameter
 
 from nps_engine.records import SurveyKind
@@ -225,9 +225,13 @@ def _raw(column: Any) -> Any:
     return type_coerce(column, Text)
 
 
-def _previous_score(store: StoreRef, kind: SurveyKind, answers: Subquery) -> Any:
+def _previous_score(
+    store: StoreRef, kind: SurveyKind | ColumnElement[str], answers: FromClause
+) -> Any:
     """The same customer's answer of the same kind just before this one, at any time."""
     a, p = answers.c, _responses.alias("previous")
+    # one kind for the report; the answer's own (a column) for the feed, which mixes them
+    kind_value = kind.value if isinstance(kind, SurveyKind) else kind
     # Time as an expression, not the bare column: SQLite's planner would otherwise walk the
     # (store, responded_at) index over every earlier answer of the store, for each customer,
     # which made the tag push quadratic (4,000 customers 2.8 s, 20,000 over a minute). Without
@@ -238,7 +242,7 @@ def _previous_score(store: StoreRef, kind: SurveyKind, answers: Subquery) -> Any
     def before(same_customer: ColumnElement[bool]) -> Any:
         return (
             select(p.c.score)
-            .where(p.c.store == store, p.c.kind == kind.value, same_customer)
+            .where(p.c.store == store, p.c.kind == kind_value, same_customer)
             .where(at <= a.responded_at)
             .where(or_(at < a.responded_at, p.c.id < a.id))
             .order_by(at.desc(), p.c.id.desc())
@@ -253,7 +257,7 @@ def _previous_score(store: StoreRef, kind: SurveyKind, answers: Subquery) -> Any
     )
 
 
-def _last_ticket(store: StoreRef, answers: Subquery) -> Any:
+def _last_ticket(store: StoreRef, answers: FromClause) -> Any:
     """The latest Zendesk ticket opened at or before the answer (by customer, else by email)."""
     a, t = answers.c, _tickets.alias("ticket")
 
@@ -275,13 +279,16 @@ def _last_ticket(store: StoreRef, answers: Subquery) -> Any:
 def _not_our_followup(store: StoreRef, ticket_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Leave out the follow-up tickets we opened for detractors: a customer we wrote to has not
     "contacted support", and our own open follow-up is not their open ticket."""
-    ours = select(_responses.c.followup_ticket_id).where(
-        _responses.c.store == store, _responses.c.followup_ticket_id.is_not(None)
+    # Never correlated: the feed's query reads these facts straight from ``responses``.
+    ours = (
+        select(_responses.c.followup_ticket_id)
+        .where(_responses.c.store == store, _responses.c.followup_ticket_id.is_not(None))
+        .correlate(None)
     )
     return ticket_id.not_in(ours)
 
 
-def _open_ticket(store: StoreRef, answers: Subquery) -> Any:
+def _open_ticket(store: StoreRef, answers: FromClause) -> Any:
     """Whether the customer (else the email) has a ticket an agent is still working on."""
     a, t = answers.c, _tickets.alias("open_ticket")
 
@@ -301,7 +308,7 @@ def _open_ticket(store: StoreRef, answers: Subquery) -> Any:
     )
 
 
-def _next_order(store: StoreRef, answers: Subquery, surveyed_at: Any) -> Any:
+def _next_order(store: StoreRef, answers: FromClause, surveyed_at: Any) -> Any:
     """The customer's first order after the surveyed one (read from the index alone)."""
     later = _orders.alias("later")
     return (
@@ -314,7 +321,7 @@ def _next_order(store: StoreRef, answers: Subquery, surveyed_at: Any) -> Any:
     )
 
 
-def _last_order(store: StoreRef, answers: Subquery) -> Any:
+def _last_order(store: StoreRef, answers: FromClause) -> Any:
     """The customer's latest order that was not cancelled (read from the index alone)."""
     any_order = _orders.alias("any_order")
     return (

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, case, func, literal, literal_column, select
+from sqlalchemy import func, literal_column, select
 
 from nps_engine.answer_counts import Tallies, tally_answers
 from nps_engine.periods import Period
@@ -36,6 +36,7 @@ from nps_engine.store.segment_sql import (
     Condition,
     facts_needed,
     segment_conditions,
+    segment_mask,
 )
 
 _SLOT_OF_SCORE = (2,) * 7 + (1,) * 2 + (0,) * 2  # Tally order: promoters, passives, detractors
@@ -65,7 +66,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     )
     dialect = database.engine.dialect.name
     needs = facts_needed(question.choices, question.usual_return_days)
-    facts = AnswerFacts(
+    facts = AnswerFacts.of_report(
         question.store,
         question.kind,
         answers,
@@ -77,7 +78,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
         question.choices, facts, question.now, question.usual_return_days
     )
     f = facts.row.c
-    mask = _segment_mask(conditions).label("segment_mask")
+    mask = segment_mask(conditions).label("segment_mask")
     query = (
         select(f.month, f.chosen, f.month_latest, f.score, mask, func.count())
         .select_from(facts.row)
@@ -94,21 +95,6 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     if any(condition is None for condition in conditions):
         tallies = _with_python_segments(database, question, conditions, tallies)
     return tallies, trend
-
-
-def _segment_mask(conditions: Sequence[Condition | None]) -> ColumnElement[int]:
-    """Bit i set when the answer is in segment i (those counted here)."""
-    bits: list[ColumnElement[int]] = [
-        case((condition, 1 << i), else_=0)
-        for i, condition in enumerate(conditions)
-        if condition is not None
-    ]
-    if not bits:
-        return literal(0, Integer)
-    total = bits[0]
-    for bit in bits[1:]:
-        total = total + bit
-    return total
 
 
 class _Counts:

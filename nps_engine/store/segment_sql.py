@@ -1,5 +1,6 @@
-"""The report's segments as SQL conditions over one counted answer's facts, so the database
-counts them (``report_tallies``) instead of handing every answer to Python.
+"""The segments as SQL conditions over one answer's facts, so the database counts them for the
+report (``report_tallies``) and tells the feed and its exports which answer is in which
+(``feed_query``) instead of handing every answer to Python. The one place segments become SQL.
 
 Each condition must hold for exactly the answers :mod:`nps_engine.segments` (and the custom rules
 of :mod:`nps_engine.segment_rules`) accept; a test compares the two on a generated store. Three
@@ -19,7 +20,7 @@ and the caller counts that one segment in Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from math import floor
@@ -39,9 +40,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import FromClause, Subquery
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Boolean, DateTime
+from sqlalchemy.types import Boolean, DateTime, Integer
 
 from nps_engine.records import SurveyKind
 from nps_engine.segment_rules import features_used
@@ -63,18 +64,29 @@ _SCORES = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 
 
 class AnswerFacts:
-    """The facts of each counted answer, as the columns of one subquery (``row``) over
-    ``answers`` (``fact_query.period_answers``) joined to the answer's customer and surveyed
-    order, keeping only the answers the report counts.
+    """The facts of each answer, as the columns of one subquery (``row``, see
+    :func:`fact_columns`), each computed once per answer however many segments read it.
 
-    Each fact is computed once per answer there, however many segments read it: the subquery is
-    fenced with ``OFFSET 0`` so neither database folds it into the counting query, which would
-    copy each correlated subquery into every segment that reads it. Subqueries of facts no
-    segment reads (``needs``, see :func:`facts_needed`) are left out.
+    The report's row (:meth:`of_report`) is its counted answers; the feed's
+    (``feed_query``) is every answer it shows. Either is fenced with ``OFFSET 0`` so neither
+    database folds it into the query that reads the conditions, which would copy each correlated
+    subquery into every segment that reads it.
     """
 
-    def __init__(
-        self,
+    def __init__(self, row: Subquery, dialect: str) -> None:
+        self.row, self.dialect = row, dialect
+        f = row.c
+        self.score = f.score
+        self.support: Condition = _never_null(f.support)
+        self.last_order_at, self.next_order_at = f.last_order_at, f.next_order_at
+        self.previous_score, self.surveyed_at = f.previous_score, f.surveyed_at
+        self.orders_count, self.total_spent, self.country = f.orders_count, f.total_spent, f.country
+        self.returned: Condition = _never_null(f.returned)
+        self.open_ticket: Condition = _never_null(f.open_ticket)
+
+    @classmethod
+    def of_report(
+        cls,
         store: str,
         kind: SurveyKind,
         answers: Subquery,
@@ -82,8 +94,9 @@ class AnswerFacts:
         *,
         needs: frozenset[str],
         support_window_days: int,
-    ) -> None:
-        self.dialect = dialect
+    ) -> AnswerFacts:
+        """The report's counted answers: ``answers`` (``fact_query.period_answers``) joined to
+        the answer's customer and surveyed order, keeping only the answers the report counts."""
         a, c = answers.c, _customers.c
         surveyed = Order.__table__.alias("surveyed")
         s = surveyed.c
@@ -91,28 +104,9 @@ class AnswerFacts:
             "month": a.month,
             "chosen": a.chosen,
             "month_latest": a.month_latest,
-            "score": a.score,
-            "responded_at": a.responded_at,
-            "returned": or_(_never_null(s.returned), _never_null(s.refunded)),
-            "surveyed_at": s.created_at,
-            "orders_count": func.coalesce(c.orders_count, 0),
-            "total_spent": func.coalesce(c.total_spent, 0),
-            "tags": c.tags,
-            "country": c.country,
-            # a ticket (not our follow-up) opened within the window before the answer
-            "support": _never_null(
-                _last_ticket(store, answers)
-                >= HoursBefore(a.responded_at, support_window_days * 24)
-            ),
+            **fact_columns(store, kind, answers, surveyed, needs, support_window_days),
         }
-        lookups: dict[str, Callable[[], Any]] = {
-            "last_order_at": lambda: _last_order(store, answers),
-            "next_order_at": lambda: _next_order(store, answers, s.created_at),
-            "previous_score": lambda: _previous_score(store, kind, answers),
-            "open_ticket": lambda: _never_null(_open_ticket(store, answers)),
-        }
-        columns |= {name: lookup() if name in needs else null() for name, lookup in lookups.items()}
-        self.row = (
+        row = (
             select(*(column.label(name) for name, column in columns.items()))
             .select_from(answers)
             .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id))
@@ -121,14 +115,7 @@ class AnswerFacts:
             .offset(0)
             .subquery("counted")
         )
-        f = self.row.c
-        self.score = f.score
-        self.support: Condition = _never_null(f.support)
-        self.last_order_at, self.next_order_at = f.last_order_at, f.next_order_at
-        self.previous_score, self.surveyed_at = f.previous_score, f.surveyed_at
-        self.orders_count, self.total_spent, self.country = f.orders_count, f.total_spent, f.country
-        self.returned: Condition = _never_null(f.returned)
-        self.open_ticket: Condition = _never_null(f.open_ticket)
+        return cls(row, dialect)
 
     def tags_include(self, tags: frozenset[str]) -> Condition:
         """The customer carries one of ``tags`` (lowercase), as Shopify compares them."""
@@ -145,6 +132,45 @@ class AnswerFacts:
             .where(func.lower(func.trim(element.c.value)).in_(sorted(tags)))
         )
         return _never_null(case((is_list, found), else_=false()))
+
+
+def fact_columns(
+    store: str,
+    kind: SurveyKind | ColumnElement[str],
+    answers: FromClause,
+    surveyed: FromClause,
+    needs: frozenset[str],
+    support_window_days: int,
+) -> dict[str, Any]:
+    """What :class:`AnswerFacts` reads, by name, for rows of ``answers`` (columns ``id``,
+    ``customer_id``, ``email``, ``order_id``, ``score``, ``responded_at``) joined to their
+    customer (the ``customers`` table) and their ``surveyed`` order. ``kind``: the answers'
+    survey kind, or the column holding it (the score drop compares answers of one kind).
+    Subqueries of facts no segment reads (``needs``, see :func:`facts_needed`) are left out."""
+    a, c, s = answers.c, _customers.c, surveyed.c
+    columns: dict[str, Any] = {
+        "score": a.score,
+        "responded_at": a.responded_at,
+        "returned": or_(_never_null(s.returned), _never_null(s.refunded)),
+        "surveyed_at": s.created_at,
+        "orders_count": func.coalesce(c.orders_count, 0),
+        "total_spent": func.coalesce(c.total_spent, 0),
+        "tags": c.tags,
+        "country": c.country,
+        # a ticket (not our follow-up) opened within the window before the answer
+        "support": _never_null(
+            _last_ticket(store, answers) >= HoursBefore(a.responded_at, support_window_days * 24)
+        ),
+    }
+    lookups: dict[str, Callable[[], Any]] = {
+        "last_order_at": lambda: _last_order(store, answers),
+        "next_order_at": lambda: _next_order(store, answers, s.created_at),
+        "previous_score": lambda: _previous_score(store, kind, answers),
+        "open_ticket": lambda: _never_null(_open_ticket(store, answers)),
+    }
+    return columns | {
+        name: lookup() if name in needs else null() for name, lookup in lookups.items()
+    }
 
 
 def facts_needed(choices: SegmentChoices, usual_return_days: float | None) -> frozenset[str]:
@@ -180,6 +206,15 @@ def segment_conditions(
     for custom in choices.custom:
         conditions.append(rule_condition(custom.rule, _Features(facts, now, support)))
     return conditions
+
+
+def segment_mask(conditions: Sequence[Condition | None]) -> ColumnElement[int]:
+    """Bit i set when the answer is in segment i (of those with a condition)."""
+    bits = [case((c, 1 << i), else_=0) for i, c in enumerate(conditions) if c is not None]
+    total: ColumnElement[int] = literal(0, Integer) if not bits else bits[0]
+    for bit in bits[1:]:
+        total = total + bit
+    return total
 
 
 def _churn_risk(

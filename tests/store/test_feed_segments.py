@@ -1,25 +1,26 @@
-"""The feed's segments read set by set (``feed_facts``) and its segment filter in SQL
-(``segment_conditions``) agree with the report's own fact query, answer for answer, on a store
-with repeat buyers, cancelled and later orders, returns, tickets by customer and by email, and our
-own follow-up tickets."""
+"""The feed's segments, computed by the database with the report's conditions (``segment_sql``),
+agree with the report's fact query tested in Python, answer for answer, on a store with repeat
+buyers, cancelled and later orders, returns, tickets by customer and by email, and our own
+follow-up tickets; and its segment filter pages exactly the members."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import false, null, select, true
 from workspace_support import NOW
 
 from nps_engine.config.settings import SegmentSettings
+from nps_engine.records import SurveyKind
 from nps_engine.response_filters import ResponseFilters
 from nps_engine.segments import enabled_segments
 from nps_engine.store.database import Database
-from nps_engine.store.fact_query import OPTIONAL_FACTS
+from nps_engine.store.fact_query import OPTIONAL_FACTS, with_facts
+from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import Customer, Order, Response, Ticket
 from nps_engine.store.response_feed import Feed
-from nps_engine.store.segment_conditions import SegmentSql
 
 USUAL_DAYS = 20.0  # the store's usual gap between orders: turns on churn risk's "went quiet"
 BUILT_IN = ("support_contacted", "returned", "churn_risk")
@@ -78,25 +79,42 @@ def seed_mixed_store(database: Database, store: str, seed: int = 3) -> None:
             )  # fmt: skip
 
 
-def feeds(database: Database, store: str) -> tuple[Feed, Feed]:
-    """The same feed read set by set, and through the report's fact query."""
-    settings = SegmentSettings()
-    segments = enabled_segments(settings, NOW, USUAL_DAYS)
-    sql = SegmentSql(store, settings, NOW, USUAL_DAYS, database.engine.dialect.name)
-    by_sets = Feed(database, store, "Europe/Paris", segments, NOW, 90, frozenset(), sql)
-    return by_sets, replace(by_sets, optional=OPTIONAL_FACTS)
+def feed_of(database: Database, store: str) -> Feed:
+    return Feed(database, store, "Europe/Paris", SegmentSettings(), NOW, USUAL_DAYS)
 
 
-def test_segments_read_set_by_set_match_the_report_fact_query(
+def python_segments(database: Database, store: str) -> dict[int, tuple[str, ...]]:
+    """Each answer's segments from the report's fact query (``fact_query.with_facts``), each
+    segment's rule tested in Python."""
+    segments = enabled_segments(SegmentSettings(), NOW, USUAL_DAYS)
+    r = Response.__table__.c
+    found: dict[int, tuple[str, ...]] = {}
+    with database.engine.connect() as connection:
+        for kind in SurveyKind:
+            answers = (
+                select(
+                    r.id, r.customer_id, r.email, r.order_id, r.score, r.responded_at,
+                    null().label("month"), true().label("chosen"), false().label("month_latest"),
+                )
+                .where(r.store == store, r.kind == kind.value)
+                .subquery("answers")
+            )  # fmt: skip
+            result = connection.execute(with_facts(store, kind, answers, OPTIONAL_FACTS))
+            reader = FactsReader(kind, NOW, 90, list(result.keys()))
+            for row in result:
+                facts = reader.facts(row)
+                found[facts.response_id] = tuple(s.name for s in segments if s.matches(facts))
+    return found
+
+
+def test_segments_computed_in_sql_match_the_report_fact_query(
     database: Database, store_id: str
 ) -> None:
     seed_mixed_store(database, store_id)
-    by_sets, by_facts = feeds(database, store_id)
-    fast = {row.id: row.segments for row in by_sets.rows(ResponseFilters(), batch_size=17)}
-    reference = {row.id: row.segments for row in by_facts.rows(ResponseFilters())}
-    assert fast == reference
+    in_sql = {row.id: row.segments for row in feed_of(database, store_id).rows(ResponseFilters())}
+    assert in_sql == python_segments(database, store_id)
     for name in BUILT_IN:  # the store exercises every segment, in and out
-        assert 0 < sum(name in segments for segments in fast.values()) < len(fast)
+        assert 0 < sum(name in segments for segments in in_sql.values()) < len(in_sql)
 
 
 @pytest.mark.parametrize("segment", BUILT_IN)
@@ -104,15 +122,15 @@ def test_segment_filter_in_sql_pages_exactly_the_members(
     database: Database, store_id: str, segment: str
 ) -> None:
     seed_mixed_store(database, store_id)
-    by_sets, _ = feeds(database, store_id)
-    members = [row.id for row in by_sets.rows(ResponseFilters()) if segment in row.segments]
+    feed = feed_of(database, store_id)
+    members = [row.id for row in feed.rows(ResponseFilters()) if segment in row.segments]
     paged, after = [], None
     while True:
-        page = by_sets.page(ResponseFilters(segment=segment), after, limit=5)
+        page = feed.page(ResponseFilters(segment=segment), after, limit=5)
         paged += [row.id for row in page.rows]
         if page.next_cursor is None:
             break
         after = page.next_cursor
     assert paged == members
-    exported = [row.id for row in by_sets.rows(ResponseFilters(segment=segment))]
+    exported = [row.id for row in feed.rows(ResponseFilters(segment=segment))]
     assert exported == members

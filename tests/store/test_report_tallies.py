@@ -285,7 +285,7 @@ def test_only_property_rules_are_left_to_python(database: Database, store_id: st
     answers = period_answers(store_id, question.kind, PERIOD.months(), "customers").subquery()
     dialect = database.engine.dialect.name
     needs = facts_needed(settings.segments, None)
-    facts = AnswerFacts(
+    facts = AnswerFacts.of_report(
         store_id, question.kind, answers, dialect, needs=needs, support_window_days=90
     )
     conditions = segment_conditions(settings.segments, facts, NOW, None)

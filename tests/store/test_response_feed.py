@@ -12,13 +12,12 @@ from workspace_support import NOW, seed_answers
 from nps_engine.config.settings import SegmentSettings
 from nps_engine.response_export import csv_lines, jsonl_lines
 from nps_engine.response_filters import FilterError, ResponseFilters, filters_from_query
-from nps_engine.segments import enabled_segments
 from nps_engine.store.database import Database
 from nps_engine.store.response_feed import Feed
 
 
 def feed_of(database: Database, store: str) -> Feed:
-    return Feed(database, store, "Europe/Paris", enabled_segments(SegmentSettings(), NOW), NOW)
+    return Feed(database, store, "Europe/Paris", SegmentSettings(), NOW)
 
 
 def test_pages_are_newest_first_and_continue_without_gaps_or_repeats(

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Generic, TextIO, TypeVar
 
 import typer
 
 from jobs.cli.console import fail_usage, open_database, state_of, stderr, stdout
 from nps_engine.config import Settings
-from nps_engine.response_export import csv_lines, jsonl_lines
+from nps_engine.response_export import csv_chunks, jsonl_chunks
 from nps_engine.response_filters import FilterError, ResponseFilters
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
@@ -138,9 +138,8 @@ def responses_list(
         )
         if theme is not None:
             filters = filters.with_changes(theme=_theme_value(feed, theme))
-        rows = feed.rows(filters)
         with _target(output) as out:
-            count = _write(out, rows, output_format, semicolon, settings, output is None)
+            count = _write(out, feed, filters, output_format, semicolon, settings, output is None)
     finally:
         database.dispose()
     if output is not None or output_format is ListFormat.TABLE:
@@ -158,31 +157,39 @@ def _theme_value(feed: Feed, wanted: str) -> str:
 
 def _write(
     out: TextIO,
-    rows: Iterable[FeedRow],
+    feed: Feed,
+    filters: ResponseFilters,
     form: ListFormat,
     semicolon: bool,
     settings: Settings,
     terminal: bool,
 ) -> int:
-    counted = _Counter(rows)
-    if form is ListFormat.CSV:
-        # The byte-order mark is for spreadsheets opening a file, not for a pipe.
-        lines = csv_lines(counted, delimiter=";" if semicolon else ",", bom=not terminal)
-    elif form is ListFormat.JSONL:
-        lines = jsonl_lines(counted)
+    if form is ListFormat.TABLE:
+        shown = _Counter(feed.rows(filters))
+        lines = table_lines(shown, settings.store.timezone, _width(out))
+        counted: _Counter[Any] = shown
     else:
-        lines = table_lines(counted, settings.store.timezone, _width(out))
+        exported = _Counter(feed.export_rows(filters))
+        if form is ListFormat.CSV:
+            # The byte-order mark is for spreadsheets opening a file, not for a pipe.
+            lines = csv_chunks(exported, delimiter=";" if semicolon else ",", bom=not terminal)
+        else:
+            lines = jsonl_chunks(exported)
+        counted = exported
     for line in lines:
         out.write(line)
     out.flush()
     return counted.count
 
 
-class _Counter:
-    def __init__(self, rows: Iterable[FeedRow]) -> None:
+_T = TypeVar("_T")
+
+
+class _Counter(Generic[_T]):
+    def __init__(self, rows: Iterable[_T]) -> None:
         self.rows, self.count = rows, 0
 
-    def __iter__(self) -> Iterator[FeedRow]:
+    def __iter__(self) -> Iterator[_T]:
         for row in self.rows:
             self.count += 1
             yield row

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from nps_engine.response_export import csv_lines, jsonl_lines, row_values
+from nps_engine.response_export import csv_chunks, jsonl_chunks, row_values
 from nps_engine.response_filters import CATEGORIES, FilterError, ResponseFilters, filters_from_query
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
@@ -110,14 +110,14 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             except FilterError as error:
                 return Response(str(error), status_code=400, media_type="text/plain")
             masked = user.role != "owner"
-            rows = the_feed.rows(filters)
+            rows = the_feed.export_rows(filters)
             lines: Iterator[str]
             if extension == "csv":
                 semicolon = request.query_params.get("delimiter") == "semicolon"
-                lines = csv_lines(rows, delimiter=";" if semicolon else ",", masked=masked)
+                lines = csv_chunks(rows, delimiter=";" if semicolon else ",", masked=masked)
                 media = "text/csv; charset=utf-8"
             else:
-                lines = jsonl_lines(rows, masked=masked)
+                lines = jsonl_chunks(rows, masked=masked)
                 media = "application/x-ndjson; charset=utf-8"
             stamp = context.clock().strftime("%Y%m%d-%H%M")
             name = f"nps-responses-{context.store_id}-{stamp}.{extension}"
