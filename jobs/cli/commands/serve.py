@@ -10,6 +10,7 @@ entered before the server starts and left after it stops, so a scheduler thread 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,12 @@ def serve_command(
                 proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips,
             )
+            # What is loaded by now (modules, templates, config, compiled statements) lives as
+            # long as the server: frozen out of the garbage collector's generations so that a
+            # full collection does not walk it again and again. Those walks paused every request
+            # for up to ~100 ms (bench/web.py, answer POST p99 119 -> 32 ms on SQLite).
+            gc.collect()
+            gc.freeze()
             uvicorn.Server(config).run()
     finally:
         for _, other in others:
