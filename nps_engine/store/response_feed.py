@@ -175,7 +175,7 @@ class Feed:
 
     def _batch(self, filters: ResponseFilters, after: Cursor | None, size: int) -> list[FeedRow]:
         facts = FactsOfRows(self.now, self.support_window_days)
-        with self.database.engine.connect() as connection:
+        with self.database.reads.connect() as connection:
             found = connection.execute(self._query(filters, after).limit(size)).all()
             return self._complete(connection, filters, found, facts)
 
@@ -240,9 +240,7 @@ class Feed:
             has_comment = and_(_r.comment.is_not(None), func.trim(_r.comment) != "")
             conditions.append(has_comment if filters.with_comment else ~has_comment)
         if filters.search:
-            conditions.append(
-                func.lower(_r.comment).contains(filters.search.lower(), autoescape=True)
-            )
+            conditions.append(_r.comment.icontains(filters.search.lower(), autoescape=True))
         if filters.language is not None:
             conditions.append(func.lower(func.substr(_language(), 1, 2)) == filters.language)
         if filters.theme is not None:
