@@ -15,12 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
     Text,
     and_,
+    any_,
     false,
     func,
+    literal,
     null,
     select,
     true,
@@ -202,7 +206,13 @@ class Feed:
         few by id; an export's thousands by their range of the feed's order (a superset when
         filters leave answers out, and no list of thousands of ids to send)."""
         if len(found) <= _BY_ID:
-            return [_r.id.in_([row[0] for row in found])]
+            ids = [row[0] for row in found]
+            if self.database.dialect == "postgresql":
+                # One array parameter, not one per id: each query's text is then the same on
+                # every page, so psycopg converts it once and PostgreSQL prepares it (after five
+                # runs on a connection) instead of parsing and planning it again.
+                return [_r.id == any_(literal(ids, ARRAY(BigInteger)))]
+            return [_r.id.in_(ids)]
         newest, oldest = found[0], found[-1]
         return [
             tuple_(_r.responded_at, _r.id) <= tuple_(_utc(newest[1]), newest[0]),
