@@ -203,7 +203,7 @@ def theme_rows(database: Database, store: str) -> list[ThemeRow]:
     query = select(
         t.id, t.label, t.keywords, t.pinned, t.position, t.renamed_to, t.merged_into
     ).where(t.store == store)
-    with database.engine.connect() as connection:
+    with database.reads.connect() as connection:  # every dashboard page reads them
         return [
             ThemeRow(int(r[0]), r[1], list(r[2] or []), bool(r[3]), r[4], r[5], r[6])
             for r in connection.execute(query.order_by(t.id))

@@ -138,17 +138,23 @@ def start_session(
 
 
 def session_user(database: Database, store: str, token: str, now: datetime) -> SignedIn | None:
-    with database.session() as session:
-        row = session.execute(
-            select(DashboardSession, DashboardUser)
-            .join(DashboardUser, DashboardUser.id == DashboardSession.user_id)
-            .where(DashboardSession.token_hash == token_hash(token))
-            .where(DashboardSession.store == store, DashboardSession.expires_at > now)
-        ).one_or_none()
-        if row is None:
-            return None
-        signed, user = row
-        return SignedIn(user.id, user.email, user.role, signed.csrf_token, signed.expires_at)
+    # Every dashboard request asks: one plain read (``Database.reads``), no ORM session and
+    # no transaction to open and commit around it.
+    query = (
+        select(
+            DashboardUser.id,
+            DashboardUser.email,
+            DashboardUser.role,
+            DashboardSession.csrf_token,
+            DashboardSession.expires_at,
+        )
+        .join(DashboardUser, DashboardUser.id == DashboardSession.user_id)
+        .where(DashboardSession.token_hash == token_hash(token))
+        .where(DashboardSession.store == store, DashboardSession.expires_at > now)
+    )
+    with database.reads.connect() as connection:
+        row = connection.execute(query).one_or_none()
+    return None if row is None else SignedIn(*row)
 
 
 def store_role(database: Database, store: str, email: str) -> str | None:

@@ -40,6 +40,19 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @cached_property
+    def reads(self) -> Engine:
+        """The engine for reads that need no transaction (a dashboard page's queries). On
+        PostgreSQL its connections are in autocommit: no BEGIN before the first statement and no
+        ROLLBACK when the connection goes back to the pool, two round trips fewer each time, and
+        each statement still reads one snapshot (as it does in a READ COMMITTED transaction).
+        On a busy server a round trip now and then waits for the CPU (p95 16 ms against a p50
+        of 0.2 ms at load 10 on 2 cores), so a page of many short queries pays for each.
+        SQLite opens no transaction for a read anyway: the same engine."""
+        if self.dialect == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back otherwise."""

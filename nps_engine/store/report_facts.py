@@ -37,8 +37,8 @@ from nps_engine.store.fact_query import (
     OPTIONAL_FACTS,
     answer_columns,
     period_answers,
+    tuned_for_report,
     with_facts,
-    without_jit,
 )
 from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import Response
@@ -89,7 +89,7 @@ def load_report_inputs(
     month_facts: dict[str, list[ResponseFacts]] = {month.label: [] for month in months}
     facts = []
     with database.engine.connect() as connection:
-        without_jit(connection)
+        tuned_for_report(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(query)
         columns = list(result.keys())
         reader = FactsReader(kind, now, support_window_days, columns)
@@ -116,7 +116,7 @@ def latest_facts_per_customer(
 ) -> list[ResponseFacts]:
     """Each Shopify customer's latest answer of ``kind`` (any time), for the tag push."""
     with database.engine.connect() as connection:
-        without_jit(connection)
+        tuned_for_report(connection)
         result = connection.execution_options(yield_per=_BATCH).execute(
             _latest_facts_query(kind), {_STORE.key: store}
         )
@@ -160,7 +160,7 @@ def period_tally(
     query = select(answers.c.score, func.count()).where(answers.c.chosen).group_by(answers.c.score)
     counts = [0, 0, 0]
     with database.engine.connect() as connection:
-        without_jit(connection)
+        tuned_for_report(connection)
         for score, count in connection.execute(query):
             counts[_SLOT_OF_SCORE[score]] += count
     return Tally(*counts)

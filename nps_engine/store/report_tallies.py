@@ -29,7 +29,7 @@ from nps_engine.report import Basis
 from nps_engine.segments import Segment, SegmentChoices, enabled_segments, optional_facts
 from nps_engine.statistics import Tally
 from nps_engine.store.database import Database
-from nps_engine.store.fact_query import period_answers, without_jit
+from nps_engine.store.fact_query import period_answers, tuned_for_report
 from nps_engine.store.report_facts import load_report_inputs
 from nps_engine.store.segment_sql import (
     AnswerFacts,
@@ -88,7 +88,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     labels = [month.label for month in months]
     counts = _Counts(labels, len(conditions))
     with database.engine.connect() as connection:
-        without_jit(connection)
+        tuned_for_report(connection)
         for month, chosen, month_latest, score, bits, n in connection.execute(query):
             counts.add(month, bool(chosen), bool(month_latest), score, int(bits), n)
     tallies, trend = counts.tallies()

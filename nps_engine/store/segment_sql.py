@@ -38,6 +38,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause, Subquery
@@ -106,11 +107,21 @@ class AnswerFacts:
             "month_latest": a.month_latest,
             **fact_columns(store, kind, answers, surveyed, needs, support_window_days),
         }
-        row = (
-            select(*(column.label(name) for name, column in columns.items()))
+        counted = (
+            select()
             .select_from(answers)
             .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id))
             .outerjoin(surveyed, and_(s.store == store, s.id == a.order_id))
+        )
+        if dialect == "postgresql" and {"last_order_at", "next_order_at"} <= needs:
+            # Both from one read of the customer's orders (a LATERAL join, which SQLite lacks)
+            # rather than two correlated subqueries: a third of the report's time on
+            # PostgreSQL at a million answers went to seeking the same index twice per answer.
+            orders = _customer_orders(store, a.customer_id, s.created_at)
+            counted = counted.outerjoin(orders, true())
+            columns |= {"last_order_at": orders.c.last, "next_order_at": orders.c.next}
+        row = (
+            counted.add_columns(*(column.label(name) for name, column in columns.items()))
             .where(or_(a.chosen, a.month_latest))
             .offset(0)
             .subquery("counted")
@@ -171,6 +182,21 @@ def fact_columns(
     return columns | {
         name: lookup() if name in needs else null() for name, lookup in lookups.items()
     }
+
+
+def _customer_orders(store: str, customer_id: Any, surveyed_at: Any) -> Any:
+    """The customer's latest order and first order after ``surveyed_at`` (not cancelled), as
+    ``fact_query._last_order`` and ``_next_order`` find them, from one range of the index
+    ``(store, customer_id, created_at, cancelled_at)``."""
+    o = Order.__table__.alias("customer_order")
+    return (
+        select(
+            func.max(o.c.created_at).label("last"),
+            func.min(o.c.created_at).filter(o.c.created_at > surveyed_at).label("next"),
+        )
+        .where(o.c.store == store, o.c.customer_id == customer_id, o.c.cancelled_at.is_(None))
+        .lateral("customer_orders")
+    )
 
 
 def facts_needed(choices: SegmentChoices, usual_return_days: float | None) -> frozenset[str]:

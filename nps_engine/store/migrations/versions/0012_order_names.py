@@ -8,7 +8,7 @@ Create Date: 2026-11-30 11:00:00
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
