@@ -2,7 +2,7 @@
 feed and its exports show and the segments it is in, all computed by the database.
 
 The segments are the report's own conditions (``segment_sql``) over the same facts
-(``segment_sql.fact_columns``: the surveyed order, the customer, and a seek on an index starting
+(``fact_sql.fact_columns``: the surveyed order, the customer, and a seek on an index starting
 with ``(store, customer_id)`` per looked-up fact), so the feed, its exports and the report never
 disagree. The facts sit in a subquery fenced with ``OFFSET 0``: each is computed once per answer,
 however many segments read it; the outer query turns the conditions into one bit mask per answer
@@ -41,12 +41,12 @@ from sqlalchemy import (
 from nps_engine.records import SurveyKind
 from nps_engine.segments import Segment, SegmentChoices, enabled_segments, optional_facts
 from nps_engine.store.fact_query import with_facts
+from nps_engine.store.fact_sql import fact_columns
 from nps_engine.store.facts_reader import FactsReader
 from nps_engine.store.models import CommentTheme, Customer, Invite, Order, Response, TagState
 from nps_engine.store.segment_sql import (
     AnswerFacts,
     Condition,
-    fact_columns,
     facts_needed,
     segment_conditions,
     segment_mask,

@@ -35,26 +35,19 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    null,
     or_,
     select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import FromClause, Subquery
-from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Boolean, DateTime, Integer
+from sqlalchemy.sql import Subquery
+from sqlalchemy.types import Integer
 
 from nps_engine.records import SurveyKind
 from nps_engine.segment_rules import features_used
 from nps_engine.segments import SegmentChoices
-from nps_engine.store.fact_query import (
-    _last_order,
-    _last_ticket,
-    _next_order,
-    _open_ticket,
-    _previous_score,
-)
+from nps_engine.store.fact_sql import customer_orders as _customer_orders
+from nps_engine.store.fact_sql import fact_columns
+from nps_engine.store.fact_sql import never_null as _never_null
 from nps_engine.store.models import Customer, Order
 from nps_engine.store.types import Money, UtcDateTime
 
@@ -143,60 +136,6 @@ class AnswerFacts:
             .where(func.lower(func.trim(element.c.value)).in_(sorted(tags)))
         )
         return _never_null(case((is_list, found), else_=false()))
-
-
-def fact_columns(
-    store: str,
-    kind: SurveyKind | ColumnElement[str],
-    answers: FromClause,
-    surveyed: FromClause,
-    needs: frozenset[str],
-    support_window_days: int,
-) -> dict[str, Any]:
-    """What :class:`AnswerFacts` reads, by name, for rows of ``answers`` (columns ``id``,
-    ``customer_id``, ``email``, ``order_id``, ``score``, ``responded_at``) joined to their
-    customer (the ``customers`` table) and their ``surveyed`` order. ``kind``: the answers'
-    survey kind, or the column holding it (the score drop compares answers of one kind).
-    Subqueries of facts no segment reads (``needs``, see :func:`facts_needed`) are left out."""
-    a, c, s = answers.c, _customers.c, surveyed.c
-    columns: dict[str, Any] = {
-        "score": a.score,
-        "responded_at": a.responded_at,
-        "returned": or_(_never_null(s.returned), _never_null(s.refunded)),
-        "surveyed_at": s.created_at,
-        "orders_count": func.coalesce(c.orders_count, 0),
-        "total_spent": func.coalesce(c.total_spent, 0),
-        "tags": c.tags,
-        "country": c.country,
-        # a ticket (not our follow-up) opened within the window before the answer
-        "support": _never_null(
-            _last_ticket(store, answers) >= HoursBefore(a.responded_at, support_window_days * 24)
-        ),
-    }
-    lookups: dict[str, Callable[[], Any]] = {
-        "last_order_at": lambda: _last_order(store, answers),
-        "next_order_at": lambda: _next_order(store, answers, s.created_at),
-        "previous_score": lambda: _previous_score(store, kind, answers),
-        "open_ticket": lambda: _never_null(_open_ticket(store, answers)),
-    }
-    return columns | {
-        name: lookup() if name in needs else null() for name, lookup in lookups.items()
-    }
-
-
-def _customer_orders(store: str, customer_id: Any, surveyed_at: Any) -> Any:
-    """The customer's latest order and first order after ``surveyed_at`` (not cancelled), as
-    ``fact_query._last_order`` and ``_next_order`` find them, from one range of the index
-    ``(store, customer_id, created_at, cancelled_at)``."""
-    o = Order.__table__.alias("customer_order")
-    return (
-        select(
-            func.max(o.c.created_at).label("last"),
-            func.min(o.c.created_at).filter(o.c.created_at > surveyed_at).label("next"),
-        )
-        .where(o.c.store == store, o.c.customer_id == customer_id, o.c.cancelled_at.is_(None))
-        .lateral("customer_orders")
-    )
 
 
 def facts_needed(choices: SegmentChoices, usual_return_days: float | None) -> frozenset[str]:
@@ -382,38 +321,5 @@ def _operand(feature: str, value: object) -> Any:
     return value
 
 
-def _never_null(condition: Any) -> Condition:
-    return func.coalesce(condition, false(), type_=Boolean)
-
-
 def _at(moment: datetime) -> Any:
     return literal(moment, UtcDateTime())
-
-
-class HoursBefore(FunctionElement[datetime]):
-    """``moment - hours`` for a stored time, the same instant on both databases."""
-
-    type = DateTime(timezone=True)
-    inherit_cache = True
-
-    def __init__(self, moment: Any, hours: int) -> None:
-        self.hours = hours
-        super().__init__(moment)
-
-
-@compiles(HoursBefore, "sqlite")
-def _hours_before_sqlite(element: HoursBefore, compiler: Any, **kw: Any) -> str:
-    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; its date functions keep milliseconds only, so
-    # the microseconds are carried over as text (hours move neither).
-    # (and parsing the fraction rounds to the nearest millisecond, which may carry a second).
-    (moment,) = element.clauses
-    text = compiler.process(moment, **kw)
-    hours = f"'-{int(element.hours)} hours'"
-    return f"(strftime('%Y-%m-%d %H:%M:%S', substr({text}, 1, 19), {hours}) || substr({text}, 20))"
-
-
-@compiles(HoursBefore)
-def _hours_before(element: HoursBefore, compiler: Any, **kw: Any) -> str:
-    (moment,) = element.clauses
-    text = compiler.process(moment, **kw)
-    return f"({text} - interval '{int(element.hours)} hours')"
