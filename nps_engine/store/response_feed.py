@@ -25,7 +25,7 @@ from nps_engine.segments import Segment, StoreHabits
 from nps_engine.store import order_habits
 from nps_engine.store.database import Database
 from nps_engine.store.fact_query import tuned_for_report
-from nps_engine.store.feed_query import Cursor, FeedQuery, joined, language
+from nps_engine.store.feed_query import Cursor, FeedQuery, joined, language, tuned_for_page
 from nps_engine.store.feed_shapes import FeedShapes
 from nps_engine.store.feed_themes import FeedThemes
 from nps_engine.store.models import Response
@@ -154,7 +154,7 @@ class Feed:
         query = self.query.select(self._conditions(filters), filters.segment, after).limit(size)
         python = self.query.python_segments
         with self.database.engine.connect() as connection:
-            tuned_for_report(connection)
+            tuned_for_page(connection)
             found = connection.execute(query).all()
             extra = None if python is None else python.bits(connection, found)
         return self._shapes().feed_rows(found, extra)
