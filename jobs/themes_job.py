@@ -54,12 +54,12 @@ def update_themes(
     *,
     rebuild: bool = False,
 ) -> ThemesRun:
-    with _one_blas_thread():
+    with one_blas_thread():
         return _update(settings, database, embedder, now, rebuild=rebuild)
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """numpy's BLAS on one thread while themes are computed. The grouping multiplies small
     matrices (at most 4,000 x 384 by 20 centroids), where OpenBLAS's hand-offs between threads
     cost more than the second core gives: a 4,000 x 384 product by a vector took 47 ms wall and

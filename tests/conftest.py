@@ -38,12 +38,9 @@ def _one_blas_thread() -> Iterator[None]:
     group vectors directly would otherwise run OpenBLAS's threads, whose hand-offs on a shared
     2-core machine cost far more than the second core gives (``group`` on the 383-comment
     sample: 8.4 CPU-s and 28 s wall on the default threads, 0.6 CPU-s and 2.2 s on one)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the themes extra brings it; without it, numpy's defaults
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+    from jobs.themes_job import one_blas_thread
+
+    with one_blas_thread():
         yield
 
 
