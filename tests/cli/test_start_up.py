@@ -5,7 +5,10 @@ imported is frozen, and tests that invoke the app in their own process keep thei
 from __future__ import annotations
 
 import gc
+import importlib
+import importlib.util
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 from sqlite_template import migrated_sqlite
 from typer.testing import CliRunner
 
+import jobs.cli.commands
 from jobs.cli.app import app
 
 
@@ -82,3 +86,13 @@ def test_the_app_invoked_in_process_leaves_the_collector_alone() -> None:
     assert result.exit_code == 0, result.output
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+def test_every_run_import_names_a_module() -> None:
+    named = 0
+    for module in pkgutil.iter_modules(jobs.cli.commands.__path__):
+        commands = importlib.import_module(f"jobs.cli.commands.{module.name}")
+        for name in getattr(commands, "RUN_IMPORTS", ()):
+            assert importlib.util.find_spec(name) is not None, (module.name, name)
+            named += 1
+    assert named > 0

@@ -27,6 +27,16 @@ if TYPE_CHECKING:
     from nps_engine.config import Settings
     from nps_engine.report import Basis, Method, Report
 
+# What the command imports as soon as it runs: imported before the garbage collector is turned
+# back on, so that their objects are frozen with the rest of start-up (jobs/cli/start_up.py).
+RUN_IMPORTS = (
+    "nps_engine.config.loading",
+    "nps_engine.store.database",
+    "jobs.report_job",
+    "jobs.theme_listing",
+    "jobs.cli.report_output",
+)
+
 
 class OutputFormat(enum.StrEnum):
     TABLE = "table"

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # What the command imports as soon as it runs: imported before the garbage collector is turned
 # back on, so that their objects are frozen with the rest of start-up (jobs/cli/start_up.py).
-RUN_IMPORTS = ("nps_engine.config", "nps_engine.store.database", "nps_engine.store.status")
+RUN_IMPORTS = ("nps_engine.config.loading", "nps_engine.store.database", "nps_engine.store.status")
 
 
 class StatusFormat(enum.StrEnum):
