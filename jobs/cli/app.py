@@ -7,7 +7,7 @@ Commands load lazily: ``nps --help`` imports none of them, and ``nps status`` on
 that holds ``status``. The table :data:`COMMANDS` names each command's module and the line
 ``nps --help`` prints for it (a test keeps both true). Importing every command module would
 load SQLAlchemy's ORM, pydantic's models and the web stack: most of a second of CPU before
-anything happens.
+anything happens. While a command starts, the garbage collector is off (jobs/cli/start_up.py).
 """
 
 from __future__ import annotations
