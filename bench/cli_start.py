@@ -15,7 +15,9 @@ of the runs, and its wall time. References in the same run:
   the database itself (engine, connection, query);
 - "typer command": a one-command Typer app with two options, run: Typer 0.29 converts option
   values through pydantic TypeAdapters, so any command that runs imports pydantic (and through
-  its plugin loader importlib.metadata), whatever the command does.
+  its plugin loader importlib.metadata), whatever the command does;
+- "click command": the same command in plain Click (installed with Celery): what Typer's
+  coercion costs is the difference. ``nps status`` loads pydantic for its config anyway.
 
 Bytecode: the children write and read their ``.pyc`` files under a temporary
 ``PYTHONPYCACHEPREFIX`` (each case runs once before the timed runs), as an installed package has
@@ -69,6 +71,20 @@ def status(
 typer.run(status)
 """
 
+CLICK_COMMAND = """
+import click
+
+
+@click.command()
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.option("--store", multiple=True)
+def status(output_format: str, store: tuple[str, ...]) -> None:
+    click.echo(output_format)
+
+
+status()
+"""
+
 
 def cpu_and_wall(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -106,6 +122,8 @@ def main() -> None:
         env["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "pycache")
         typer_command = Path(folder) / "typer_command.py"
         typer_command.write_text(TYPER_COMMAND, encoding="utf-8")
+        click_command = Path(folder) / "click_command.py"
+        click_command.write_text(CLICK_COMMAND, encoding="utf-8")
         subprocess.run([*nps, "db", "upgrade"], env=env, check=True, capture_output=True)
         import_sqlalchemy = "import gc\ngc.disable()\nimport sqlalchemy\ngc.freeze()\ngc.enable()\n"
         database_work = import_sqlalchemy + (
@@ -119,6 +137,7 @@ def main() -> None:
             "import sqlalchemy": [PYTHON, "-c", import_sqlalchemy],
             "database work": [PYTHON, "-c", database_work],
             "typer command": [PYTHON, str(typer_command), "--format", "json"],
+            "click command": [PYTHON, str(click_command), "--format", "json"],
             "nps --help": [*nps, "--help"],
             "nps status --help": [*nps, "status", "--help"],
             "nps report --help": [*nps, "report", "--help"],
