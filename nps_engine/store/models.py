@@ -118,12 +118,12 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         # status rides along so "has an open ticket" is answered from the index (the report);
-        # so does the id on PostgreSQL, whose indexes do not hold it (SQLite's do): the report
-        # checks it against our own follow-ups for each answer it counts (migration 0011)
-        Index(None, "store", "customer_id", "created_at", "status", postgresql_include=["id"]),
+        # so does the id, which neither database's index holds otherwise (the key is (store,
+        # id)): each answer's last ticket is checked against our own follow-ups (migration 0013)
+        Index(None, "store", "customer_id", "created_at", "status", "id"),
         Index(None, "store", "requester_id"),
         # answers imported without a Shopify customer find their tickets by email
-        Index(None, "store", "requester_email", "created_at"),
+        Index(None, "store", "requester_email", "created_at", "id"),
     )
 
     store: Mapped[str] = mapped_column(StoreKey, primary_key=True)

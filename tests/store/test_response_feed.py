@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from collections.abc import Iterator
 
 import pytest
 from workspace_support import NOW, seed_answers
@@ -13,7 +15,7 @@ from nps_engine.config.settings import SegmentSettings
 from nps_engine.response_export import csv_lines, jsonl_lines
 from nps_engine.response_filters import FilterError, ResponseFilters, filters_from_query
 from nps_engine.store.database import Database
-from nps_engine.store.response_feed import Feed
+from nps_engine.store.response_feed import Feed, _read_ahead
 
 
 def feed_of(database: Database, store: str) -> Feed:
@@ -114,3 +116,31 @@ def test_what_they_said_reads_a_bounded_number_of_comments(
     assert cut.groups[0].latest == whole.groups[0].latest
     returned = {group.name: group.comments for group in cut.groups}["returned"]
     assert returned < {group.name: group.comments for group in whole.groups}["returned"]
+
+
+def test_an_export_stopped_early_ends_its_query_and_frees_the_connection(
+    database: Database, store_id: str
+) -> None:
+    ids = seed_answers(database, store_id)
+    feed = feed_of(database, store_id)
+    exported = feed.export_rows(ResponseFilters(), batch_size=3)
+    first = [next(exported)[0] for _ in range(4)]
+    assert first == ids[:4]
+    exported.close()  # the reader went away (a browser closing the download)
+    assert not [t for t in threading.enumerate() if t.name == "feed-read-ahead"]
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    # the whole export afterwards is every answer, once, in the feed's order
+    every = [row[0] for row in feed.export_rows(ResponseFilters(), batch_size=3)]
+    assert every[: len(ids)] == ids
+    assert len(every) == len(set(every)) == len(ids) + 1
+
+
+def test_a_failure_while_reading_ahead_reaches_the_reader() -> None:
+    def batches() -> Iterator[list[int]]:
+        yield [1, 2]
+        raise OSError("disk I/O error")
+
+    read = _read_ahead(batches())
+    assert next(read) == [1, 2]
+    with pytest.raises(OSError, match="disk I/O error"):
+        next(read)
