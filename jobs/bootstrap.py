@@ -236,11 +236,10 @@ def dashboard_report(
     settings: Settings, database: Database
 ) -> Callable[[Period, SurveyKind, datetime], Report]:
     """The overview's report: the very pipeline of ``nps report`` (counted, then what they said)."""
-    from jobs.report_job import store_report, with_said
+    from jobs.report_job import store_report
 
     def report(period: Period, kind: SurveyKind, now: datetime) -> Report:
-        counted = store_report(database, settings, period, now=now, kind=kind)
-        return with_said(counted, settings, database, now)
+        return store_report(database, settings, period, now=now, kind=kind, said=True)
 
     return report
 

@@ -18,7 +18,7 @@ from jobs.alerts import send_alerts
 from jobs.cli.report_output import RENDERERS
 from jobs.followups import open_followups
 from jobs.push_tags import push_tags
-from jobs.report_job import report_period, store_report, with_said
+from jobs.report_job import report_period, store_report
 from jobs.rewards import issue_rewards
 from jobs.runtime.progress import ProgressFn
 from jobs.runtime.runner import JobContext
@@ -240,8 +240,7 @@ def report_file_step(settings: Settings, database: Database, now: datetime) -> W
     reader never sees half a file)."""
 
     def work(context: JobContext) -> None:
-        report = store_report(database, settings, report_period(settings, now), now=now)
-        report = with_said(report, settings, database, now)
+        report = store_report(database, settings, report_period(settings, now), now=now, said=True)
         target = Path(settings.schedule.report_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".tmp")

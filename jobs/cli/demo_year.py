@@ -32,7 +32,7 @@ from connectors.comment_embedder import LocalCommentEmbedder, ThemesNotInstalled
 from jobs import bootstrap
 from jobs.cli.counter_words import describe_counts
 from jobs.cli.report_output import RENDERERS, themes_part
-from jobs.report_job import report_period, store_report, with_said
+from jobs.report_job import report_period, store_report
 from jobs.runtime.runner import JobOutcome, run_job
 from jobs.steps import push_step, send_step, sync_step
 from jobs.theme_listing import ThemeListing, theme_listing
@@ -182,8 +182,7 @@ def _loop(
         f"{answers.answered} answered through the survey pages")  # fmt: skip
     clock.move_to(now)
     say("tags pushed: " + (describe_counts(pushed) or "nothing to write"))
-    report = store_report(database, settings, report_period(settings, now), now=now)
-    report = with_said(report, settings, database, now)
+    report = store_report(database, settings, report_period(settings, now), now=now, said=True)
     listings = _themes(settings, database, now, report, say)
     html = Path(settings.database.url.removeprefix("sqlite:///")).parent / "nps-report.html"
     page = themes_part.add_to_html(RENDERERS["html"]([report]), listings)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, null, or_, select
+from sqlalchemy import ColumnElement, false, func, null, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.expression import FunctionElement
@@ -18,11 +18,10 @@ from nps_engine.records import SurveyKind
 from nps_engine.store.fact_query import (
     _last_order,
     _last_ticket,
-    _next_order,
     _open_ticket,
     _previous_score,
 )
-from nps_engine.store.models import Customer, Order
+from nps_engine.store.models import Customer
 
 _customers = Customer.__table__
 
@@ -61,28 +60,12 @@ def fact_columns(
     }
     lookups: dict[str, Callable[[], Any]] = {
         "last_order_at": lambda: _last_order(store, answers),
-        "next_order_at": lambda: _next_order(store, answers, s.created_at),
         "previous_score": lambda: _previous_score(store, kind, answers),
         "open_ticket": lambda: never_null(_open_ticket(store, answers)),
     }
     return columns | {
         name: lookup() if name in needs else null() for name, lookup in lookups.items()
     }
-
-
-def customer_orders(store: str, customer_id: Any, surveyed_at: Any) -> Any:
-    """The customer's latest order and first order after ``surveyed_at`` (not cancelled), as
-    ``fact_query._last_order`` and ``_next_order`` find them, from one range of the index
-    ``(store, customer_id, created_at, cancelled_at)``."""
-    o = Order.__table__.alias("customer_order")
-    return (
-        select(
-            func.max(o.c.created_at).label("last"),
-            func.min(o.c.created_at).filter(o.c.created_at > surveyed_at).label("next"),
-        )
-        .where(o.c.store == store, o.c.customer_id == customer_id, o.c.cancelled_at.is_(None))
-        .lateral("customer_orders")
-    )
 
 
 class HoursBefore(FunctionElement[datetime]):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_, func, select
+
 from nps_engine.config.settings import SegmentSettings
 from nps_engine.report_said import Comment, Said, SaidGroup
 from nps_engine.response_filters import ResponseFilters
 from nps_engine.segments import StoreHabits
 from nps_engine.store.database import Database
+from nps_engine.store.models import Response
 from nps_engine.store.response_feed import Feed
 
 EVERYONE = "everyone"
@@ -56,6 +59,46 @@ def said_comments(
             if len(latest[name]) < per_group:
                 latest[name].append(comment)
     if not complete:
-        counts[EVERYONE] = feed.count(commented) or counts[EVERYONE]
+        everyone = _commented(database, store, timezone, commented)
+        if everyone is None:
+            everyone = feed.count(commented)
+        counts[EVERYONE] = everyone or counts[EVERYONE]
     groups = tuple(SaidGroup(n, labels[n], counts[n], tuple(latest[n])) for n in names)
     return Said(groups, complete)
+
+
+_responses = Response.__table__
+
+
+def _commented(
+    database: Database, store: str, timezone: str, filters: ResponseFilters
+) -> int | None:
+    """How many answers have a comment within the period (and kind) of ``filters``, as
+    ``Feed.count`` counts them, from the index of commented answers; None for other filters.
+
+    ``Feed.count`` counts its rows (the answer joined to its invite, customer, order and theme,
+    each at most one) and the planner reads the period from the index of every answer, then
+    each answer's row for its comment: at a million answers on SQLite a third of a second of
+    CPU here against 1.6 s there, in every report."""
+    if filters != ResponseFilters(
+        since=filters.since, until=filters.until, kind=filters.kind, with_comment=True
+    ):
+        return None
+    r = _responses.c
+    start, end = filters.bounds(timezone)
+    # the feed's "with a comment" (response_feed.Feed._conditions)
+    conditions = [r.store == store, r.comment.is_not(None), func.trim(r.comment) != ""]
+    if start is not None:
+        conditions.append(r.responded_at >= start)
+    if end is not None:
+        conditions.append(r.responded_at < end)
+    if filters.kind is not None:
+        # SQLite would rather seek (store, kind, responded_at) in ix_responses_report, which
+        # holds no comment, then read every answer of the period from the table for it: the
+        # kind as an expression (|| '') is no index term, so it reads the period's commented
+        # answers from ix_responses_commented instead (SQLAlchemy renders no INDEXED BY).
+        kind = r.kind.concat("") if database.dialect == "sqlite" else r.kind
+        conditions.append(kind == filters.kind)
+    query = select(func.count()).select_from(_responses).where(and_(*conditions))
+    with database.reads.connect() as connection:
+        return int(connection.execute(query).scalar_one())

@@ -80,3 +80,30 @@ def test_churn_risk_segment_keeps_its_members_when_only_scores_change(
             update(Response).where(Response.store == store_id).values(score=10 - Response.score)
         )
     assert churn() == before
+
+
+def test_what_they_said_read_beside_the_tallies_is_what_with_said_adds(
+    database: Database, store_id: str
+) -> None:
+    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
+    with database.session() as session:
+        for i in range(1, 31):
+            answered = datetime(2026, 1 + i % 5, 10, i % 24, tzinfo=UTC)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
+                                 comment=f"comment {i}" if i % 2 else None,
+                                 responded_at=answered, updated_at=answered))  # fmt: skip
+            if i % 3 == 0:
+                opened = answered - timedelta(days=4)
+                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
+                                   created_at=opened, updated_at=opened))  # fmt: skip
+    counted = report_job.store_report(database, settings, PERIOD, now=NOW)
+    assert counted.said is None
+    together = report_job.store_report(database, settings, PERIOD, now=NOW, said=True)
+    afterwards = report_job.with_said(counted, settings, database, NOW)
+    assert together == afterwards
+    assert together.said is not None
+    assert together.said.groups[0].comments == 15
+    support = [group for group in together.said.groups if group.name == "support_contacted"]
+    assert support[0].comments == 5  # the odd multiples of 3 up to 30

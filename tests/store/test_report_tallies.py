@@ -291,3 +291,50 @@ def test_only_property_rules_are_left_to_python(database: Database, store_id: st
     conditions = segment_conditions(settings.segments, facts, NOW, None)
     names = [s.name for s in enabled_segments(settings.segments, NOW)]
     assert [name for name, c in zip(names, conditions, strict=True) if c is None] == ["plan_pro"]
+
+
+def test_no_repeat_order_is_told_from_the_latest_order(database: Database, store_id: str) -> None:
+    """Churn risk's "no order after the surveyed one" alone (no returns, tickets or second
+    order): SQL reads it from the customer's latest order, Python from the first order after
+    the surveyed one; cancelled orders and an order at the very same instant count for
+    neither."""
+    old, recent = NOW - timedelta(days=200), NOW - timedelta(days=10)
+    answered = datetime(2026, 5, 10, tzinfo=UTC)
+    # customer: (the surveyed order's time or None, other orders as (time, cancelled), churn?)
+    cases: dict[int, tuple[datetime | None, list[tuple[datetime, bool]], bool]] = {
+        1: (old, [], True),
+        2: (old, [(old + timedelta(days=100), False)], False),
+        3: (old, [(old + timedelta(days=100), True)], True),
+        4: (old, [(old, False)], True),
+        5: (old, [(old - timedelta(days=5), False)], True),
+        6: (None, [(old, False)], True),
+        7: (None, [(recent, False)], False),
+        8: (recent, [], False),
+    }
+    customers, orders, answers = [], [], []
+    for customer, (surveyed_at, others, _) in cases.items():
+        customers.append({"store": store_id, "id": customer, "orders_count": 1})
+        placed = [(surveyed_at, False)] if surveyed_at else []
+        for n, (at, cancelled) in enumerate([*placed, *others]):
+            orders.append(
+                {"store": store_id, "id": customer * 10 + n, "name": f"#{customer}{n}",
+                 "customer_id": customer, "created_at": at, "updated_at": at,
+                 "cancelled_at": at if cancelled else None, "refunded": False,
+                 "returned": False, "total_price": Decimal("10")}
+            )  # fmt: skip
+        answers.append(
+            {"store": store_id, "source": "survey", "kind": "transactional",
+             "customer_id": customer, "order_id": customer * 10 if surveyed_at else None,
+             "score": 9, "responded_at": answered, "updated_at": answered}
+        )  # fmt: skip
+    with database.engine.begin() as connection:
+        connection.execute(insert(Customer), customers)
+        connection.execute(insert(Order), orders)
+        connection.execute(insert(Response), answers)
+    settings = settings_for(database, store_id, custom=[])
+    question = question_of(settings, SurveyKind.TRANSACTIONAL, "customers", 12.5)
+    tallies, trend = count_report(database, question)
+    names = [s.name for s in enabled_segments(settings.segments, NOW, 12.5)]
+    churn = tallies.segments[names.index("churn_risk")]
+    assert churn.n == sum(at_risk for *_, at_risk in cases.values())
+    assert (tallies, trend) == engine_tallies(database, settings, question)

@@ -115,7 +115,7 @@ def _store_report(
 ) -> Report:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from jobs.report_job import report_options, report_period, store_report, with_said
+    from jobs.report_job import report_options, report_period, store_report
 
     try:
         period = report_period(settings, now, since, until)
@@ -128,10 +128,9 @@ def _store_report(
     database = open_database(settings)
     try:
         options = report_options(settings, method)
-        report = store_report(
-            database, settings, period, now=now, kind=kind, basis=basis, options=options
+        return store_report(
+            database, settings, period, now=now, kind=kind, basis=basis, options=options, said=True
         )
-        return with_said(report, settings, database, now)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.
