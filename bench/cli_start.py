@@ -18,6 +18,10 @@ of the runs, and its wall time. References in the same run:
   its plugin loader importlib.metadata), whatever the command does;
 - "click command": the same command in plain Click (installed with Celery): what Typer's
   coercion costs is the difference. ``nps status`` loads pydantic for its config anyway.
+- "status's libraries": the same Typer command after importing, with the collector handled as
+  ``nps`` handles it, the libraries ``nps status`` cannot start without (rich's console and table,
+  pydantic's models, PyYAML, SQLAlchemy), doing nothing with them: the floor of the stricter
+  reading below while the command runs on these libraries.
 
 Bytecode: the children write and read their ``.pyc`` files under a temporary
 ``PYTHONPYCACHEPREFIX`` (each case runs once before the timed runs), as an installed package has
@@ -29,7 +33,8 @@ global options, then one command module), ``nps status`` and ``nps report --form
 against a migrated, empty SQLite store (the report's start-up, not its counting). Then
 ``nps status`` without the database work (its CPU minus the reference's, plus the bare
 interpreter's), and without the work on the database only (SQLAlchemy's import counted as
-start-up, the stricter reading). Target: ``nps --help`` and ``nps status`` (without the database
+start-up, the stricter reading), and that less its libraries' floor: what nps-loop's own code
+adds. Target: ``nps --help`` and ``nps status`` (without the database
 work) under 0.3 s CPU.
 
     python bench/cli_start.py --runs 15
@@ -70,6 +75,25 @@ def status(
 
 typer.run(status)
 """
+
+# The imports first, with the collector off and then frozen as jobs/cli/start_up.py does.
+LIBRARIES_COMMAND = (
+    """
+import gc
+
+gc.disable()
+import rich.console
+import rich.table
+import sqlalchemy
+import typer
+import yaml
+from pydantic import BaseModel
+
+gc.freeze()
+gc.enable()
+"""
+    + TYPER_COMMAND
+)
 
 CLICK_COMMAND = """
 import click
@@ -124,6 +148,8 @@ def main() -> None:
         typer_command.write_text(TYPER_COMMAND, encoding="utf-8")
         click_command = Path(folder) / "click_command.py"
         click_command.write_text(CLICK_COMMAND, encoding="utf-8")
+        libraries_command = Path(folder) / "libraries_command.py"
+        libraries_command.write_text(LIBRARIES_COMMAND, encoding="utf-8")
         subprocess.run([*nps, "db", "upgrade"], env=env, check=True, capture_output=True)
         import_sqlalchemy = "import gc\ngc.disable()\nimport sqlalchemy\ngc.freeze()\ngc.enable()\n"
         database_work = import_sqlalchemy + (
@@ -138,6 +164,7 @@ def main() -> None:
             "database work": [PYTHON, "-c", database_work],
             "typer command": [PYTHON, str(typer_command), "--format", "json"],
             "click command": [PYTHON, str(click_command), "--format", "json"],
+            "status's libraries": [PYTHON, str(libraries_command), "--format", "json"],
             "nps --help": [*nps, "--help"],
             "nps status --help": [*nps, "status", "--help"],
             "nps report --help": [*nps, "report", "--help"],
@@ -173,6 +200,8 @@ def main() -> None:
     print(
         f"{'nps status - engine and query':<30} {strict:>7.3f} {'':>7} {strict / framework:>13.1f}x"
     )
+    libraries = medians["status's libraries"]
+    print(f"{'  less its libraries':<30} {strict - libraries:>7.3f}")
     floor = medians["typer command"]
     print(f"{'  against typer command':<30} {without / floor:>7.2f}x")
     print(f"load average: {Path('/proc/loadavg').read_text(encoding='ascii').strip()}")
