@@ -13,6 +13,9 @@ from decimal import Decimal
 
 from nps_engine.records import Ticket, ZendeskUser
 
+# Defined with the other fixed words (nps status reads it without building these dataclasses).
+from nps_engine.vocabulary import NO_ZENDESK_USER as NO_ZENDESK_USER
+
 
 @dataclass(frozen=True, slots=True)
 class TicketPage:
@@ -45,11 +48,6 @@ class PushOutcome:
     # Nothing to write to in this system (a customer who never contacted support has no Zendesk
     # user): not a failure, and not worth asking again until something changes.
     skipped: bool = False
-
-
-# The outcome error of a customer who has no Zendesk user (yet): once the ticket sync links one,
-# the store forgets the skip (``nps_engine.store.support.retry_customers_found_in_zendesk``).
-NO_ZENDESK_USER = "no Zendesk user with this email yet"
 
 
 @dataclass(frozen=True, slots=True)

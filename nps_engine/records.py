@@ -8,11 +8,17 @@ numeric ids (Shopify's ``gid://shopify/Customer/123`` becomes ``123``).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+# The enums live in vocabulary.py (nps status counts by them without building these dataclasses);
+# records is where callers name them.
+from nps_engine.vocabulary import Category as Category
+from nps_engine.vocabulary import InviteState as InviteState
+from nps_engine.vocabulary import SuppressionReason as SuppressionReason
+from nps_engine.vocabulary import SurveyKind as SurveyKind
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -31,33 +37,6 @@ def email_digest(email: str) -> str:
     """The SHA-256 (hex) of the normalised address: how the suppression list remembers an
     address without keeping it (a redacted customer must not be readable there)."""
     return hashlib.sha256((normalise_email(email) or "").encode("utf-8")).hexdigest()
-
-
-class Category(enum.StrEnum):
-    DETRACTOR = "detractor"
-    PASSIVE = "passive"
-    PROMOTER = "promoter"
-
-
-class SurveyKind(enum.StrEnum):
-    """Post-delivery (transactional) and relationship answers are never blended in one figure."""
-
-    TRANSACTIONAL = "transactional"
-    RELATIONSHIP = "relationship"
-
-
-class InviteState(enum.StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    SUPPRESSED = "suppressed"
-
-
-class SuppressionReason(enum.StrEnum):
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"
-    REDACTED = "redacted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, ColumnElement, and_, column, func, or_, select, table
 from sqlalchemy.sql.expression import TableClause
 
-from nps_engine.port_values import NO_ZENDESK_USER
-from nps_engine.records import InviteState, SurveyKind
 from nps_engine.store.types import UtcDateTime
+from nps_engine.vocabulary import NO_ZENDESK_USER, InviteState, SurveyKind
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

@@ -50,6 +50,7 @@ PURE = frozenset(
         "theme_clusters",
         "theme_keywords",
         "theme_summary",
+        "vocabulary",
     )
 )
 # What a pure module may not reach for even from the standard library or PyPI: files, the
