@@ -285,3 +285,21 @@ def test_date_format_option_reads_ambiguous_dates_month_first(ready: Path, tmp_p
     result = nps(ready, "import", "responses", "--date-format", "month-first", str(path))
     assert result.exit_code == 0, result.output
     assert "dates read month-first (07/14/2025), as asked (--date-format)" in result.stdout
+
+
+def test_status_table_prints_problems_with_brackets_as_written() -> None:
+    """An alert's problem is a remote server's text: rich must not read it as markup."""
+    from rich.console import Console
+
+    from jobs.cli.commands.status import _status_table
+    from nps_engine.store.status import StoreStatus
+
+    status = StoreStatus(
+        "maison[shop]", 1, 2, 1, 0, 0, {}, 1, {},
+        alerts={"failed": 1}, alert_problems=["webhook: 400 [/x] invalid_payload [bold]"],
+    )  # fmt: skip
+    console = Console(width=120, record=True)
+    console.print(_status_table(status))
+    printed = console.export_text()
+    assert "webhook: 400 [/x] invalid_payload [bold]" in printed
+    assert "store maison[shop]" in printed

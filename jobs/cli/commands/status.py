@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from jobs.cli.console import open_database, state_of, stdout, store_option
@@ -81,7 +82,9 @@ def status_command(
 
 
 def _status_table(status: StoreStatus) -> Table:
-    table = Table(title=f"store {status.store}", show_header=False, box=None)
+    # Every text is escaped: rich reads "[...]" as markup, and an alert's problem is a remote
+    # server's words ("[/x]" in it made the table raise MarkupError instead of printing).
+    table = Table(title=escape(f"store {status.store}"), show_header=False, box=None)
     table.add_column(justify="left")
     table.add_column(justify="right")
     rows: list[tuple[str, object]] = [
@@ -108,7 +111,7 @@ def _status_table(status: StoreStatus) -> Table:
     for name, cursor in status.cursors.items():
         rows.append((f"cursor {name}", f"{_age(cursor.lag_seconds(now))} behind"))
     for label, value in rows:
-        table.add_row(label, str(value))
+        table.add_row(escape(label), escape(str(value)))
     return table
 
 
