@@ -228,17 +228,22 @@ def _import_batch(
     customers: dict[str, int | None],
 ) -> None:
     on_sqlite = connection.dialect.name == "sqlite"
-    known = _stored_keys(connection, store, [row.import_key for row in batch]) if probe else ()
-    _look_up_customers(connection, store, {row.email for row in batch}, customers)
-    orders = _orders_by_reference(connection, store, {row.order for row in batch if row.order})
+    if probe:
+        known = _stored_keys(connection, store, [row.import_key for row in batch])
+        # A stored answer is skipped: its customer and order need no look-up.
+        fresh = [row for row in batch if row.import_key not in known] if known else batch
+    else:
+        fresh = batch
+    _look_up_customers(connection, store, {row.email for row in fresh}, customers)
+    orders = _orders_by_reference(connection, store, {row.order for row in fresh if row.order})
     # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
     stamp = _sqlite_time if on_sqlite else _as_is
     document = _json_text if on_sqlite else _jsonb
     updated_at, kind_value = stamp(now), kind.value
     new: dict[str, Row] = {}
     customer_of = customers.get
-    for _line, key, email, score, responded_at, comment, order, properties in batch:
-        if key in new or key in known:
+    for _line, key, email, score, responded_at, comment, order, properties in fresh:
+        if key in new:
             continue  # a key repeated in the batch: the first counts, the others are duplicates
         order_id, order_customer = orders.get(order, NO_ORDER) if order else NO_ORDER
         customer = customer_of(email)
