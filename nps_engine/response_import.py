@@ -29,9 +29,10 @@ import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from types import MappingProxyType
+from typing import NamedTuple, TextIO
 from zoneinfo import ZoneInfo
 
 from nps_engine.import_dates import (
@@ -70,9 +71,12 @@ class ImportFileError(ValueError):
     """The file cannot be imported at all (no header, columns missing); nothing was read."""
 
 
-@dataclass(frozen=True, slots=True)
-class ImportedResponse:
-    """One good row. ``email`` is normalised; ``responded_at`` is timezone-aware UTC."""
+class ImportedResponse(NamedTuple):
+    """One good row. ``email`` is normalised; ``responded_at`` is timezone-aware UTC.
+
+    Immutable like a frozen dataclass, and built in a third of its time (the frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``): an import makes
+    one per row of the file."""
 
     line: int
     import_key: str
@@ -82,7 +86,7 @@ class ImportedResponse:
     comment: str | None = None
     order: str | None = None
     # The file's other columns with a value (Notes, Tags, Delighted properties), by header.
-    properties: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)

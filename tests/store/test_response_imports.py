@@ -110,6 +110,46 @@ def test_batches_larger_files_without_losing_rows(database: Database, store_id: 
     assert len(stored(database, store_id)) == 250
 
 
+def test_counts_only_the_new_rows_of_a_batch_that_also_holds_stored_ones(
+    database: Database, store_id: str
+) -> None:
+    seed(database, store_id)
+    first, second, third = CSV.splitlines()[1:]
+    header = CSV.splitlines()[0]
+    import_responses(database, store_id, rows(f"{header}\n{second}\n"), now=NOW)
+    # The first batch (all new) stops the look-up of stored keys, so the second batch meets the
+    # stored answer in the insert itself, beside a new one: only what went in is counted.
+    again = "jane@example.com,5,Again,2025-06-01T10:00:00Z,#1002"
+    text = f"{header}\n{first}\n{third}\n{second}\n{again}\n"
+    counts = import_responses(database, store_id, rows(text), now=NOW, batch_size=2)
+    assert (counts.imported, counts.duplicates) == (3, 1)
+    assert (counts.matched, counts.unmatched, counts.orders_matched) == (3, 0, 3)
+    assert len(stored(database, store_id)) == 4
+
+
+def test_an_email_seen_in_an_earlier_batch_links_the_same_way_in_a_later_one(
+    database: Database, store_id: str
+) -> None:
+    seed(database, store_id)
+    text = (
+        "email,score,responded_at,order\n"
+        "john@example.com,9,2025-03-01T10:00:00Z,\n"
+        "nobody@example.com,7,2025-05-01T10:00:00Z,\n"
+        "john@example.com,8,2025-06-01T10:00:00Z,\n"
+        "nobody@example.com,6,2025-06-01T10:00:00Z,555\n"
+    )
+    counts = import_responses(database, store_id, rows(text), now=NOW, batch_size=2)
+    assert (counts.imported, counts.matched, counts.unmatched) == (4, 3, 1)
+    linked = [(r.email, r.score, r.customer_id) for r in stored(database, store_id)]
+    assert sorted(linked) == [
+        ("john@example.com", 8, 11),
+        ("john@example.com", 9, 11),
+        # no customer with this email: the order's customer fills the gap, even remembered
+        ("nobody@example.com", 6, 12),
+        ("nobody@example.com", 7, None),
+    ]
+
+
 def test_delighted_reimport_keys_on_response_id(database: Database, store_id: str) -> None:
     first = "Response ID,Created At,Email,Score,Comment\n42,2025-01-01 10:00:00,a@example.com,9,\n"
     # Delighted lets people edit their comment: same response id, not a new answer
