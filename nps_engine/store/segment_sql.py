@@ -38,7 +38,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import FromClause, Subquery
 from sqlalchemy.types import Integer
 
 from nps_engine.records import SurveyKind
@@ -86,24 +86,28 @@ class AnswerFacts:
         *,
         needs: frozenset[str],
         support_window_days: int,
+        joined: bool = False,
     ) -> AnswerFacts:
         """The report's counted answers: ``answers`` (``fact_query.period_answers``) joined to
-        the answer's customer and surveyed order, keeping only the answers the report counts."""
+        the answer's customer and surveyed order, keeping only the answers the report counts.
+        ``joined``: ``answers`` carries those columns already (``period_answers(joined=True)``)."""
         a, c = answers.c, _customers.c
-        surveyed = Order.__table__.alias("surveyed")
-        s = surveyed.c
+        surveyed: FromClause = Order.__table__.alias("surveyed")
+        customers: FromClause = _customers
+        counted = select().select_from(answers)
+        if joined:
+            surveyed = customers = answers
+        else:
+            s = surveyed.c
+            counted = counted.outerjoin(
+                _customers, and_(c.store == store, c.id == a.customer_id)
+            ).outerjoin(surveyed, and_(s.store == store, s.id == a.order_id))
         columns: dict[str, Any] = {
             "month": a.month,
             "chosen": a.chosen,
             "month_latest": a.month_latest,
-            **fact_columns(store, kind, answers, surveyed, needs, support_window_days),
+            **fact_columns(store, kind, answers, surveyed, needs, support_window_days, customers),
         }
-        counted = (
-            select()
-            .select_from(answers)
-            .outerjoin(_customers, and_(c.store == store, c.id == a.customer_id))
-            .outerjoin(surveyed, and_(s.store == store, s.id == a.order_id))
-        )
         row = (
             counted.add_columns(*(column.label(name) for name, column in columns.items()))
             .where(or_(a.chosen, a.month_latest))
