@@ -35,6 +35,7 @@ from nps_engine.store.segment_sql import (
     AnswerFacts,
     Condition,
     facts_needed,
+    last_order_when,
     segment_conditions,
     segment_mask,
 )
@@ -78,6 +79,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
         needs=needs,
         support_window_days=question.support_window_days,
         joined=joined,
+        last_order_when=last_order_when(question.choices, question.usual_return_days),
     )
     conditions = segment_conditions(
         question.choices, facts, question.now, question.usual_return_days
