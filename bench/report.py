@@ -301,7 +301,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="Store the database here and keep it.")
-    parser.add_argument("--reuse", action="store_true", help="Measure an existing --keep file.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure an existing --keep file; with --postgresql, measure in the URL's own "
+        "database, copied into only when it does not hold the file's answers yet.",
+    )
     parser.add_argument(
         "--postgresql",
         metavar="URL",
@@ -324,7 +329,7 @@ def main() -> None:
             from report_postgres import fresh_copy
             from report_postgres import plain_sql as plain_postgres
 
-            with fresh_copy(path, arguments.postgresql) as url:
+            with fresh_copy(path, arguments.postgresql, reuse=arguments.reuse) as url:
                 config.write_text(f"store: {{id: {STORE}}}\ndatabase: {{url: '{url}'}}\n")
                 measured = measure(config)
                 months = [

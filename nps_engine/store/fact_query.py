@@ -93,13 +93,29 @@ def _who() -> tuple[ColumnElement[Any], ...]:
 
 
 def period_answers(
-    store: StoreRef, kind: SurveyKind, months: Sequence[Month], basis: Basis
+    store: StoreRef,
+    kind: SurveyKind,
+    months: Sequence[Month],
+    basis: Basis,
+    *,
+    joined: bool = False,
 ) -> Select[Any]:
     """The period's answers with their month (store time zone) and, on the customers basis,
-    whether each is its customer's latest of the period (``chosen``) and of its month."""
+    whether each is its customer's latest of the period (``chosen``) and of its month.
+
+    ``joined``: each answer also carries its customer's columns (``JOINED_CUSTOMER``) and its
+    surveyed order's (``JOINED_ORDER``), joined before the window. PostgreSQL runs what lies
+    under the window (the read of the period, its sort, and so these joins) in parallel workers,
+    and nothing above it: joined there, hashing the store's orders and customers is shared out
+    (at 1M answers the report's query went from 3.1-4.9 s to 2.8-3.8 s, the leader's CPU from
+    2.9-4.5 to 2.4-3.0 s), for the 8% more answers the window has not left out yet."""
     r = _responses.c
     calendar = _calendar(months)
     columns: list[ColumnElement[Any]] = [*answer_columns(), calendar.c.label.label("month")]
+    customer, surveyed = _customers.alias("customer"), _orders.alias("surveyed")
+    if joined:
+        columns += [customer.c[name] for name in JOINED_CUSTOMER]
+        columns += [surveyed.c[name] for name in JOINED_ORDER]
     if basis == "customers":
         newest_first: dict[str, Any] = {
             "partition_by": _who(),
@@ -119,7 +135,7 @@ def period_answers(
     # Joining a small table of months (rather than a CASE over the boundaries, which cost more
     # than the whole index read) gives each answer its month while the database reads each month
     # as one range of the covering index ix_responses_report (store, kind, responded_at, ...).
-    return (
+    query = (
         select(*columns)
         .select_from(calendar)
         .join(
@@ -128,6 +144,16 @@ def period_answers(
         )
         .where(r.store == store, r.kind == kind.value)
     )
+    if joined:
+        query = query.outerjoin(
+            customer, and_(customer.c.store == store, customer.c.id == r.customer_id)
+        ).outerjoin(surveyed, and_(surveyed.c.store == store, surveyed.c.id == r.order_id))
+    return query
+
+
+# The columns ``period_answers(joined=True)`` adds, under their own names.
+JOINED_CUSTOMER = ("orders_count", "total_spent", "tags", "country")
+JOINED_ORDER = ("returned", "refunded", "created_at")
 
 
 def _calendar(months: Sequence[Month]) -> Subquery:

@@ -37,13 +37,14 @@ def fact_columns(
     surveyed: FromClause,
     needs: frozenset[str],
     support_window_days: int,
+    customers: FromClause = _customers,
 ) -> dict[str, Any]:
     """What :class:`AnswerFacts` reads, by name, for rows of ``answers`` (columns ``id``,
     ``customer_id``, ``email``, ``order_id``, ``score``, ``responded_at``) joined to their
-    customer (the ``customers`` table) and their ``surveyed`` order. ``kind``: the answers'
-    survey kind, or the column holding it (the score drop compares answers of one kind).
+    ``customers`` row (by default the table) and their ``surveyed`` order. ``kind``: the
+    answers' survey kind, or the column holding it (the score drop compares answers of one kind).
     Subqueries of facts no segment reads (``needs``, see :func:`facts_needed`) are left out."""
-    a, c, s = answers.c, _customers.c, surveyed.c
+    a, c, s = answers.c, customers.c, surveyed.c
     columns: dict[str, Any] = {
         "score": a.score,
         "responded_at": a.responded_at,

@@ -1,11 +1,13 @@
 """What "usual" means for one store's customers, read from its orders (for the churn-risk
 segment): how many days a repeat customer usually waits between two orders.
 
-One grouped query returns, per customer with two orders or more (cancelled ones left out), the
-average gap between orders, ``(last - first) / (count - 1)`` in days (computed in the database),
-and the store's usual gap is the median of those averages over its repeat customers. Only
-tallies-sized data leaves the database (one row per repeat customer), and no answer or score is
-read: the segment this feeds must not depend on the score.
+One grouped query computes, per customer with two orders or more (cancelled ones left out), the
+average gap between orders, ``(last - first) / (count - 1)`` in days, and the store's usual gap
+is the median of those averages over its repeat customers. The database ranks the averages and
+hands back only the middle one or two, whose median Python takes: the same value as the median
+of all of them (the middle of a sorted list), without sending one row per repeat customer (at
+300,000 customers on PostgreSQL, reading and converting those rows took as long as the query).
+No answer or score is read: the segment this feeds must not depend on the score.
 """
 
 from __future__ import annotations
@@ -32,17 +34,28 @@ def usual_return_days(database: Database, store: str, now: datetime) -> float | 
         days = func.julianday(last) - func.julianday(first)
     else:
         days = func.extract("epoch", last - first) / 86_400.0
-    query = (
-        select(days / (func.count() - 1))
+    gaps = (
+        select((days / (func.count() - 1)).label("gap"))
         .where(o.store == store, o.customer_id.is_not(None), o.cancelled_at.is_(None))
         .where(o.created_at <= now)
         .group_by(o.customer_id)
         .having(func.count() >= 2)
+        .subquery("gaps")
     )
+    ranked = select(
+        gaps.c.gap,
+        func.row_number().over(order_by=gaps.c.gap).label("place"),
+        func.count().over().label("n"),
+    ).subquery("ranked")
+    # 1-based places of the middle: (n + 1) / 2 and (n + 2) / 2 in integer division, the same
+    # place when n is odd, the two middle ones when it is even (statistics.median's choice).
+    # Ties may be ranked either way round: they are the same value.
+    n = ranked.c.n
+    middle = select(ranked.c.gap).where(ranked.c.place.in_([(n + 1) // 2, (n + 2) // 2]))
     with database.engine.connect() as connection:
         tuned_for_report(connection)  # one group per customer: spilled to disk at 300,000
-        gaps = [float(gap) for gap in connection.execute(query).scalars()]
-    return statistics.median(gaps) if gaps else None
+        found = [float(gap) for gap in connection.execute(middle).scalars()]
+    return statistics.median(found) if found else None
 
 
 class UsualGapCache:

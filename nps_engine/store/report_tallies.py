@@ -35,6 +35,7 @@ from nps_engine.store.segment_sql import (
     AnswerFacts,
     Condition,
     facts_needed,
+    last_order_when,
     segment_conditions,
     segment_mask,
 )
@@ -61,10 +62,14 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     """The period's tallies (overall, per segment, per month and segment) and each month's
     overall tally, counted in the database."""
     months = question.period.months()
-    answers = period_answers(question.store, question.kind, months, question.basis).subquery(
-        "period_answers"
-    )
     dialect = database.engine.dialect.name
+    # PostgreSQL joins each answer's customer and surveyed order under the window, where its
+    # parallel workers share the work (``period_answers``); SQLite has none, and would look
+    # them up for answers the window then leaves out.
+    joined = dialect == "postgresql"
+    answers = period_answers(
+        question.store, question.kind, months, question.basis, joined=joined
+    ).subquery("period_answers")
     needs = facts_needed(question.choices, question.usual_return_days)
     facts = AnswerFacts.of_report(
         question.store,
@@ -73,6 +78,8 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
         dialect,
         needs=needs,
         support_window_days=question.support_window_days,
+        joined=joined,
+        last_order_when=last_order_when(question.choices, question.usual_return_days),
     )
     conditions = segment_conditions(
         question.choices, facts, question.now, question.usual_return_days

@@ -369,6 +369,11 @@ def test_usual_return_days_is_the_median_gap_of_repeat_customers(seed: Seeder) -
     seed.order(5, "2026-06-01")
     seed.order(5, "2026-07-01")  # after now: not yet known
     assert usual_return_days(seed.database, seed.store, NOW) == pytest.approx(30.0)
+    # The database hands back only the middle gap, or the two middle ones when their number is
+    # even: 10, 20, 30, 120 -> (20 + 30) / 2, as statistics.median of them all.
+    seed.order(6, "2026-02-01")
+    seed.order(6, "2026-02-21")  # 20 days
+    assert usual_return_days(seed.database, seed.store, NOW) == pytest.approx(25.0)
 
 
 def test_period_tally_counts_the_span_in_the_database(seed: Seeder) -> None:

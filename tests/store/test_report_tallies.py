@@ -311,6 +311,8 @@ def test_no_repeat_order_is_told_from_the_latest_order(database: Database, store
         7: (None, [(recent, False)], False),
         8: (recent, [], False),
     }
+    # told apart in the tally: customers 2 and 6 swapping places would leave all-9 scores equal
+    scores = {2: 8, 6: 3}
     customers, orders, answers = [], [], []
     for customer, (surveyed_at, others, _) in cases.items():
         customers.append({"store": store_id, "id": customer, "orders_count": 1})
@@ -325,7 +327,7 @@ def test_no_repeat_order_is_told_from_the_latest_order(database: Database, store
         answers.append(
             {"store": store_id, "source": "survey", "kind": "transactional",
              "customer_id": customer, "order_id": customer * 10 if surveyed_at else None,
-             "score": 9, "responded_at": answered, "updated_at": answered}
+             "score": scores.get(customer, 9), "responded_at": answered, "updated_at": answered}
         )  # fmt: skip
     with database.engine.begin() as connection:
         connection.execute(insert(Customer), customers)
@@ -337,4 +339,43 @@ def test_no_repeat_order_is_told_from_the_latest_order(database: Database, store
     names = [s.name for s in enabled_segments(settings.segments, NOW, 12.5)]
     churn = tallies.segments[names.index("churn_risk")]
     assert churn.n == sum(at_risk for *_, at_risk in cases.values())
+    assert (tallies, trend) == engine_tallies(database, settings, question)
+
+
+def test_a_repeat_buyer_gone_quiet_is_at_risk_to_the_microsecond(
+    database: Database, store_id: str
+) -> None:
+    """With a usual gap of 200 days (not shorter than no_repeat_days, 180: "no order after the
+    surveyed one" is not in play), a repeat buyer is at risk when whole days since the last order
+    exceed 400; a one-time buyer with an older order is not: the last order is looked up only
+    for the answers it can move into the segment."""
+    answered = datetime(2026, 5, 10, tzinfo=UTC)
+    # customer: (orders_count, the last order's time)
+    cases = {
+        1: (2, NOW - timedelta(days=401)),
+        2: (2, NOW - timedelta(days=401, microseconds=-1)),
+        3: (1, NOW - timedelta(days=500)),
+    }
+    customers, orders, answers = [], [], []
+    for customer, (count, last) in cases.items():
+        customers.append({"store": store_id, "id": customer, "orders_count": count})
+        orders.append(
+            {"store": store_id, "id": customer * 10, "name": f"#{customer}0",
+             "customer_id": customer, "created_at": last, "updated_at": last,
+             "refunded": False, "returned": False, "total_price": Decimal("10")}
+        )  # fmt: skip
+        answers.append(
+            {"store": store_id, "source": "survey", "kind": "transactional",
+             "customer_id": customer, "order_id": customer * 10,
+             "score": 9, "responded_at": answered, "updated_at": answered}
+        )  # fmt: skip
+    with database.engine.begin() as connection:
+        connection.execute(insert(Customer), customers)
+        connection.execute(insert(Order), orders)
+        connection.execute(insert(Response), answers)
+    settings = settings_for(database, store_id, custom=[])
+    question = question_of(settings, SurveyKind.TRANSACTIONAL, "customers", 200.0)
+    tallies, trend = count_report(database, question)
+    names = [s.name for s in enabled_segments(settings.segments, NOW, 200.0)]
+    assert tallies.segments[names.index("churn_risk")].n == 1
     assert (tallies, trend) == engine_tallies(database, settings, question)
