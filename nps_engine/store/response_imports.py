@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse
 from nps_engine.store.database import Database
+from nps_engine.store.import_lookups import customers_by_email, orders_by_reference, stored_keys
 from nps_engine.store.models import Customer, Response
 
 # Rows per look-up and insert. Sorted by key, a batch of 20,000 walks the unique import key
@@ -229,13 +230,13 @@ def _import_batch(
 ) -> None:
     on_sqlite = connection.dialect.name == "sqlite"
     if probe:
-        known = _stored_keys(connection, store, [row.import_key for row in batch])
+        known = stored_keys(connection, store, [row.import_key for row in batch])
         # A stored answer is skipped: its customer and order need no look-up.
         fresh = [row for row in batch if row.import_key not in known] if known else batch
     else:
         fresh = batch
     _look_up_customers(connection, store, {row.email for row in fresh}, customers)
-    orders = _orders_by_reference(connection, store, {row.order for row in fresh if row.order})
+    orders = orders_by_reference(connection, store, {row.order for row in fresh if row.order})
     # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
     stamp = _sqlite_time if on_sqlite else _as_is
     document = _json_text if on_sqlite else _jsonb
@@ -283,7 +284,7 @@ def _look_up_customers(
         return
     if len(customers) + len(emails) > KNOWN_EMAILS:
         customers.clear()
-    found = _customers_by_email(connection, store, emails)
+    found = customers_by_email(connection, store, emails)
     customers.update(dict.fromkeys(emails))
     customers.update(found)
 
@@ -363,85 +364,6 @@ def _insert_postgresql(connection: Connection, rows: list[Row]) -> ImportCounts:
     connection.exec_driver_sql(f"TRUNCATE {STAGING}")
     imported, matched, orders_matched = (int(value) for value in added)
     return ImportCounts(imported, 0, matched, imported - matched, orders_matched)
-
-
-def _customers_by_email(connection: Connection, store: str, emails: set[str]) -> dict[str, int]:
-    """Customer id per normalised email; when two customers share one, the oldest id wins.
-
-    One statement per batch with the emails as one parameter (a JSON array on SQLite, an array
-    on PostgreSQL): no statement to build per batch and no limit on how many."""
-    if connection.dialect.name == "sqlite":
-        statement = (
-            "SELECT email, min(id) FROM customers WHERE store = ? "
-            "AND email IN (SELECT value FROM json_each(?)) GROUP BY email"
-        )
-        found = connection.exec_driver_sql(statement, (store, json.dumps(list(emails))))
-    else:
-        statement = (
-            "SELECT email, min(id) FROM customers WHERE store = %s "
-            "AND email = ANY(%s) GROUP BY email"
-        )
-        found = connection.exec_driver_sql(statement, (store, list(emails)))
-    return {email: customer_id for email, customer_id in found.all() if email}
-
-
-def _stored_keys(connection: Connection, store: str, keys: list[str]) -> set[str]:
-    """Those of ``keys`` already stored for ``store``."""
-    if connection.dialect.name == "sqlite":
-        statement = (
-            "SELECT import_key FROM responses WHERE store = ? "
-            "AND import_key IN (SELECT value FROM json_each(?))"
-        )
-        found = connection.exec_driver_sql(statement, (store, json.dumps(keys)))
-    else:
-        statement = "SELECT import_key FROM responses WHERE store = %s AND import_key = ANY(%s)"
-        found = connection.exec_driver_sql(statement, (store, keys))
-    return set(found.scalars().all())
-
-
-def _orders_by_reference(
-    connection: Connection, store: str, references: set[str]
-) -> dict[str, tuple[int, int | None]]:
-    """(order id, customer id) per reference as written in the file: ``#1001``, ``1001`` (a name
-    typed without its ``#``) or a numeric Shopify order id."""
-    has_orders = "SELECT 1 FROM orders WHERE store = ? LIMIT 1"
-    if connection.dialect.name != "sqlite":
-        has_orders = has_orders.replace("?", "%s")
-    # A file imported before the first order sync: nothing to look up for any of its rows.
-    if not references or connection.exec_driver_sql(has_orders, (store,)).first() is None:
-        return {}
-    names = {ref if ref.startswith("#") else f"#{ref}" for ref in references} | references
-    ids = {int(ref) for ref in references if ref.isdigit() and len(ref) < 19}
-    # Two look-ups, not one with OR: SQLite's plan for the OR read every order of the store.
-    if connection.dialect.name == "sqlite":
-        statement = (
-            "SELECT id, name, customer_id FROM orders WHERE store = ? "
-            "AND name IN (SELECT value FROM json_each(?)) UNION ALL "
-            "SELECT id, name, customer_id FROM orders WHERE store = ? "
-            "AND id IN (SELECT value FROM json_each(?))"
-        )
-        parameters: tuple[Any, ...] = (store, json.dumps(list(names)), store, json.dumps(list(ids)))
-    else:
-        statement = (
-            "SELECT id, name, customer_id FROM orders WHERE store = %s AND name = ANY(%s) "
-            "UNION ALL SELECT id, name, customer_id FROM orders WHERE store = %s AND id = ANY(%s)"
-        )
-        parameters = (store, list(names), store, list(ids))
-    by_name: dict[str, tuple[int, int | None]] = {}
-    by_id: dict[int, tuple[int, int | None]] = {}
-    for order_id, name, customer_id in connection.exec_driver_sql(statement, parameters):
-        by_name[name] = (order_id, customer_id)
-        by_id[order_id] = (order_id, customer_id)
-    found: dict[str, tuple[int, int | None]] = {}
-    for ref in references:
-        match = (
-            by_name.get(ref)
-            or by_name.get(f"#{ref}")
-            or (by_id.get(int(ref)) if ref.isdigit() and len(ref) < 19 else None)
-        )
-        if match:
-            found[ref] = match
-    return found
 
 
 def link_answers_to_customers(session: Session, store: str) -> int:
