@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
-from collections.abc import Iterator
 
 import pytest
 from workspace_support import NOW, seed_answers
@@ -15,7 +13,7 @@ from nps_engine.config.settings import SegmentSettings
 from nps_engine.response_export import csv_lines, jsonl_lines
 from nps_engine.response_filters import FilterError, ResponseFilters, filters_from_query
 from nps_engine.store.database import Database
-from nps_engine.store.response_feed import Feed, _read_ahead
+from nps_engine.store.response_feed import Feed
 
 
 def feed_of(database: Database, store: str) -> Feed:
@@ -127,20 +125,8 @@ def test_an_export_stopped_early_ends_its_query_and_frees_the_connection(
     first = [next(exported)[0] for _ in range(4)]
     assert first == ids[:4]
     exported.close()  # the reader went away (a browser closing the download)
-    assert not [t for t in threading.enumerate() if t.name == "feed-read-ahead"]
     assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     # the whole export afterwards is every answer, once, in the feed's order
     every = [row[0] for row in feed.export_rows(ResponseFilters(), batch_size=3)]
     assert every[: len(ids)] == ids
     assert len(every) == len(set(every)) == len(ids) + 1
-
-
-def test_a_failure_while_reading_ahead_reaches_the_reader() -> None:
-    def batches() -> Iterator[list[int]]:
-        yield [1, 2]
-        raise OSError("disk I/O error")
-
-    read = _read_ahead(batches())
-    assert next(read) == [1, 2]
-    with pytest.raises(OSError, match="disk I/O error"):
-        next(read)
