@@ -329,17 +329,8 @@ def test_no_repeat_order_is_told_from_the_latest_order(database: Database, store
              "customer_id": customer, "order_id": customer * 10 if surveyed_at else None,
              "score": scores.get(customer, 9), "responded_at": answered, "updated_at": answered}
         )  # fmt: skip
-    with database.engine.begin() as connection:
-        connection.execute(insert(Customer), customers)
-        connection.execute(insert(Order), orders)
-        connection.execute(insert(Response), answers)
-    settings = settings_for(database, store_id, custom=[])
-    question = question_of(settings, SurveyKind.TRANSACTIONAL, "customers", 12.5)
-    tallies, trend = count_report(database, question)
-    names = [s.name for s in enabled_segments(settings.segments, NOW, 12.5)]
-    churn = tallies.segments[names.index("churn_risk")]
-    assert churn.n == sum(at_risk for *_, at_risk in cases.values())
-    assert (tallies, trend) == engine_tallies(database, settings, question)
+    churn_n = _churn_risk_counted(database, store_id, (customers, orders, answers), 12.5)
+    assert churn_n == sum(at_risk for *_, at_risk in cases.values())
 
 
 def test_a_repeat_buyer_gone_quiet_is_at_risk_to_the_microsecond(
@@ -369,13 +360,26 @@ def test_a_repeat_buyer_gone_quiet_is_at_risk_to_the_microsecond(
              "customer_id": customer, "order_id": customer * 10,
              "score": 9, "responded_at": answered, "updated_at": answered}
         )  # fmt: skip
+    assert _churn_risk_counted(database, store_id, (customers, orders, answers), 200.0) == 1
+
+
+def _churn_risk_counted(
+    database: Database,
+    store_id: str,
+    rows: tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]],
+    usual_gap: float,
+) -> int:
+    """Stores the customers, orders and answers, counts the report under ``usual_gap`` (days
+    between orders), checks the SQL tallies equal the Python engine's, and returns how many
+    answers the churn-risk segment holds."""
+    customers, orders, answers = rows
     with database.engine.begin() as connection:
         connection.execute(insert(Customer), customers)
         connection.execute(insert(Order), orders)
         connection.execute(insert(Response), answers)
     settings = settings_for(database, store_id, custom=[])
-    question = question_of(settings, SurveyKind.TRANSACTIONAL, "customers", 200.0)
+    question = question_of(settings, SurveyKind.TRANSACTIONAL, "customers", usual_gap)
     tallies, trend = count_report(database, question)
-    names = [s.name for s in enabled_segments(settings.segments, NOW, 200.0)]
-    assert tallies.segments[names.index("churn_risk")].n == 1
     assert (tallies, trend) == engine_tallies(database, settings, question)
+    names = [s.name for s in enabled_segments(settings.segments, NOW, usual_gap)]
+    return tallies.segments[names.index("churn_risk")].n
