@@ -29,8 +29,10 @@ def _serve(listener: socket.socket, answered: list[int]) -> None:
         with connection:
             if b"\r\n\r\n" not in connection.recv(65536):
                 continue
-            connection.sendall(OK)
+            # counted before the answer goes out: the client may check the count as soon as
+            # it has read the answer (counted after, the check raced this thread)
             answered.append(1)
+            connection.sendall(OK)
             if connection.recv(65536):
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
