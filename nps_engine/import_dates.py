@@ -39,6 +39,12 @@ def parse_timestamp(raw: str, timezone: ZoneInfo, date_order: str = "day-first")
             return datetime.fromtimestamp(seconds, UTC)
     if text.upper().endswith(" UTC"):
         text = text[:-4] + "+00:00"
+    return iso_timestamp(text, timezone)
+
+
+def iso_timestamp(text: str, timezone: ZoneInfo) -> datetime | None:
+    """An ISO 8601 time in UTC (``timezone`` when it names none), or None when it is not one or
+    is older than ``EARLIEST_YEAR`` (the importer's short path calls this for every row)."""
     try:
         value = datetime.fromisoformat(text)
         if value.tzinfo is None:

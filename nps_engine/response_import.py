@@ -36,8 +36,8 @@ from typing import NamedTuple, TextIO
 from zoneinfo import ZoneInfo
 
 from nps_engine.import_dates import (
-    EARLIEST_YEAR,
     is_ambiguous,
+    iso_timestamp,
     starts_iso,
     unambiguous_order,
 )
@@ -215,14 +215,9 @@ class ResponseCsv:
             iso = raw_date[4:5] == "-" and raw_date[:4].isdigit()  # starts_iso, inlined
             if score is None or not iso or not _EMAIL.fullmatch(email):
                 return None
-            try:  # parse_timestamp's ISO 8601 branch (" UTC" suffixes take the long way)
-                value = datetime.fromisoformat(raw_date)
-                if value.tzinfo is None:
-                    value = value.replace(tzinfo=timezone)
-                value = value.astimezone(UTC)
-            except (ValueError, OverflowError):
-                return None
-            if value.year < EARLIEST_YEAR or value > now or raw_date[-4:].upper() == " UTC":
+            # parse_timestamp's ISO 8601 branch (" UTC" suffixes take the long way)
+            value = iso_timestamp(raw_date, timezone)
+            if value is None or value > now or raw_date[-4:].upper() == " UTC":
                 return None
             order = (cells[order_at].strip() or None) if order_at is not None else None
             comment = cells[comment_at].strip() if comment_at is not None else ""
