@@ -150,7 +150,7 @@ def overview_and_report(client: TestClient, config: Path) -> None:
     )
 
 
-Exported = tuple[int, float, float, float, list[tuple[int, float, float]], int, float, float]
+Exported = tuple[int, float, float, float, list[tuple[int, float, float]], int, float, float, float]
 
 # The reference: the same answers with their customer and order, newest first, written as CSV by
 # a plain query and the csv module (no segments, tags or themes): what any export must at least do.
@@ -221,6 +221,10 @@ def export_in_child(url: str, extension: str, results: multiprocessing.Queue[Exp
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     samples.append((rows, *_rss_mb()))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # A big SQLite export is written by worker processes (``export_parts``): their CPU counts
+    # too, once they have ended and been reaped.
+    workers_cpu, workers_peak_mb = _workers_usage()
+    cpu += workers_cpu
     started, reference_cpu = time.perf_counter(), time.process_time()
     sink = io.StringIO()
     writer = csv.writer(sink)
@@ -234,8 +238,19 @@ def export_in_child(url: str, extension: str, results: multiprocessing.Queue[Exp
     reference_cpu = time.process_time() - reference_cpu
     header = 1 if extension == "csv" else 0
     results.put(
-        (rows - header, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu)
-    )
+        (rows - header, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu,
+         workers_peak_mb)
+    )  # fmt: skip
+
+
+def _workers_usage() -> tuple[float, float]:
+    """CPU seconds and the largest peak RSS (MB) of this process's ended child processes (the
+    export's workers), waiting up to 10 s for them to end."""
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def export(url: str, extension: str) -> None:
@@ -243,13 +258,15 @@ def export(url: str, extension: str) -> None:
     results: multiprocessing.Queue[Exported] = context.Queue()
     child = context.Process(target=export_in_child, args=(url, extension, results))
     child.start()
-    rows, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu = results.get()
+    (rows, seconds, cpu, peak_mb, samples, reference_rows, reference, reference_cpu,
+     workers_peak_mb) = results.get()  # fmt: skip
     child.join()
     name = f"{extension.upper()} export of every answer"
+    workers = f", its workers' peak RSS {workers_peak_mb:.0f} MB" if workers_peak_mb else ""
     print(
         f"{name:<35}{rows} rows in {seconds:.1f} s = "
-        f"{rows / seconds:,.0f} rows/s ({rows / cpu:,.0f} rows per CPU second), "
-        f"peak RSS {peak_mb:.0f} MB",
+        f"{rows / seconds:,.0f} rows/s ({rows / cpu:,.0f} rows per CPU second, workers "
+        f"included), peak RSS {peak_mb:.0f} MB{workers}",
         flush=True,
     )
     shown = ", ".join(f"{n // 1000}k {own:.0f}" for n, own, _ in samples)

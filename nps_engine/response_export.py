@@ -13,9 +13,10 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from nps_engine.response_filters import mask_email
 from nps_engine.response_view import FeedRow
@@ -31,6 +32,26 @@ _BATCH = 500  # rows per call of the csv writer
 # json.dumps(..., ensure_ascii=False) builds an encoder per call; one is enough.
 _JSON = json.JSONEncoder(ensure_ascii=False)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportForm:
+    """How an export is written: CSV (``delimiter``; ``bom`` first, for spreadsheets) or JSON
+    Lines; ``masked``: as a viewer sees it (no name, the email masked)."""
+
+    kind: Literal["csv", "jsonl"] = "csv"
+    delimiter: str = ","
+    masked: bool = False
+    bom: bool = True
+
+    def chunks(self, rows: Iterable[Sequence[Any]], *, first: bool = True) -> Iterator[str]:
+        """``rows`` (of :func:`export_values`) written in this form; ``first``: the start of
+        the export (the CSV header and byte-order mark), else a later part of it."""
+        if self.kind == "jsonl":
+            return jsonl_chunks(rows, masked=self.masked)
+        return csv_chunks(
+            rows, delimiter=self.delimiter, masked=self.masked, bom=self.bom, header=first
+        )
 
 
 def row_values(row: FeedRow, *, masked: bool = False) -> dict[str, object]:
@@ -85,13 +106,16 @@ def csv_chunks(
     masked: bool = False,
     bom: bool = True,
     size: int = CHUNK,
+    header: bool = True,
 ) -> Iterator[str]:
     """Rows of :func:`export_values` as CSV text, in chunks of about ``size`` characters:
-    the header first, then whole lines."""
+    the header first (unless ``header`` is false: a later part of an export), then whole
+    lines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    yield (BOM if bom else "") + _take(buffer)
+    if header:
+        writer.writerow(COLUMNS)
+        yield (BOM if bom else "") + _take(buffer)
     cells = _masked_cells if masked else _csv_cells
     rows = iter(rows)
     while batch := list(islice(rows, _BATCH)):

@@ -10,21 +10,23 @@ the values it hands over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, tuple_
 
 from nps_engine.config.settings import SegmentSettings
+from nps_engine.response_export import ExportForm
 from nps_engine.response_filters import SCORE_RANGES, ResponseFilters
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import Segment, StoreHabits
-from nps_engine.store import order_habits
+from nps_engine.store import export_parts, order_habits
 from nps_engine.store.database import Database
+from nps_engine.store.export_parts import Bounds
 from nps_engine.store.fact_query import tuned_for_report
 from nps_engine.store.feed_query import Cursor, FeedQuery, joined, language, tuned_for_page
 from nps_engine.store.feed_shapes import FeedShapes
@@ -38,7 +40,7 @@ _BATCH = 500
 # that carries on from where it stopped.
 SCAN_LIMIT = 5_000
 
-__all__ = ["SCAN_LIMIT", "Cursor", "Feed", "FeedPage"]
+__all__ = ["SCAN_LIMIT", "Cursor", "Export", "Feed", "FeedPage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +115,24 @@ class Feed:
         for batch, extra in self._stream(filters, batch_size):
             yield from shapes.feed_rows(batch, extra)
 
+    def export(self, filters: ResponseFilters, form: ExportForm) -> Export:
+        """Every matching answer written in ``form``, as text in order (an iterable of ``str``
+        counting the answers written in ``rows``). A big export of a SQLite store is read and
+        written in parts by worker processes (``export_parts``)."""
+        workers = export_parts.workers_for(self.database)
+        conditions = self._conditions(filters)
+        if workers and export_parts.in_parts(self.database, conditions):
+            return export_parts.ExportInParts(self, filters, conditions, form, workers)
+        return _ExportHere(self.export_rows(filters), form)
+
     def export_rows(
-        self, filters: ResponseFilters, batch_size: int = 2000
+        self, filters: ResponseFilters, batch_size: int = 2000, between: Bounds | None = None
     ) -> Iterator[tuple[Any, ...]]:
         """Every matching answer, newest first, as the plain values of
-        ``response_export.COLUMNS`` (what ``csv_chunks`` and ``jsonl_chunks`` write)."""
+        ``response_export.COLUMNS`` (what ``csv_chunks`` and ``jsonl_chunks`` write);
+        ``between``: only those of one part of the export (``export_parts``)."""
         shapes = self._shapes()
-        for batch, extra in self._stream(filters, batch_size, whole=True):
+        for batch, extra in self._stream(filters, batch_size, whole=True, between=between):
             yield from shapes.export_rows(batch, extra)
 
     def count(self, filters: ResponseFilters) -> int | None:
@@ -131,13 +144,23 @@ class Feed:
             return int(connection.execute(query).scalar_one())
 
     def _stream(
-        self, filters: ResponseFilters, batch_size: int, *, whole: bool = False
+        self,
+        filters: ResponseFilters,
+        batch_size: int,
+        *,
+        whole: bool = False,
+        between: Bounds | None = None,
     ) -> Iterator[tuple[Sequence[Any], dict[int, int] | None]]:
         """The query's rows ``batch_size`` at a time from one streamed query, with the mask
         bits of the segments Python tests (None when there are none). ``whole``: an export,
         read to its end (rather than the first rows the report's comments or a reader want):
-        the file mapped, the rows read ahead, PostgreSQL's query run plainly (``_streamed``)."""
-        query = self.query.select(self._conditions(filters), filters.segment)
+        the file mapped, PostgreSQL's query run plainly (``_streamed``). ``between``: only the
+        answers older than its first cursor and no older than its second (None: no bound)."""
+        conditions = self._conditions(filters)
+        upper, lower = between or (None, None)
+        if lower is not None:
+            conditions.append(tuple_(_r.responded_at, _r.id) >= tuple_(*lower))
+        query = self.query.select(conditions, filters.segment, upper)
         python = self.query.python_segments
         wanted = self._python_bit(filters)
         with self.database.engine.connect() as connection, _file_mapped(connection, whole):
@@ -218,8 +241,32 @@ class Feed:
         return conditions
 
 
+class Export(Protocol):
+    """An export's text in order; ``rows``: the answers written so far."""
+
+    rows: int
+
+    def __iter__(self) -> Iterator[str]: ...
+
+
+class _ExportHere:
+    """An export written in this process."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]], form: ExportForm) -> None:
+        self.rows = 0
+        self._values, self._form = rows, form
+
+    def __iter__(self) -> Iterator[str]:
+        return self._form.chunks(self._counted())
+
+    def _counted(self) -> Iterator[Sequence[Any]]:
+        for row in self._values:
+            self.rows += 1
+            yield row
+
+
 # SQLite's largest mapping (SQLITE_MAX_MMAP_SIZE); a smaller file is mapped whole.
-_MAP_BYTES = 0x7FFF0000
+MAP_BYTES = 0x7FFF0000
 
 
 @contextmanager
@@ -239,7 +286,10 @@ def _file_mapped(connection: Connection, mapped: bool) -> Iterator[None]:
     if not mapped or connection.dialect.name != "sqlite":
         yield
         return
-    connection.exec_driver_sql(f"PRAGMA mmap_size={_MAP_BYTES}")
+    if connection.exec_driver_sql("PRAGMA mmap_size").scalar():
+        yield  # mapped for as long as the connection lives (an export's worker, export_parts)
+        return
+    connection.exec_driver_sql(f"PRAGMA mmap_size={MAP_BYTES}")
     try:
         yield
     finally:

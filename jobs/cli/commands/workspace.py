@@ -11,13 +11,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, TextIO, TypeVar
+from typing import Generic, TextIO, TypeVar
 
 import typer
 
 from jobs.cli.console import fail_usage, open_database, state_of, stderr, stdout
 from nps_engine.config import Settings
-from nps_engine.response_export import csv_chunks, jsonl_chunks
+from nps_engine.response_export import ExportForm
 from nps_engine.response_filters import FilterError, ResponseFilters
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
@@ -167,19 +167,18 @@ def _write(
     if form is ListFormat.TABLE:
         shown = _Counter(feed.rows(filters))
         lines = table_lines(shown, settings.store.timezone, _width(out))
-        counted: _Counter[Any] = shown
     else:
-        exported = _Counter(feed.export_rows(filters))
-        if form is ListFormat.CSV:
-            # The byte-order mark is for spreadsheets opening a file, not for a pipe.
-            lines = csv_chunks(exported, delimiter=";" if semicolon else ",", bom=not terminal)
-        else:
-            lines = jsonl_chunks(exported)
-        counted = exported
+        # The byte-order mark is for spreadsheets opening a file, not for a pipe.
+        csv_form = ExportForm("csv", delimiter=";" if semicolon else ",", bom=not terminal)
+        export = feed.export(filters, csv_form if form is ListFormat.CSV else ExportForm("jsonl"))
+        for text in export:
+            out.write(text)
+        out.flush()
+        return export.rows
     for line in lines:
         out.write(line)
     out.flush()
-    return counted.count
+    return shown.count
 
 
 _T = TypeVar("_T")

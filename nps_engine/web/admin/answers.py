@@ -9,7 +9,7 @@ they come, so a million rows never sit in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from nps_engine.response_export import csv_chunks, jsonl_chunks, row_values
+from nps_engine.response_export import ExportForm, row_values
 from nps_engine.response_filters import CATEGORIES, FilterError, ResponseFilters, filters_from_query
 from nps_engine.response_view import FeedRow
 from nps_engine.segments import enabled_segments
@@ -110,15 +110,15 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
             except FilterError as error:
                 return Response(str(error), status_code=400, media_type="text/plain")
             masked = user.role != "owner"
-            rows = the_feed.export_rows(filters)
-            lines: Iterator[str]
             if extension == "csv":
                 semicolon = request.query_params.get("delimiter") == "semicolon"
-                lines = csv_chunks(rows, delimiter=";" if semicolon else ",", masked=masked)
+                form = ExportForm("csv", delimiter=";" if semicolon else ",", masked=masked)
                 media = "text/csv; charset=utf-8"
             else:
-                lines = jsonl_chunks(rows, masked=masked)
+                form = ExportForm("jsonl", masked=masked)
                 media = "application/x-ndjson; charset=utf-8"
+            # cut into parts by the time index before the first byte: off the event loop
+            lines = await run_in_threadpool(the_feed.export, filters, form)
             stamp = context.clock().strftime("%Y%m%d-%H%M")
             name = f"nps-responses-{context.store_id}-{stamp}.{extension}"
             return StreamingResponse(
@@ -159,7 +159,7 @@ def routes(guard: Guard, pages: AdminPages) -> list[BaseRoute]:
     ]
 
 
-def _chunks(lines: Iterator[str], size: int = 65_536) -> Iterator[bytes]:
+def _chunks(lines: Iterable[str], size: int = 65_536) -> Iterator[bytes]:
     """Lines joined into chunks of about ``size`` bytes: one write per chunk, not per row."""
     buffer: list[str] = []
     length = 0
