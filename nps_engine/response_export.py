@@ -154,10 +154,8 @@ def jsonl_chunks(
     length = 0
     encode = _JSON.encode
     for row in rows:
+        # the segment and tag tuples are written as JSON arrays as they are
         values = dict(zip(COLUMNS, row, strict=True))
-        values["segments"] = list(row[11])
-        values["shopify_tags"] = list(row[12])
-        values["zendesk_tags"] = list(row[13])
         if masked:
             values["customer_name"] = None
             values["email"] = mask_email(row[9])
