@@ -11,7 +11,7 @@ from itertools import pairwise
 
 import pytest
 from sqlalchemy import insert
-from test_report_tallies import PERIOD, engine_tallies, generate, question_of, settings_for
+from test_report_tallies import NOW, PERIOD, engine_tallies, generate, question_of, settings_for
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
@@ -19,6 +19,7 @@ from nps_engine.statistics import Tally
 from nps_engine.store.customer_ranges import customer_ranges
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
+from nps_engine.store.order_habits import _median_in_sql, usual_return_days
 from nps_engine.store.report_facts import period_tally
 from nps_engine.store.report_tallies import count_report
 
@@ -87,3 +88,12 @@ def test_a_span_tally_takes_the_answer_stored_last_of_two_at_the_same_instant(
         database, store_id, span=span, kind=SurveyKind.TRANSACTIONAL, basis="customers"
     )
     assert tally == Tally(promoters=2, passives=1, detractors=1)
+
+
+def test_the_usual_gap_read_whole_is_the_median_the_database_takes(
+    database: Database, store_id: str
+) -> None:
+    generate(database, store_id)
+    usual = usual_return_days(database, store_id, NOW)
+    assert usual is not None
+    assert usual == pytest.approx(_median_in_sql(database, store_id, NOW), abs=1e-9)
