@@ -37,11 +37,15 @@ from nps_engine.report_said import Said
 from nps_engine.response_filters import ResponseFilters
 from nps_engine.segments import StoreHabits, enabled_segments
 from nps_engine.statistics import Tally
+from nps_engine.store.customer_ranges import cores, customer_ranges
 from nps_engine.store.database import Database
 from nps_engine.store.order_habits import usual_return_days
 from nps_engine.store.report_facts import period_tally
 from nps_engine.store.report_tallies import ReportQuestion, count_report
 from nps_engine.store.said_comments import said_comments
+
+# More queries than this each read the whole period's index for fewer answers each.
+_MAX_PARTS = 4
 
 
 def report_period(
@@ -84,16 +88,20 @@ def store_report(
     def comments(usual: float | None) -> Said:
         return _said(database, settings, period, kind, now, StoreHabits(usual, now))
 
-    # The year-before tally needs nothing the rest computes: it is counted on a connection of
-    # its own while this thread reads the usual gap and counts the period, and "what they said"
-    # (which needs the usual gap) follows it there: the database does the work, on a second
-    # core when there is one. At a million answers on SQLite each of the two is as long as a
-    # third to a half of the period's count, which took as long as the other three together.
-    # An in-memory SQLite database is one per connection: there they are read afterwards.
+    # Every part is counted by the database, each on a connection of its own, as soon as what
+    # it needs is known: the year-before tally and the usual gap between orders at once; then
+    # the period's count, split by customer into one query per core (``customer_ranges``), and
+    # "what they said" (both need the usual gap). SQLite's driver lets go of the GIL while a
+    # query steps and PostgreSQL runs each query in a server process of its own, so the cores
+    # share them all: more threads than cores, so no core waits for another's last query.
+    # An in-memory SQLite database is one per connection: there they run here, one by one.
     apart = database.engine.url.database not in (None, "", ":memory:")
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
+    parts = min(cores(), _MAX_PARTS) if apart else 1
+    with ThreadPoolExecutor(max_workers=parts + 2, thread_name_prefix="report") as pool:
         pending = pool.submit(year_before_tally) if apart else None
-        usual = usual_return_days(database, store, now)
+        gap = pool.submit(usual_return_days, database, store, now) if apart else None
+        ranges = customer_ranges(database, store, parts)
+        usual = gap.result() if gap is not None else usual_return_days(database, store, now)
         reading = pool.submit(comments, usual) if said and apart else None
         question = ReportQuestion(
             store=store,
@@ -105,7 +113,9 @@ def store_report(
             support_window_days=settings.segments.support_contacted.window_days,
             usual_return_days=usual,
         )
-        tallies, trend = count_report(database, question)
+        tallies, trend = count_report(
+            database, question, ranges=ranges, pool=pool if apart else None
+        )
         year_before = pending.result() if pending is not None else year_before_tally()
         comments_said = reading.result() if reading is not None else None
         if said and comments_said is None:

@@ -3,10 +3,11 @@ segment): how many days a repeat customer usually waits between two orders.
 
 One grouped query computes, per customer with two orders or more (cancelled ones left out), the
 average gap between orders, ``(last - first) / (count - 1)`` in days, and the store's usual gap
-is the median of those averages over its repeat customers. The database ranks the averages and
+is the median of those averages over its repeat customers. PostgreSQL ranks the averages and
 hands back only the middle one or two, whose median Python takes: the same value as the median
 of all of them (the middle of a sorted list), without sending one row per repeat customer (at
 300,000 customers on PostgreSQL, reading and converting those rows took as long as the query).
+SQLite hands them all back (see :func:`usual_return_days`).
 No answer or score is read: the segment this feeds must not depend on the score.
 """
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 import statistics
 from datetime import datetime, timedelta
 from threading import Lock
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from nps_engine.store.database import Database
 from nps_engine.store.fact_query import tuned_for_report
@@ -27,21 +29,39 @@ _orders = Order.__table__
 
 def usual_return_days(database: Database, store: str, now: datetime) -> float | None:
     """The median, over customers with two orders or more placed before ``now``, of their
-    average days between orders; None when no customer has ordered twice."""
+    average days between orders; None when no customer has ordered twice.
+
+    On SQLite the gaps come back and Python takes their median: reading and sorting 300,000 of
+    them took less than the window of :func:`_median_in_sql` (1.5-1.8 against 1.9-2.3 s of CPU
+    at 1.3 million orders)."""
+    if database.dialect != "sqlite":
+        return _median_in_sql(database, store, now)
+    with database.engine.connect() as connection:
+        found = list(connection.execute(_gaps_query(store, now, database.dialect)).scalars())
+    return statistics.median(found) if found else None
+
+
+def _gaps_query(store: str, now: datetime, dialect: str) -> Select[Any]:
+    """Each repeat customer's average days between orders."""
     o = _orders.c
     first, last = func.min(o.created_at), func.max(o.created_at)
-    if database.dialect == "sqlite":  # times stored as UTC text, which julianday() reads
+    if dialect == "sqlite":  # times stored as UTC text, which julianday() reads
         days = func.julianday(last) - func.julianday(first)
     else:
         days = func.extract("epoch", last - first) / 86_400.0
-    gaps = (
+    return (
         select((days / (func.count() - 1)).label("gap"))
         .where(o.store == store, o.customer_id.is_not(None), o.cancelled_at.is_(None))
         .where(o.created_at <= now)
         .group_by(o.customer_id)
         .having(func.count() >= 2)
-        .subquery("gaps")
     )
+
+
+def _median_in_sql(database: Database, store: str, now: datetime) -> float | None:
+    """The median computed by the database, which hands back only the middle one or two gaps
+    (see the module's docstring)."""
+    gaps = _gaps_query(store, now, database.dialect).subquery("gaps")
     ranked = select(
         gaps.c.gap,
         func.row_number().over(order_by=gaps.c.gap).label("place"),

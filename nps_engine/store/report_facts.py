@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Select,
     String,
     bindparam,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from nps_engine.records import SurveyKind
@@ -156,11 +158,41 @@ def period_tally(
 ) -> Tally:
     """The tally of one span (e.g. the same dates a year earlier) on ``basis``, counted in the
     database: only three numbers come back."""
-    answers = period_answers(store, kind, [span], basis).subquery("span_answers")
-    query = select(answers.c.score, func.count()).where(answers.c.chosen).group_by(answers.c.score)
+    if basis == "customers" and database.dialect == "sqlite":
+        scores = _latest_scores(store, kind, span).subquery("span_scores")
+    else:
+        answers = period_answers(store, kind, [span], basis).subquery("span_answers")
+        scores = select(answers.c.score).where(answers.c.chosen).subquery("span_scores")
+    query = select(scores.c.score, func.count()).group_by(scores.c.score)
     counts = [0, 0, 0]
     with database.engine.connect() as connection:
         tuned_for_report(connection)
         for score, count in connection.execute(query):
             counts[_SLOT_OF_SCORE[score]] += count
     return Tally(*counts)
+
+
+def _latest_scores(store: str, kind: SurveyKind, span: Month) -> CompoundSelect[Any]:
+    """The score of each customer's latest answer in ``span``, on SQLite, grouped rather than
+    windowed: SQLite sorts every answer of the span for a window (625,000 at a million answers:
+    2 to 4 s) and groups them faster (1.2 s). A group's bare ``score`` is that of the answer
+    holding its ``max()`` (https://www.sqlite.org/lang_select.html#bareagg): the greatest time,
+    then id, as the window orders them (times are stored as fixed-width text, ids zero-padded).
+    Answers without a Shopify customer, grouped by email or alone, keep the window."""
+    r = _responses.c
+    newest = func.max(func.printf("%s%020d", r.responded_at, r.id)).label("newest")
+    customers = (
+        select(r.score, newest)
+        .where(r.store == store, r.kind == kind.value, r.customer_id.is_not(None))
+        .where(r.responded_at >= span.start, r.responded_at < span.end)
+        .group_by(r.customer_id)
+        .subquery("customers_latest")
+    )
+    others = (
+        period_answers(store, kind, [span], "customers")
+        .where(r.customer_id.is_(None))
+        .subquery("others_latest")
+    )
+    # reading ``newest`` keeps the max() a later SQLite could drop as an unused column
+    latest = select(customers.c.score).where(customers.c.newest.is_not(None))
+    return union_all(latest, select(others.c.score).where(others.c.chosen))

@@ -17,10 +17,12 @@ imported answer's ``property``) is counted by that engine, for that segment alon
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 
 from nps_engine.answer_counts import Tallies, tally_answers
 from nps_engine.periods import Period
@@ -28,6 +30,7 @@ from nps_engine.records import SurveyKind
 from nps_engine.report import Basis
 from nps_engine.segments import Segment, SegmentChoices, enabled_segments, optional_facts
 from nps_engine.statistics import Tally
+from nps_engine.store.customer_ranges import EVERYONE, CustomerRange
 from nps_engine.store.database import Database
 from nps_engine.store.fact_query import period_answers, tuned_for_report
 from nps_engine.store.report_facts import load_report_inputs
@@ -58,9 +61,47 @@ class ReportQuestion:
     usual_return_days: float | None
 
 
-def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies, dict[str, Tally]]:
+def count_report(
+    database: Database,
+    question: ReportQuestion,
+    *,
+    ranges: Sequence[CustomerRange] = EVERYONE,
+    pool: Executor | None = None,
+) -> tuple[Tallies, dict[str, Tally]]:
     """The period's tallies (overall, per segment, per month and segment) and each month's
-    overall tally, counted in the database."""
+    overall tally, counted in the database.
+
+    ``ranges``: disjoint customer ranges covering everyone (``customer_ranges``), one query
+    each, their grouped counts added up; with ``pool``, the queries run on its threads, each on
+    a connection of its own, at the same time."""
+    built = [_grouped_query(database, question, customers) for customers in ranges]
+    conditions = built[0][1]
+
+    def count(query: Select[Any]) -> list[tuple[Any, ...]]:
+        with database.engine.connect() as connection:
+            tuned_for_report(connection)
+            return [tuple(row) for row in connection.execute(query)]
+
+    if pool is None:
+        grouped = [count(query) for query, _ in built]
+    else:
+        pending = [pool.submit(count, query) for query, _ in built]
+        grouped = [future.result() for future in pending]
+    counts = _Counts([month.label for month in question.period.months()], len(conditions))
+    for rows in grouped:
+        for month, chosen, month_latest, score, bits, n in rows:
+            counts.add(month, bool(chosen), bool(month_latest), score, int(bits), n)
+    tallies, trend = counts.tallies()
+    if any(condition is None for condition in conditions):
+        tallies = _with_python_segments(database, question, conditions, tallies)
+    return tallies, trend
+
+
+def _grouped_query(
+    database: Database, question: ReportQuestion, customers: CustomerRange
+) -> tuple[Select[Any], list[Condition | None]]:
+    """The counted answers of ``customers`` grouped by month, "latest of the period", "latest
+    of the month", score and segment bits; and the segments' conditions (None: left to Python)."""
     months = question.period.months()
     dialect = database.engine.dialect.name
     # PostgreSQL joins each answer's customer and surveyed order under the window, where its
@@ -68,7 +109,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
     # them up for answers the window then leaves out.
     joined = dialect == "postgresql"
     answers = period_answers(
-        question.store, question.kind, months, question.basis, joined=joined
+        question.store, question.kind, months, question.basis, joined=joined, customers=customers
     ).subquery("period_answers")
     needs = facts_needed(question.choices, question.usual_return_days)
     facts = AnswerFacts.of_report(
@@ -92,16 +133,7 @@ def count_report(database: Database, question: ReportQuestion) -> tuple[Tallies,
         # by the output name: the mask is written (and computed) once
         .group_by(f.month, f.chosen, f.month_latest, f.score, literal_column("segment_mask"))
     )
-    labels = [month.label for month in months]
-    counts = _Counts(labels, len(conditions))
-    with database.engine.connect() as connection:
-        tuned_for_report(connection)
-        for month, chosen, month_latest, score, bits, n in connection.execute(query):
-            counts.add(month, bool(chosen), bool(month_latest), score, int(bits), n)
-    tallies, trend = counts.tallies()
-    if any(condition is None for condition in conditions):
-        tallies = _with_python_segments(database, question, conditions, tallies)
-    return tallies, trend
+    return query, list(conditions)
 
 
 class _Counts:
