@@ -20,7 +20,9 @@ key order, whose ``ON CONFLICT DO NOTHING`` is the duplicate check:
   one statement per batch; the import holds a larger page cache while inserting (the usual one
   again to build the indexes), in WAL with ``synchronous=NORMAL`` as every connection
   (database.py);
-- on PostgreSQL, COPY into a staging table, then one ``INSERT ... SELECT``.
+- on PostgreSQL, COPY into a staging table, then one ``INSERT ... SELECT``; a large load is one
+  transaction instead, its unique constraints dropped too and its batches COPYed straight into
+  the table (``import_postgres``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse
+from nps_engine.store import import_postgres
 from nps_engine.store.database import Database
 from nps_engine.store.import_lookups import customers_by_email, orders_by_reference, stored_keys
 from nps_engine.store.models import Customer, Response
@@ -55,7 +58,6 @@ COMMIT_ROWS = 250_000
 # Emails whose customer (or lack of one) is remembered between batches: a file holds several
 # answers per customer, and each is looked up once. Bounded, so a huge file stays in memory.
 KNOWN_EMAILS = 500_000
-STAGING = "nps_import_staging"  # PostgreSQL: a temporary table, dropped at each commit
 LOAD_CACHE_KIB = 131_072  # SQLite page cache while importing (128 MiB), back to the default after
 # Rows from which a load builds the secondary indexes after inserting rather than during.
 LARGE_LOAD = 50_000
@@ -123,28 +125,45 @@ def _load(
     """The import itself, batch by batch, into ``counts``; the indexes it dropped go into
     ``deferred`` as soon as they are dropped, for the caller to build whatever happens."""
     stored = _stored_answers(connection) if expected_rows >= LARGE_LOAD else 0
+    on_sqlite = connection.dialect.name == "sqlite"
+    insert = _insert_sqlite if on_sqlite else _insert_postgresql
+    loading: int | None = None  # PostgreSQL's large load: the largest id before it
     customers: dict[str, int | None] = {}
     read = pending = 0
     probe = True
     for batch in _batches(rows, batch_size):
         before, repeats = counts.imported, counts.duplicates
-        _import_batch(connection, store, batch, now=now, kind=kind, counts=counts, probe=probe,
-                      customers=customers)  # fmt: skip
+        values = _batch_rows(connection, store, batch, now=now, kind=kind, probe=probe,
+                             customers=customers)  # fmt: skip
+        # PostgreSQL decides before inserting the first batch that is mostly new (the look-up
+        # of stored keys says so): that batch goes in without the indexes too.
+        left = expected_rows - read
+        mostly_new = len(values) * 2 > len(batch)
+        if not on_sqlite and loading is None and mostly_new and _large(left, stored, counts):
+            # all in the import's transaction, so dry runs too
+            loading, insert = import_postgres.start_load(connection), _load_postgresql
+        _count(counts, len(batch), insert(connection, values) if values else ImportCounts())
         # A file imported again is all duplicates: reading which keys exist is cheaper than
         # trying to insert each row. A new file is all new rows: the insert's own conflict
-        # check is enough. The last batch tells which kind this one is.
-        probe = (counts.duplicates - repeats) * 2 > len(batch)
+        # check is enough. The last batch tells which kind this one is (PostgreSQL's large
+        # load is new rows, its duplicates are only known at its end).
+        probe = loading is None and (counts.duplicates - repeats) * 2 > len(batch)
         read, pending = read + len(batch), pending + len(batch)
         # Decided on the first batch that writes, not before: a file imported again (all
         # duplicates) writes nothing and must not rebuild the indexes for nothing.
         left = expected_rows - read
-        if counts.imported > before and not (dry_run or deferred) and left >= LARGE_LOAD:
-            deferred.extend(_defer_indexes(connection, left, stored + counts.imported))
-        if pending >= COMMIT_ROWS and not dry_run:
+        wrote = counts.imported > before
+        if on_sqlite and wrote and not (dry_run or deferred) and _large(left, stored, counts):
+            deferred.extend(_defer_indexes(connection))
+        if pending >= COMMIT_ROWS and not dry_run and loading is None:
             connection.commit()
             pending = 0
         if on_batch is not None:
             on_batch(counts)
+    if loading is not None:
+        imported, matched, orders = import_postgres.finish_load(connection, loading)
+        # The load's rows were counted as duplicates as they went in: those kept are not.
+        _count(counts, 0, ImportCounts(imported, 0, matched, imported - matched, orders))
     if not dry_run:
         connection.commit()
 
@@ -164,11 +183,15 @@ def _stored_answers(connection: Connection) -> int:
     return connection.scalar(select(func.count()).select_from(table)) or 0
 
 
-def _defer_indexes(connection: Connection, rows_left: int, stored: int) -> list[Index]:
-    """Drop the secondary indexes when the rest of the load is large against the table (the
-    rows so far are committed with it); those dropped, to build again at the end."""
-    if rows_left <= stored:
-        return []
+def _large(rows_left: int, stored: int, counts: ImportCounts) -> bool:
+    """Whether the rest of the load is large, and larger than the table (its indexes are
+    then built after it, once, not kept up to date row by row)."""
+    return rows_left >= LARGE_LOAD and rows_left > stored + counts.imported
+
+
+def _defer_indexes(connection: Connection) -> list[Index]:
+    """Drop the secondary indexes (the rows so far are committed with it); those dropped, to
+    build again at the end."""
     indexes = _secondary_indexes()
     for index in indexes:
         index.drop(connection)
@@ -212,22 +235,23 @@ COLUMNS = (
     "store", "import_key", "source", "kind", "customer_id", "email", "order_id", "score",
     "comment", "properties", "responded_at", "updated_at",
 )  # fmt: skip
+NAMES = ", ".join(COLUMNS)
 KEY = 1
 NO_ORDER: tuple[int | None, int | None] = (None, None)
 Row = tuple[Any, ...]
 
 
-def _import_batch(
+def _batch_rows(
     connection: Connection,
     store: str,
     batch: Sequence[ImportedResponse],
     *,
     now: datetime,
     kind: SurveyKind,
-    counts: ImportCounts,
     probe: bool,
     customers: dict[str, int | None],
-) -> None:
+) -> list[Row]:
+    """The batch's rows to insert, with their customer and order: one per key not known stored."""
     on_sqlite = connection.dialect.name == "sqlite"
     if probe:
         known = stored_keys(connection, store, [row.import_key for row in batch])
@@ -263,13 +287,14 @@ def _import_batch(
             stamp(responded_at),
             updated_at,
         )
-    insert = _insert_sqlite if on_sqlite else _insert_postgresql
     # In key order, the batch walks the unique (store, import_key) index from one end to the
     # other instead of landing on a random page of it for every row (the keys are hashes).
-    values = sorted(new.values(), key=itemgetter(KEY))
-    added = insert(connection, values) if new else ImportCounts()
+    return sorted(new.values(), key=itemgetter(KEY))
+
+
+def _count(counts: ImportCounts, read: int, added: ImportCounts) -> None:
     counts.imported += added.imported
-    counts.duplicates += len(batch) - added.imported
+    counts.duplicates += read - added.imported
     counts.matched += added.matched
     counts.unmatched += added.unmatched
     counts.orders_matched += added.orders_matched
@@ -342,28 +367,14 @@ def _insert_sqlite(connection: Connection, rows: list[Row]) -> ImportCounts:
 
 
 def _insert_postgresql(connection: Connection, rows: list[Row]) -> ImportCounts:
-    """COPY the rows into a transaction-local staging table, then move them over with
-    ``ON CONFLICT DO NOTHING`` (COPY itself cannot skip a conflicting row), counting what went
-    in. COPY streams the rows without a statement per row, several times faster than an INSERT
-    executemany."""
-    names = ", ".join(COLUMNS)
-    raw = connection.connection.driver_connection
-    assert raw is not None  # a live connection always holds a driver connection
-    connection.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} ON COMMIT DROP AS "  # noqa: S608 - names are ours
-        f"SELECT {names} FROM responses WITH NO DATA"
-    )
-    with raw.cursor() as cursor, cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    added = connection.exec_driver_sql(
-        f"WITH added AS (INSERT INTO responses ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
-        "ON CONFLICT (store, import_key) DO NOTHING RETURNING customer_id, order_id) "
-        "SELECT count(*), count(customer_id), count(order_id) FROM added"
-    ).one()
-    connection.exec_driver_sql(f"TRUNCATE {STAGING}")
-    imported, matched, orders_matched = (int(value) for value in added)
+    imported, matched, orders_matched = import_postgres.insert_batch(connection, NAMES, rows)
     return ImportCounts(imported, 0, matched, imported - matched, orders_matched)
+
+
+def _load_postgresql(connection: Connection, rows: list[Row]) -> ImportCounts:
+    """A batch of a large load: in the table, counted when the load ends."""
+    import_postgres.load(connection, NAMES, rows)
+    return ImportCounts()
 
 
 def link_answers_to_customers(session: Session, store: str) -> int:

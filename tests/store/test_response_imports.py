@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ResponseCsv
+from nps_engine.store import response_imports
 from nps_engine.store.database import Database
 from nps_engine.store.models import Customer, Order, Response
 from nps_engine.store.response_imports import import_responses
@@ -246,3 +249,76 @@ def test_progress_hears_each_batch(database: Database, store_id: str) -> None:
         on_batch=lambda c: heard.append(c.imported),
     )
     assert heard == [2, 3]
+
+
+def unique_constraints(database: Database) -> set[str]:
+    from sqlalchemy import inspect
+
+    found = inspect(database.engine).get_unique_constraints("responses")
+    return {str(constraint["name"]) for constraint in found}
+
+
+def test_a_large_load_keeps_the_first_of_each_key_and_the_stored_answers(
+    database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two rows make a large load: on PostgreSQL the later batches go straight into the table,
+    # its unique constraints dropped, and duplicates are found when they are built again.
+    monkeypatch.setattr(response_imports, "LARGE_LOAD", 2)
+    seed(database, store_id)
+    indexes, uniques = response_indexes(database), unique_constraints(database)
+    header, first, second, third = CSV.splitlines()
+    import_responses(database, store_id, rows(f"{header}\n{second}\n"), now=NOW)
+    again = "jane@example.com,5,Again,2025-06-01T10:00:00Z,#1002"
+    repeated = first.replace("Great", "Other")  # the same answer: the first line counts
+    text = f"{header}\n{first}\n{second}\n{third}\n{again}\n{repeated}\n"
+    counts = import_responses(
+        database, store_id, rows(text), now=NOW, batch_size=2, expected_rows=5
+    )
+    assert (counts.imported, counts.duplicates) == (3, 2)
+    assert (counts.matched, counts.unmatched, counts.orders_matched) == (3, 0, 3)
+    answers = stored(database, store_id)
+    assert [(a.email, a.score, a.comment) for a in answers] == [
+        ("john@example.com", 9, "Great"),
+        ("jane@example.com", 3, "Late"),
+        ("nobody@example.com", 7, None),
+        ("jane@example.com", 5, "Again"),
+    ]
+    assert [(a.customer_id, a.order_id) for a in answers] == [(11, 901), (12, None), (12, 555),
+                                                              (12, 555)]  # fmt: skip
+    assert (response_indexes(database), unique_constraints(database)) == (indexes, uniques)
+    assert import_responses(database, store_id, rows(text), now=NOW).imported == 0
+
+
+def test_a_large_load_that_fails_leaves_the_store_as_before(
+    database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if database.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite commits a large load as it goes; a new run finishes it")
+    monkeypatch.setattr(response_imports, "LARGE_LOAD", 2)
+    indexes, uniques = response_indexes(database), unique_constraints(database)
+    text = "email,score,responded_at\n" + "".join(
+        f"c{i}@example.com,{i % 11},2025-01-01T00:00:00Z\n" for i in range(6)
+    )
+
+    def failing() -> Iterator[ImportedResponse]:
+        yield from rows(text)
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError):
+        import_responses(database, store_id, failing(), now=NOW, batch_size=2, expected_rows=9)
+    assert stored(database, store_id) == []
+    assert (response_indexes(database), unique_constraints(database)) == (indexes, uniques)
+
+
+def test_a_large_dry_run_writes_nothing(
+    database: Database, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(response_imports, "LARGE_LOAD", 2)
+    seed(database, store_id)
+    indexes, uniques = response_indexes(database), unique_constraints(database)
+    counts = import_responses(
+        database, store_id, rows(), now=NOW, dry_run=True, batch_size=1, expected_rows=3
+    )
+    assert (counts.imported, counts.matched, counts.orders_matched) == (3, 3, 2)
+    assert stored(database, store_id) == []
+    assert (response_indexes(database), unique_constraints(database)) == (indexes, uniques)
