@@ -55,9 +55,14 @@ def customer_ranges(database: Database, store: str, parts: int) -> tuple[Custome
 
 def within(customers: CustomerRange) -> ColumnElement[bool]:
     """The answers of ``responses`` whose customer falls in ``customers``."""
-    low, high = customers
     customer_id = _responses.c.customer_id
-    above = true() if low is None else customer_id >= low
-    below = true() if high is None else customer_id < high
-    in_range = and_(above, below)
-    return or_(customer_id.is_(None), in_range) if low is None else in_range
+    in_range = id_within(customer_id, customers)
+    return or_(customer_id.is_(None), in_range) if customers[0] is None else in_range
+
+
+def id_within(column: ColumnElement[int], customers: CustomerRange) -> ColumnElement[bool]:
+    """``column`` (a customer id) falls in ``customers``; NULL for a NULL id."""
+    low, high = customers
+    above = true() if low is None else column >= low
+    below = true() if high is None else column < high
+    return and_(above, below)

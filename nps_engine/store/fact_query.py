@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from nps_engine.records import SurveyKind
 from nps_engine.report import Basis, Month
-from nps_engine.store.customer_ranges import EVERYONE, CustomerRange, within
+from nps_engine.store.customer_ranges import EVERYONE, CustomerRange, id_within, within
 from nps_engine.store.models import Customer, Order, Response, Ticket
 from nps_engine.store.types import UtcDateTime
 
@@ -151,9 +151,17 @@ def period_answers(
     if customers != EVERYONE[0]:
         query = query.where(within(customers))
     if joined:
-        query = query.outerjoin(
-            customer, and_(customer.c.store == store, customer.c.id == r.customer_id)
-        ).outerjoin(surveyed, and_(surveyed.c.store == store, surveyed.c.id == r.order_id))
+        # The customer joined is the answer's own, so it lies in the answers' range too: said
+        # in the join, the range's query hashes that range's customers instead of all of them
+        # (PostgreSQL does not carry a range across an equality). The surveyed order cannot be
+        # narrowed so: an imported answer's customer is the one its email names, and its order
+        # may be another customer's (``response_imports``).
+        same_customer = and_(customer.c.store == store, customer.c.id == r.customer_id)
+        if customers != EVERYONE[0]:
+            same_customer = and_(same_customer, id_within(customer.c.id, customers))
+        query = query.outerjoin(customer, same_customer).outerjoin(
+            surveyed, and_(surveyed.c.store == store, surveyed.c.id == r.order_id)
+        )
     return query
 
 
