@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 from nps_engine.response_filters import mask_email
@@ -149,17 +150,40 @@ def _masked_cells(row: Sequence[Any]) -> list[object]:
 def jsonl_chunks(
     rows: Iterable[Sequence[Any]], *, masked: bool = False, size: int = CHUNK
 ) -> Iterator[str]:
-    """Rows of :func:`export_values` as JSON Lines, in chunks of about ``size`` characters."""
+    """Rows of :func:`export_values` as JSON Lines, in chunks of about ``size`` characters.
+
+    Each line is what ``json.dumps(dict(zip(COLUMNS, row)), ensure_ascii=False)`` writes, put
+    together from its pieces: the text cells escaped by the encoder's own C function, the
+    numbers as ``str()``, and the few distinct runs of kind, score, language, segments, tags and
+    theme encoded once each. Building a dict and encoding it took 11 us an answer, four times
+    this (200,000 rows: 2.18 -> 0.62 s of CPU); a test compares the lines with ``json.dumps``."""
     lines: list[str] = []
     length = 0
-    encode = _JSON.encode
+    runs: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
     for row in rows:
-        # the segment and tag tuples are written as JSON arrays as they are
-        values = dict(zip(COLUMNS, row, strict=True))
+        (answer_id, at, kind, score, category, comment, language, customer_id, name, email,
+         order, segments, shopify, zendesk, ticket, theme) = row  # fmt: skip
         if masked:
-            values["customer_name"] = None
-            values["email"] = mask_email(row[9])
-        line = encode(values) + "\n"
+            name, email = None, mask_email(email)
+        key = (kind, score, category, language, segments, shopify, zendesk, theme)
+        run = runs.get(key)
+        if run is None:
+            if len(runs) >= _RUNS_KEPT:
+                runs.clear()
+            run = runs[key] = (
+                f', "kind": {_string(kind)}, "score": {_number(score)}, '
+                f'"category": {_string(category)}',
+                f', "language": {_string(language)}',
+                f', "segments": {_ENCODE(segments)}, "shopify_tags": {_ENCODE(shopify)}, '
+                f'"zendesk_tags": {_ENCODE(zendesk)}',
+                f', "theme": {_string(theme)}}}\n',
+            )
+        line = (
+            f'{{"id": {_number(answer_id)}, "responded_at": {_string(at)}{run[0]}, '
+            f'"comment": {_string(comment)}{run[1]}, "customer_id": {_number(customer_id)}, '
+            f'"customer_name": {_string(name)}, "email": {_string(email)}, '
+            f'"order": {_string(order)}{run[2]}, "followup_ticket_id": {_number(ticket)}{run[3]}'
+        )
         lines.append(line)
         length += len(line)
         if length >= size:
@@ -167,6 +191,24 @@ def jsonl_chunks(
             lines, length = [], 0
     if lines:
         yield "".join(lines)
+
+
+_ENCODE = _JSON.encode
+_RUNS_KEPT = 10_000  # distinct runs of the low-cardinality cells remembered
+
+
+def _string(value: object) -> str:
+    """A text cell as JSON (anything but text or None as the encoder writes it)."""
+    if value is None:
+        return "null"
+    return encode_basestring(value) if type(value) is str else _ENCODE(value)
+
+
+def _number(value: object) -> str:
+    """An id or score as JSON: ``str()`` of an int is what the encoder writes."""
+    if value is None:
+        return "null"
+    return str(value) if type(value) is int else _ENCODE(value)
 
 
 def _take(buffer: io.StringIO) -> str:
