@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
@@ -29,7 +29,6 @@ COLUMNS = (
 )  # fmt: skip
 BOM = "\ufeff"
 CHUNK = 65_536  # characters per piece of an export handed to the writer (a file, a response)
-_BATCH = 500  # rows per call of the csv writer
 # json.dumps(..., ensure_ascii=False) builds an encoder per call; one is enough.
 _JSON = json.JSONEncoder(ensure_ascii=False)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -111,25 +110,71 @@ def csv_chunks(
 ) -> Iterator[str]:
     """Rows of :func:`export_values` as CSV text, in chunks of about ``size`` characters:
     the header first (unless ``header`` is false: a later part of an export), then whole
-    lines."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    lines.
+
+    Each line is what ``csv.writer`` (minimal quoting, ``\r\n``) writes for the cells of
+    :func:`_csv_cells`, put together from its pieces: a cell is quoted when it holds the
+    delimiter, a quote or a line break, None is empty, numbers are ``str()``, and the few
+    distinct runs of kind, score, language, segments, tags and theme are written once each.
+    A list of cells per answer handed to the csv module took 7 us an answer; a test compares
+    the lines with ``csv.writer``."""
     if header:
-        writer.writerow(COLUMNS)
-        yield (BOM if bom else "") + _take(buffer)
-    cells = _masked_cells if masked else _csv_cells
-    rows = iter(rows)
-    while batch := list(islice(rows, _BATCH)):
-        writer.writerows(map(cells, batch))
-        if buffer.tell() >= size:
-            yield _take(buffer)
-    if buffer.tell():
-        yield _take(buffer)
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerow(COLUMNS)
+        yield (BOM if bom else "") + buffer.getvalue()
+    special = re.compile(f'[{re.escape(delimiter)}"\r\n]').search
+
+    def cell(value: str | None) -> str:
+        if value is None:
+            return ""
+        if special(value):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    def number(value: object) -> str:
+        if value is None:
+            return ""
+        return str(value) if type(value) is int else cell(str(value))
+
+    d = delimiter
+    lines: list[str] = []
+    length = 0
+    runs: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
+    for row in rows:
+        (answer_id, at, kind, score, category, comment, language, customer_id, name, email,
+         order, segments, shopify, zendesk, ticket, theme) = row  # fmt: skip
+        if masked:
+            name, email = None, mask_email(email)
+        key = (kind, score, category, language, segments, shopify, zendesk, theme)
+        run = runs.get(key)
+        if run is None:
+            if len(runs) >= _RUNS_KEPT:
+                runs.clear()
+            run = runs[key] = (
+                f"{d}{cell(_text(kind))}{d}{number(score)}{d}{cell(category)}",
+                f"{d}{cell(_text(language))}",
+                f"{d}{cell(' '.join(segments))}{d}{cell(' '.join(shopify))}"
+                f"{d}{cell(' '.join(zendesk))}",
+                f"{d}{cell(_text(theme))}\r\n",
+            )
+        line = (
+            f"{number(answer_id)}{d}{cell(at)}{run[0]}{d}{cell(_text(comment))}{run[1]}"
+            f"{d}{number(customer_id)}{d}{cell(_text(name))}{d}{cell(_text(email))}"
+            f"{d}{cell(_text(order))}{run[2]}{d}{number(ticket)}{run[3]}"
+        )
+        lines.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(lines)
+            lines, length = [], 0
+    if lines:
+        yield "".join(lines)
 
 
 def _csv_cells(row: Sequence[Any]) -> list[object]:
-    """The CSV cells of one row (once per exported answer): None is written empty by the csv
-    module, numbers as ``str()`` would, lists space-separated, text defused by :func:`_text`."""
+    """The CSV cells of one row, as ``csv.writer`` takes them (what :func:`csv_chunks`
+    writes): None is written empty, numbers as ``str()``, lists space-separated, text defused
+    by :func:`_text`."""
     (answer_id, at, kind, score, category, comment, language, customer_id, name, email, order,
      segments, shopify, zendesk, ticket, theme) = row  # fmt: skip
     return [
@@ -137,14 +182,6 @@ def _csv_cells(row: Sequence[Any]) -> list[object]:
         _text(name), _text(email), _text(order), " ".join(segments), " ".join(shopify),
         " ".join(zendesk), ticket, _text(theme),
     ]  # fmt: skip
-
-
-def _masked_cells(row: Sequence[Any]) -> list[object]:
-    """:func:`_csv_cells` as a viewer sees them: no name, the email masked."""
-    cells = _csv_cells(row)
-    cells[8] = None
-    cells[9] = _text(mask_email(row[9]))
-    return cells
 
 
 def jsonl_chunks(
@@ -209,13 +246,6 @@ def _number(value: object) -> str:
     if value is None:
         return "null"
     return str(value) if type(value) is int else _ENCODE(value)
-
-
-def _take(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
 
 
 def _text(value: str | None) -> str | None:

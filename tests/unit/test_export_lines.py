@@ -1,15 +1,18 @@
-"""JSON Lines are put together from pieces (``response_export.jsonl_chunks``) rather than by
-encoding a dict per answer: each line must still be exactly what ``json.dumps`` writes, for any
-text a customer or a store can put in a cell, and parse back to the row's values."""
+"""CSV and JSON Lines are put together from pieces (``response_export.csv_chunks`` and
+``jsonl_chunks``) rather than by handing each answer to the csv module or encoding a dict per
+answer: each line must still be exactly what ``csv.writer`` and ``json.dumps`` write, for any
+text a customer or a store can put in a cell (quotes, delimiters, line breaks, formulas)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nps_engine.response_export import COLUMNS, jsonl_chunks
+from nps_engine.response_export import COLUMNS, _csv_cells, _text, csv_chunks, jsonl_chunks
 from nps_engine.response_filters import mask_email
 
 text = st.one_of(st.none(), st.text(max_size=30))
@@ -47,3 +50,22 @@ def test_a_comment_with_quotes_breaks_and_accents_stays_one_line() -> None:
     assert end == ""
     assert json.loads(line)["comment"] == comment
     assert "abîmé" in line  # not escaped to \\u00ee: UTF-8 as Excel and jq read it
+
+
+@given(st.lists(row, max_size=20), st.booleans(), st.sampled_from([",", ";"]))
+def test_each_csv_line_is_what_the_csv_module_writes(
+    rows: list[tuple[object, ...]], masked: bool, delimiter: str
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for values in rows:
+        cells = _csv_cells(values)
+        if masked:
+            cells[8], cells[9] = None, _text(mask_email(values[9]))  # type: ignore[arg-type]
+        writer.writerow(cells)
+    written = "".join(csv_chunks(rows, delimiter=delimiter, masked=masked, size=200))
+    assert written == "\ufeff" + buffer.getvalue()
+    parsed = list(csv.reader(io.StringIO(written[1:], newline=""), delimiter=delimiter))
+    comments = [_text(values[5]) or "" for values in rows]  # type: ignore[arg-type]
+    assert [line[5] for line in parsed[1:]] == comments  # quoted line breaks read back whole
