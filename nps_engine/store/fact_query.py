@@ -105,21 +105,21 @@ def period_answers(
     """The period's answers with their month (store time zone) and, on the customers basis,
     whether each is its customer's latest of the period (``chosen``) and of its month.
 
-    ``joined``: each answer also carries its customer's columns (``JOINED_CUSTOMER``) and its
-    surveyed order's (``JOINED_ORDER``), joined before the window. PostgreSQL runs what lies
-    under the window (the read of the period, its sort, and so these joins) in parallel workers,
-    and nothing above it: joined there, hashing the store's orders and customers is shared out
-    (at 1M answers the report's query went from 3.1-4.9 s to 2.8-3.8 s, the leader's CPU from
-    2.9-4.5 to 2.4-3.0 s), for the 8% more answers the window has not left out yet.
+    ``joined``: each answer also carries its customer's columns (``JOINED_CUSTOMER``), joined
+    before the window. PostgreSQL runs what lies under the window (the read of the period, its
+    sort, and so this join) in parallel workers, and nothing above it: joined there, hashing
+    the customers is shared out, for the 8% more answers the window has not left out yet.
+    The surveyed order is not joined here (``segment_sql.AnswerFacts.of_report`` looks it up
+    for the counted answers): hashing all the store's orders, in each range's query, cost more
+    than a seek per counted answer.
 
     ``customers``: only the answers of those customers (``customer_ranges``)."""
     r = _responses.c
     calendar = _calendar(months)
     columns: list[ColumnElement[Any]] = [*answer_columns(), calendar.c.label.label("month")]
-    customer, surveyed = _customers.alias("customer"), _orders.alias("surveyed")
+    customer = _customers.alias("customer")
     if joined:
         columns += [customer.c[name] for name in JOINED_CUSTOMER]
-        columns += [surveyed.c[name] for name in JOINED_ORDER]
     if basis == "customers":
         newest_first: dict[str, Any] = {
             "partition_by": _who(),
@@ -153,21 +153,16 @@ def period_answers(
     if joined:
         # The customer joined is the answer's own, so it lies in the answers' range too: said
         # in the join, the range's query hashes that range's customers instead of all of them
-        # (PostgreSQL does not carry a range across an equality). The surveyed order cannot be
-        # narrowed so: an imported answer's customer is the one its email names, and its order
-        # may be another customer's (``response_imports``).
+        # (PostgreSQL does not carry a range across an equality).
         same_customer = and_(customer.c.store == store, customer.c.id == r.customer_id)
         if customers != EVERYONE[0]:
             same_customer = and_(same_customer, id_within(customer.c.id, customers))
-        query = query.outerjoin(customer, same_customer).outerjoin(
-            surveyed, and_(surveyed.c.store == store, surveyed.c.id == r.order_id)
-        )
+        query = query.outerjoin(customer, same_customer)
     return query
 
 
 # The columns ``period_answers(joined=True)`` adds, under their own names.
 JOINED_CUSTOMER = ("orders_count", "total_spent", "tags", "country")
-JOINED_ORDER = ("returned", "refunded", "created_at")
 
 
 def _calendar(months: Sequence[Month]) -> Subquery:

@@ -104,9 +104,9 @@ def _grouped_query(
     of the month", score and segment bits; and the segments' conditions (None: left to Python)."""
     months = question.period.months()
     dialect = database.engine.dialect.name
-    # PostgreSQL joins each answer's customer and surveyed order under the window, where its
-    # parallel workers share the work (``period_answers``); SQLite has none, and would look
-    # them up for answers the window then leaves out.
+    # PostgreSQL joins each answer's customer under the window, where its parallel workers
+    # share the work (``period_answers``); SQLite has none, and would look it up for answers
+    # the window then leaves out.
     joined = dialect == "postgresql"
     answers = period_answers(
         question.store, question.kind, months, question.basis, joined=joined, customers=customers

@@ -94,7 +94,8 @@ class AnswerFacts:
     ) -> AnswerFacts:
         """The report's counted answers: ``answers`` (``fact_query.period_answers``) joined to
         the answer's customer and surveyed order, keeping only the answers the report counts.
-        ``joined``: ``answers`` carries those columns already (``period_answers(joined=True)``).
+        ``joined``: ``answers`` carries the customer's columns already
+        (``period_answers(joined=True)``, PostgreSQL), and the surveyed order is a LATERAL seek.
         ``last_order_when``: the last order is looked up only for the answers it tells something
         about (:func:`last_order_when`), NULL for the others."""
         a, c = answers.c, _customers.c
@@ -102,7 +103,20 @@ class AnswerFacts:
         customers: FromClause = _customers
         counted = select().select_from(answers)
         if joined:
-            surveyed = customers = answers
+            customers = answers
+            # The surveyed order, a seek on its key per counted answer. Joined under the window
+            # (or here, where PostgreSQL's plan hashed all of them), every range's query hashed
+            # all the store's orders: the range cannot narrow them, as an imported answer's
+            # order may be another customer's. LATERAL with LIMIT 1 keeps it a seek. At 1M
+            # answers in two ranges: 4.0-4.8 s against 5.0-6.5 s (interleaved, load 3.7).
+            o = Order.__table__.alias("surveyed_order")
+            surveyed = (
+                select(o.c.returned, o.c.refunded, o.c.created_at)
+                .where(o.c.store == store, o.c.id == a.order_id)
+                .limit(1)
+                .lateral("surveyed")
+            )
+            counted = counted.outerjoin(surveyed, true())
         else:
             s = surveyed.c
             counted = counted.outerjoin(

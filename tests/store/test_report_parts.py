@@ -5,6 +5,7 @@ email or alone, and one customer's answers at the very same instant)."""
 
 from __future__ import annotations
 
+import statistics
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -18,8 +19,8 @@ from nps_engine.report import Basis, Month
 from nps_engine.statistics import Tally
 from nps_engine.store.customer_ranges import customer_ranges
 from nps_engine.store.database import Database
-from nps_engine.store.models import Response
-from nps_engine.store.order_habits import _median_in_sql, usual_return_days
+from nps_engine.store.models import Order, Response
+from nps_engine.store.order_habits import _gaps_query, usual_return_days
 from nps_engine.store.report_facts import period_tally
 from nps_engine.store.report_tallies import count_report
 
@@ -90,10 +91,30 @@ def test_a_span_tally_takes_the_answer_stored_last_of_two_at_the_same_instant(
     assert tally == Tally(promoters=2, passives=1, detractors=1)
 
 
-def test_the_usual_gap_read_whole_is_the_median_the_database_takes(
+def test_the_usual_gap_is_the_median_of_every_repeat_customers_gap(
     database: Database, store_id: str
 ) -> None:
+    """On PostgreSQL the database hands back only the middle gaps; the median is the same as
+    that of every gap read whole."""
     generate(database, store_id)
     usual = usual_return_days(database, store_id, NOW)
-    assert usual is not None
-    assert usual == pytest.approx(_median_in_sql(database, store_id, NOW), abs=1e-9)
+    with database.engine.connect() as connection:
+        gaps = _gaps_query(store_id, NOW, database.dialect)
+        every = [float(gap) for gap in connection.execute(gaps).scalars()]
+    assert len(every) > 2
+    assert usual == pytest.approx(statistics.median(every), abs=1e-9)
+
+
+def test_the_usual_gap_of_an_even_count_is_between_the_two_middle_ones(
+    database: Database, store_id: str
+) -> None:
+    """Two repeat customers, 10 and 30 days between their orders: the usual gap is 20."""
+    first = datetime(2025, 1, 1, tzinfo=UTC)
+    with database.session() as session:
+        for customer, days in ((1, 10), (2, 30)):
+            for number, at in enumerate((first, first + timedelta(days=days))):
+                session.add(
+                    Order(store=store_id, id=customer * 10 + number, name=f"#{customer}{number}",
+                          customer_id=customer, created_at=at, updated_at=at)
+                )  # fmt: skip
+    assert usual_return_days(database, store_id, NOW) == pytest.approx(20.0)
