@@ -82,7 +82,7 @@ def answer_columns() -> tuple[ColumnElement[Any], ...]:
     return (r.id, r.customer_id, r.email, r.order_id, r.score, r.responded_at)
 
 
-def _who() -> tuple[ColumnElement[Any], ...]:
+def who_answered() -> tuple[ColumnElement[Any], ...]:
     """PARTITION BY terms grouping one customer's answers (see the module docstring)."""
     r = _responses.c
     without_customer = r.customer_id.is_(None)
@@ -122,7 +122,7 @@ def period_answers(
         columns += [customer.c[name] for name in JOINED_CUSTOMER]
     if basis == "customers":
         newest_first: dict[str, Any] = {
-            "partition_by": _who(),
+            "partition_by": who_answered(),
             "order_by": (r.responded_at.desc(), r.id.desc()),
         }
         # One window, two readings: row 1 is the latest of the period; a row whose newer
