@@ -237,6 +237,7 @@ COLUMNS = (
 )  # fmt: skip
 NAMES = ", ".join(COLUMNS)
 KEY = 1
+_EMAIL_OF, _ORDER_OF = itemgetter(2), itemgetter(6)  # ImportedResponse's email and order
 NO_ORDER: tuple[int | None, int | None] = (None, None)
 Row = tuple[Any, ...]
 
@@ -259,8 +260,10 @@ def _batch_rows(
         fresh = [row for row in batch if row.import_key not in known] if known else batch
     else:
         fresh = batch
-    _look_up_customers(connection, store, {row.email for row in fresh}, customers)
-    orders = orders_by_reference(connection, store, {row.order for row in fresh if row.order})
+    # Sets made by the C loops of map and itemgetter: these ran once a row.
+    _look_up_customers(connection, store, set(map(_EMAIL_OF, fresh)), customers)
+    references = set(map(_ORDER_OF, fresh)) - {None, ""}
+    orders = orders_by_reference(connection, store, references)
     # SQLite gets the stored form (UtcDateTime's text, JSON's text); PostgreSQL's COPY the values.
     stamp = _sqlite_time if on_sqlite else _as_is
     document = _json_text if on_sqlite else _jsonb
@@ -304,7 +307,8 @@ def _look_up_customers(
     connection: Connection, store: str, emails: set[str], customers: dict[str, int | None]
 ) -> None:
     """Add the customer of each email not yet in ``customers`` (None: no customer)."""
-    emails = {email for email in emails if email not in customers}  # not `-= keys()`: walks all
+    # difference() with a dict looks each email up in it (`-= customers.keys()` walks them all)
+    emails = emails.difference(customers)
     if not emails:
         return
     if len(customers) + len(emails) > KNOWN_EMAILS:
