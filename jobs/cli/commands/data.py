@@ -36,6 +36,7 @@ from jobs.cli.console import (
     stderr,
     stdout,
 )
+from nps_engine.collections_paused import collections_paused
 from nps_engine.config import Settings
 from nps_engine.read_ahead import can_read_ahead, read_ahead
 from nps_engine.records import SurveyKind
@@ -88,6 +89,7 @@ def import_responses_command(
         with (
             open(file, encoding="utf-8-sig", newline="") as stream,
             _row_progress(expected) as progress,
+            collections_paused(),
         ):
             reader = ResponseCsv(
                 stream, timezone=settings.store.tz, now=now, date_order=date_format.value
