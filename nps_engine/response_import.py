@@ -230,9 +230,13 @@ class ResponseCsv:
                 key = f"delighted:{response_id}"
             else:
                 # generic_key's material; the score cell is already its canonical text. The
-                # time as value.isoformat() writes it, "+00:00" added to the naive text: an
-                # aware value's isoformat() took 2.1 µs a row, this a third of it.
-                when = naive(value).isoformat()
+                # time as value.isoformat() writes it, less "+00:00": the cell's own text when
+                # it is 2025-03-14T09:30:00Z (parsed, so digits), else from the naive value
+                # (an aware value's isoformat() took 2.1 µs a row, the naive one a third).
+                if raw_date[19:] == "Z" and raw_date[7:17:3] == "-T::" and raw_date[11:13] != "24":
+                    when = raw_date[:19]
+                else:
+                    when = naive(value).isoformat()
                 material = f"{email}|{when}+00:00|{raw_score}|{order or ''}"
                 key = "csv:" + sha256(material.encode()).hexdigest()
             properties = (
