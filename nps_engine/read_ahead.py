@@ -38,12 +38,18 @@ def can_read_ahead() -> bool:
 
 
 def read_ahead(reader: ResponseCsv) -> Generator[ImportedResponse | RowError, None, None]:
-    """``reader.rows()``, read by a forked child. Start it before any database connection is
-    opened in this process: the child never touches one, and leaves without closing anything."""
+    """``reader.rows()``, read by a child forked now, before the caller opens its database
+    connection (the child never touches one, and leaves without closing anything inherited).
+    Iterate the result to the end or close it: either ends the child (a daemon, so an exit
+    ends it too)."""
     context = multiprocessing.get_context("fork")
     queue: Any = context.Queue(maxsize=AHEAD)
     child = context.Process(target=_read, args=(reader, queue), daemon=True)
     child.start()
+    return _received(child, queue)
+
+
+def _received(child: Any, queue: Any) -> Generator[ImportedResponse | RowError, None, None]:
     try:
         while True:
             message = queue.get()
