@@ -25,11 +25,18 @@ def customers_by_email(connection: Connection, store: str, emails: set[str]) -> 
         )
         found = connection.exec_driver_sql(statement, (store, json.dumps(list(emails))))
     else:
+        # One text of lines, split by the server: the driver dumped an array element by element
+        # in Python. An address never holds a line break (the import refuses any blank).
+        text = "\n".join(emails)
+        values: str | list[str] = text
+        split = "string_to_array(%s, E'\\n')"
+        if text.count("\n") != len(emails) - 1:
+            values, split = list(emails), "%s"
         statement = (
-            "SELECT email, min(id) FROM customers WHERE store = %s "
-            "AND email = ANY(%s) GROUP BY email"
+            "SELECT email, min(id) FROM customers WHERE store = %s "  # noqa: S608 - ours
+            f"AND email = ANY({split}) GROUP BY email"
         )
-        found = connection.exec_driver_sql(statement, (store, list(emails)))
+        found = connection.exec_driver_sql(statement, (store, values))
     return {email: customer_id for email, customer_id in found.all() if email}
 
 

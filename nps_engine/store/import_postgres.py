@@ -36,6 +36,7 @@ STAGING = "nps_import_staging"  # one batch: a temporary table, dropped at each 
 # The index builds after a large load sort a million rows: in memory with 256 MiB instead of
 # the server's default (64 MiB, several sorted runs merged from disk).
 BUILD_MEMORY = "256MB"
+BUILD_WORKERS = 2  # parallel workers per index build, at least (32 MB of BUILD_MEMORY each)
 # The PostgreSQL type of each column an import writes, for binary COPY (models.Response).
 TYPES = {
     "store": "varchar", "import_key": "varchar", "source": "varchar", "kind": "varchar",
@@ -90,6 +91,12 @@ def finish_load(connection: Connection, last: int) -> tuple[int, int, int]:
     whose key was already stored or came earlier: (imported, with a customer, with an order)."""
     indexes, uniques = _indexes()
     connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+    # Each build sorts in parallel workers while this process waits for it: at least two, even
+    # on a server whose default is fewer (the reading is over, its cores are free).
+    connection.exec_driver_sql(
+        "SELECT set_config('max_parallel_maintenance_workers', greatest(current_setting("
+        f"'max_parallel_maintenance_workers')::int, {BUILD_WORKERS})::text, true)"
+    )
     try:
         with connection.begin_nested():  # a savepoint: a failed build undoes only itself
             _add(connection, uniques)

@@ -333,7 +333,8 @@ CELLS = {
     "date": [
         "2025-01-01T10:00:00Z", "2025-01-01 10:00:00", "2025-03-30T02:30:00", "2025-01-01 UTC",
         "2025-01-01T10:00:00.5+05:30", "1999-12-31", "2026-07-01T12:00:01Z", "2025-13-01", "",
-        "14/07/2025", "1735725600",
+        "14/07/2025", "1735725600", "2025-01-01 10:00:00Z", "2025-W01-3T10:00:00Z",
+        "2025-01-01T10:00:00.000Z", "2025-01-01T10:00Z",
     ],
     "comment": ["", " ok ", "a\r\nb", "x\x00y"],
     "order": ["", "#1001", " 1001 "],
@@ -354,3 +355,10 @@ def test_the_quick_reading_of_a_row_agrees_with_the_full_one(
     cells = [ref, email, score, date, comment, order, tag][: 7 - cut]
     quick = reader._quick_reader()(2, cells)
     assert quick is None or quick == reader._parse(2, cells)
+
+
+def test_a_day_first_date_with_dashes_deep_in_a_long_iso_file_decides_too() -> None:
+    iso_rows = "".join(f"c{i}@example.com,9,2025-01-01T10:00:00Z\n" for i in range(40_000))
+    text = f"email,score,responded_at\n{iso_rows}a@example.com,9,14-07-2025\n"
+    reader = ResponseCsv(io.StringIO(text, newline=""), timezone=PARIS, now=NOW)
+    assert reader.date_order == "day-first"

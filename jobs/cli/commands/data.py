@@ -36,12 +36,16 @@ from jobs.cli.console import (
     stderr,
     stdout,
 )
+from nps_engine.collections_paused import collections_paused
 from nps_engine.config import Settings
+from nps_engine.read_ahead import can_read_ahead, read_ahead
 from nps_engine.records import SurveyKind
 from nps_engine.response_import import ImportedResponse, ImportFileError, ResponseCsv, RowError
 from nps_engine.store.response_imports import ImportCounts, import_responses
 
 BAD_ROWS_SHOWN = 50
+# From this many rows a second process reads the file while this one writes (read_ahead).
+READ_AHEAD_ROWS = 20_000
 
 
 class DateFormat(enum.StrEnum):
@@ -85,6 +89,7 @@ def import_responses_command(
         with (
             open(file, encoding="utf-8-sig", newline="") as stream,
             _row_progress(expected) as progress,
+            collections_paused(),
         ):
             reader = ResponseCsv(
                 stream, timezone=settings.store.tz, now=now, date_order=date_format.value
@@ -92,7 +97,7 @@ def import_responses_command(
             counts = import_responses(
                 database,
                 settings.store.id,
-                bad.filter(reader.rows()),
+                bad.filter(_rows_of(reader, expected)),
                 now=now,
                 kind=kind,
                 dry_run=dry_run,
@@ -117,6 +122,13 @@ def import_responses_command(
     )
     if bad.count and counts.imported + counts.duplicates == 0:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _rows_of(reader: ResponseCsv, expected: int) -> Iterator[ImportedResponse | RowError]:
+    """A large file is read by a second process while this one writes (``read_ahead``)."""
+    if expected >= READ_AHEAD_ROWS and can_read_ahead():
+        return read_ahead(reader)
+    return reader.rows()
 
 
 @dataclass
