@@ -75,6 +75,11 @@ def _median_in_sql(database: Database, store: str, now: datetime) -> float | Non
     )
     with database.engine.connect() as connection:
         tuned_for_report(connection)  # one group per customer: spilled to disk at 300,000
+        # Grouped as the index (store, customer_id, created_at, cancelled_at) hands the orders,
+        # a customer's after another, instead of hashing 300,000 groups: PostgreSQL costs the
+        # hash lower, but it took 1.56-1.71 s against 1.01-1.34 s (EXPLAIN ANALYZE, 1.3
+        # million orders, interleaved). For this transaction only.
+        connection.exec_driver_sql("SELECT set_config('enable_hashagg', 'off', true)")
         lower, upper = connection.execute(middle).one()
     if lower is None:
         return None
