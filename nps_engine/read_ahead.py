@@ -10,15 +10,23 @@ A chunk travels as columns of plain values (the answer's time as microseconds si
 pickling a row's datetime and named tuple one by one cost more than reading the row. What
 arrives is what :meth:`ResponseCsv.rows` yields, the same rows and errors in the same order; an
 exception the reading raises (a file that is not UTF-8) is raised here after the rows before it.
+
+The child is made by ``os.fork`` and leaves by ``os._exit``, not by ``multiprocessing.Process``,
+which runs in the child every after-fork hook other libraries registered in this process: after
+the Celery tests, kombu's closed its pooled Redis connections there and blocked on one. The
+child needs none of them: it touches the reader, its file and the queue, nothing else.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import operator
+import os
+import signal
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import islice, repeat
+from queue import Empty
 from types import MappingProxyType
 from typing import Any
 
@@ -34,34 +42,50 @@ Chunk = tuple[Any, ...]
 
 def can_read_ahead() -> bool:
     """Whether this platform forks (the child inherits the reader, its open file and position)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def read_ahead(reader: ResponseCsv) -> Generator[ImportedResponse | RowError, None, None]:
     """``reader.rows()``, read by a child forked now, before the caller opens its database
     connection (the child never touches one, and leaves without closing anything inherited).
-    Iterate the result to the end or close it: either ends the child (a daemon, so an exit
-    ends it too)."""
-    context = multiprocessing.get_context("fork")
-    queue: Any = context.Queue(maxsize=AHEAD)
-    child = context.Process(target=_read, args=(reader, queue), daemon=True)
-    child.start()
+    Iterate the result to the end or close it: either ends the child."""
+    queue: Any = multiprocessing.get_context("fork").Queue(maxsize=AHEAD)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            _read(reader, queue)
+            code = 0
+        finally:
+            os._exit(code)  # no atexit handlers, no flushing of this process's buffers
     return _received(child, queue)
 
 
-def _received(child: Any, queue: Any) -> Generator[ImportedResponse | RowError, None, None]:
+def _received(child: int, queue: Any) -> Generator[ImportedResponse | RowError, None, None]:
+    alive = True  # not reaped yet
     try:
         while True:
-            message = queue.get()
+            try:
+                message = queue.get(timeout=1.0)
+            except Empty:
+                if alive and os.waitpid(child, os.WNOHANG)[0] == 0:
+                    continue  # still reading
+                if alive:  # it has just left: its last messages may still be on their way
+                    alive = False
+                    continue
+                # Killed (out of memory, say) before its last message: an error, not a hang.
+                raise RuntimeError("the process reading the file stopped before its end") from None
             if message is None:
                 return
             if isinstance(message, BaseException):
                 raise message
             yield from _rows(message)
     finally:
-        if child.is_alive():
-            child.terminate()  # this process stopped early (an error while writing)
-        child.join()
+        if alive:
+            # This process stopped early (an error while writing), or the child has sent its
+            # last message and is leaving: either way nothing more is wanted from it.
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
         queue.close()
 
 

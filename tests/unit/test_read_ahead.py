@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing.util
+import os
+import signal
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,4 +97,45 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
     with open(path, encoding="utf-8", newline="") as stream:
         rows = read_ahead(ResponseCsv(stream, timezone=PARIS, now=NOW))
         assert isinstance(next(rows), ImportedResponse)
-        rows.close()  # the generator's finally ends and joins the child
+        rows.close()  # the generator's finally ends and reaps the child
+        children = _children()
+    assert children == set()
+
+
+def test_a_child_that_dies_before_its_end_is_an_error_not_a_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed (out of memory, say) without its last message: the import fails and says so."""
+    monkeypatch.setattr(module, "_read", lambda reader, queue: os.kill(os.getpid(), signal.SIGKILL))
+    path = _file(tmp_path, [f"c{i}@example.com,9,,2025-03-14T09:30:00Z," for i in range(50)])
+    with open(path, encoding="utf-8", newline="") as stream:
+        rows = read_ahead(ResponseCsv(stream, timezone=PARIS, now=NOW))
+        with pytest.raises(RuntimeError, match="reading the file stopped before its end"):
+            list(rows)
+    assert _children() == set()
+
+
+def test_the_child_runs_no_after_fork_hook_of_other_libraries(tmp_path: Path) -> None:
+    """multiprocessing's after-fork hooks (kombu's closes its Redis connections, and hung the
+    child once) do not run in the child: one that would end it leaves the reading whole."""
+    hook_target = threading.Event()  # held weakly by the registry: gone after this test
+    multiprocessing.util.register_after_fork(hook_target, lambda _: os._exit(3))
+    path = _file(tmp_path, [f"c{i}@example.com,9,,2025-03-14T09:30:00Z," for i in range(50)])
+    here, there = _both(path)
+    assert there == here
+    assert len(there) == 50
+
+
+def _children() -> set[int]:
+    """This process's live children (read from /proc: the child is reaped, not a zombie)."""
+    own = os.getpid()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == own:
+                found.add(int(entry.name))
+    return found
