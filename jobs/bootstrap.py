@@ -20,6 +20,7 @@ from connectors import budgets
 from connectors.alerts import EmailChannel, WebhookChannel
 from connectors.email import SmtpMailer
 from connectors.http import make_session
+from connectors.retry import MAX_ATTEMPTS
 from connectors.shopify.access import ShopifyAccessProbe
 from connectors.shopify.bulk_tags import ShopifyBulkTagWriter
 from connectors.shopify.client import ShopifyClient, token_source
@@ -140,13 +141,15 @@ def _zendesk_account(settings: Settings) -> dict[str, Any]:
     }
 
 
-def zendesk_client(settings: Settings) -> ZendeskClient:
+def zendesk_client(settings: Settings, *, quick: bool = False) -> ZendeskClient:
+    """``quick``: for someone waiting at the terminal (``nps check --online``): two attempts."""
     zendesk = _zendesk(settings)
     return ZendeskClient(
         **_zendesk_account(settings),
         timeout=zendesk.timeout_seconds,
         ratelimit_budget_seconds=zendesk.ratelimit_budget_seconds,
         budget=zendesk_budget(settings),
+        max_attempts=2 if quick else MAX_ATTEMPTS,
     )
 
 
