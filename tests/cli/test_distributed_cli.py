@@ -14,6 +14,7 @@ import redis
 from sqlite_template import migrated_sqlite
 from typer.testing import CliRunner
 
+from jobs.cli import console
 from jobs.cli.app import app
 from jobs.distributed.slices import SliceEnded, StoreSlice
 from nps_engine.store.database import Database
@@ -90,7 +91,9 @@ def test_store_option_picks_stores_and_refuses_unknown_ids(two_stores: Path) -> 
         assert "--store: no store with id 'west'" in wrong.output  # type: ignore[attr-defined]
 
 
-def test_nps_stores_lists_each_store_with_its_last_runs(two_stores: Path, tmp_path: Path) -> None:
+def test_nps_stores_lists_each_store_with_its_last_runs(
+    two_stores: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = Database(f"sqlite:///{tmp_path / 'nps.db'}")
     started = datetime(2026, 11, 2, 9, 15, tzinfo=UTC)
     with database.session() as session:
@@ -106,8 +109,10 @@ def test_nps_stores_lists_each_store_with_its_last_runs(two_stores: Path, tmp_pa
     assert stores["north"]["last_runs"]["tags push"]["status"] == "failed"
     assert stores["south"]["last_runs"] == {}
     assert stores["south"]["timezone"] == "Asia/Tokyo"
-    table = CliRunner().invoke(app, ["--config", str(two_stores), "stores"],
-                               env={"COLUMNS": "200"})  # fmt: skip
+    # Rich reads COLUMNS once, when the console is made (at the first import of jobs.cli.console,
+    # by whichever test came first): set the width of this run of the table here instead.
+    monkeypatch.setattr(console.stdout, "_width", 200)
+    table = CliRunner().invoke(app, ["--config", str(two_stores), "stores"])
     assert "north" in table.stdout  # type: ignore[attr-defined]
     assert "sync: succeeded 2026-11-02 09:15 UTC" in table.stdout  # type: ignore[attr-defined]
     assert "never run" in table.stdout  # type: ignore[attr-defined]

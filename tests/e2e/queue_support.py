@@ -9,9 +9,11 @@ Redis keys and budgets never meet another test's; the broker's queues are purged
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -159,6 +161,21 @@ class Fleet:
             log.close()
 
 
+@contextmanager
+def the_brokers_alone() -> Iterator[None]:
+    """One fleet at a time on this machine's brokers. The queues' names are the project's own
+    (``jobs/distributed/queue_app.py``), one per kind of job, and :func:`purge` empties them: two
+    fleets at once (two pytest-xdist workers, or two test runs on one machine) would take and
+    delete each other's tasks. A lock file every test process agrees on; the kernel releases it
+    if the process dies."""
+    with (Path(tempfile.gettempdir()) / "nps-loop-test-brokers.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def purge(settings: list[Settings]) -> None:
     """Delete the broker's nps queues (the workers declare them again): a test must not run
     what an earlier one left behind."""
@@ -194,6 +211,7 @@ def fleet(
     suffix = uuid.uuid4().hex[:6]
     ids = [f"q{index}-{suffix}" for index in range(stores)]
     with ExitStack() as stack:
+        stack.enter_context(the_brokers_alone())
         sandboxes: dict[str, Sandbox] = {}
         shared: Sandbox | None = None
         for index, store in enumerate(ids):
