@@ -14,10 +14,10 @@ from nps_engine.config import Settings
 from nps_engine.periods import Period
 from nps_engine.records import SurveyKind
 from nps_engine.segments import enabled_segments
-from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
 from nps_engine.store.models import CommentTheme, Response
 from nps_engine.store.report_facts import load_report_inputs
+from nps_engine.store.theme_rows import theme_rows
 from nps_engine.theme_summary import (
     ThemedAnswer,
     ThemeFigure,
@@ -101,7 +101,7 @@ def theme_listing(
             answers.append(answer)
     names = {
         row.id: ThemeName(row.shown_label, tuple(row.keywords), row.pinned, row.merged_into)
-        for row in cache.theme_rows(database, store)
+        for row in theme_rows(database, store)
     }
     figures = theme_figures(answers, names)
     top: list[int | None] = [f.theme_id for f in figures if f.theme_id is not None]

@@ -23,6 +23,7 @@ from nps_engine.config import Settings
 from nps_engine.ports import CommentEmbedder
 from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
+from nps_engine.store.theme_rows import ThemeRow, save_themes, theme_rows
 from nps_engine.theme_clusters import OTHER, PinnedExamples, ThemeModel, assign, group
 from nps_engine.theme_keywords import keywords_per_theme, label_of
 from nps_engine.theme_summary import carry_ids
@@ -154,7 +155,7 @@ def _assign(
     if len(waiting.response_ids) == 0:
         return 0
     positions, similarity = assign(model, waiting.vectors, waiting.languages)
-    ids_by_position = {row.position: row.id for row in cache.theme_rows(database, store)}
+    ids_by_position = {row.position: row.id for row in theme_rows(database, store)}
     theme_ids = [None if p == OTHER else ids_by_position.get(int(p)) for p in positions]
     cache.save_assignments(
         database, store, waiting.response_ids.tolist(), theme_ids, similarity.tolist(), now
@@ -185,7 +186,7 @@ def _recompute(
     )
     model = grouping.model
     previous = cache.stored_model(database, store)
-    old_rows = cache.theme_rows(database, store)
+    old_rows = theme_rows(database, store)
     texts = {c.response_id: c.text for c in cache.commented_answers(database, store)}
     ordered = [texts.get(int(i), "") for i in comments.response_ids]
     keywords = keywords_per_theme(
@@ -197,8 +198,8 @@ def _recompute(
         words = keywords.get(position, [])
         is_pinned = position < model.pinned
         label = config.pinned[position].label if is_pinned else label_of(words)
-        rows.append(cache.ThemeRow(theme_id, label, words, is_pinned, position, None, None))
-    cache.save_themes(database, store, rows, now)
+        rows.append(ThemeRow(theme_id, label, words, is_pinned, position, None, None))
+    save_themes(database, store, rows, now)
     theme_ids = [None if p == OTHER else ids[int(p)] for p in grouping.themes]
     cache.save_assignments(
         database,
@@ -226,7 +227,7 @@ def _theme_ids(
     settings: Settings,
     model: ThemeModel,
     previous: cache.StoredModel | None,
-    old_rows: list[cache.ThemeRow],
+    old_rows: list[ThemeRow],
 ) -> list[int]:
     """Ids for the new centroids: pinned ones keep the id of their label, found ones the id of the
     old theme they continue, the rest fresh ids."""
@@ -251,4 +252,4 @@ def _theme_ids(
 
 
 def _count(database: Database, store: str) -> int:
-    return sum(row.position is not None for row in cache.theme_rows(database, store))
+    return sum(row.position is not None for row in theme_rows(database, store))

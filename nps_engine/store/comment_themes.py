@@ -1,5 +1,6 @@
-"""The store's side of comment themes: cached embeddings per answer, assignments, theme rows with
-the owner's renames and merges, and the current theme model. Vectors are float32 bytes."""
+"""The store's side of comment themes: cached embeddings per answer, assignments, and the current
+theme model. Vectors are float32 bytes. The themes' names, with the owner's renames and merges,
+are in :mod:`nps_engine.store.theme_rows`, which loads no numpy."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ import numpy.typing as npt
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
 from nps_engine.store.database import Database
-from nps_engine.store.models import CommentTheme, Response, Theme, ThemeModel
+from nps_engine.store.models import CommentTheme, Response, ThemeModel
 from nps_engine.theme_clusters import ThemeModel as Model
 
 _ct: Table = CommentTheme.__table__  # type: ignore[assignment]
-_themes: Table = Theme.__table__  # type: ignore[assignment]
 _models: Table = ThemeModel.__table__  # type: ignore[assignment]
 _responses: Table = Response.__table__  # type: ignore[assignment]
 _BATCH = 2_000
@@ -41,21 +41,6 @@ class CachedComments:
     vectors: npt.NDArray[np.float32]
     languages: list[str | None]
     assigned: npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True)
-class ThemeRow:
-    id: int
-    label: str
-    keywords: list[str]
-    pinned: bool
-    position: int | None
-    renamed_to: str | None
-    merged_into: int | None
-
-    @property
-    def shown_label(self) -> str:
-        return self.renamed_to or self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,63 +181,6 @@ def save_assignments(
     with database.engine.begin() as connection:
         for start in range(0, len(rows), _BATCH):
             connection.execute(statement, rows[start : start + _BATCH])
-
-
-def theme_rows(database: Database, store: str) -> list[ThemeRow]:
-    t = _themes.c
-    query = select(
-        t.id, t.label, t.keywords, t.pinned, t.position, t.renamed_to, t.merged_into
-    ).where(t.store == store)
-    with database.reads.connect() as connection:  # every dashboard page reads them
-        return [
-            ThemeRow(int(r[0]), r[1], list(r[2] or []), bool(r[3]), r[4], r[5], r[6])
-            for r in connection.execute(query.order_by(t.id))
-        ]
-
-
-def save_themes(database: Database, store: str, rows: Sequence[ThemeRow], now: datetime) -> None:
-    """Write ``rows`` (new ids inserted, known ids updated); rows not given lose their position."""
-    t = _themes.c
-    known = {row.id for row in theme_rows(database, store)}
-    with database.engine.begin() as connection:
-        connection.execute(update(_themes).where(t.store == store).values(position=None))
-        for row in rows:
-            values = {
-                "label": row.label,
-                "keywords": row.keywords,
-                "pinned": row.pinned,
-                "position": row.position,
-                "updated_at": now,
-            }
-            if row.id in known:
-                connection.execute(
-                    update(_themes).where(t.store == store, t.id == row.id).values(**values)
-                )
-            else:
-                connection.execute(
-                    insert(_themes).values(store=store, id=row.id, created_at=now, **values)
-                )
-
-
-def set_owner_choice(
-    database: Database,
-    store: str,
-    theme_id: int,
-    *,
-    renamed_to: str | None = None,
-    merged_into: int | None = None,
-) -> bool:
-    t = _themes.c
-    values: dict[str, object] = {}
-    if renamed_to is not None:
-        values["renamed_to"] = renamed_to
-    if merged_into is not None:
-        values["merged_into"] = merged_into
-    with database.engine.begin() as connection:
-        done = connection.execute(
-            update(_themes).where(t.store == store, t.id == theme_id).values(**values)
-        )
-    return bool(done.rowcount)
 
 
 def stored_model(database: Database, store: str) -> StoredModel | None:

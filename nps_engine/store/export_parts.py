@@ -19,11 +19,10 @@ threads, and a forked child would inherit their locks.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,8 @@ from nps_engine.store.feed_themes import FeedThemes
 from nps_engine.store.models import Response
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from nps_engine.store.response_feed import Feed
 
 PART = 25_000  # answers per part: about 8 MB of CSV, a few hundred ms of a worker's time
@@ -123,6 +124,11 @@ class ExportInParts:
             feed.database.engine.url.render_as_string(hide_password=False), feed.store,
             feed.timezone, feed.settings, feed.now, feed.usual_return_days, feed.themes,
         )  # fmt: skip
+        # Imported here: the report's "what they said" reads through this module's feed but
+        # never writes in parts, and multiprocessing is 60 ms of its start-up.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         pool = ProcessPoolExecutor(
             self._workers, multiprocessing.get_context("spawn"), _start_worker, (spec,)
         )

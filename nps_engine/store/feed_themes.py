@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from nps_engine.store.comment_themes import theme_rows
 from nps_engine.store.database import Database
 from nps_engine.store.models import CommentTheme
+from nps_engine.store.theme_rows import theme_rows
 from nps_engine.theme_summary import OTHER_LABEL, ThemeName, shown_theme
 
 _ct = CommentTheme.__table__.c

@@ -97,6 +97,35 @@ def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
     assert "LOADED []" in result.stdout, result.stdout
 
 
+def test_report_reads_what_they_said_without_the_themes_machinery(tmp_path: Path) -> None:
+    """``nps report`` reads the comments and their theme names while the database counts: it
+    loads neither numpy (the themes' vectors, 0.45 s of CPU) nor multiprocessing (exports in
+    parts), which would take a core from the report's queries on a 2-core machine."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"store: {{id: quick}}\ndatabase: {{url: 'sqlite:///{tmp_path}/nps.db'}}\n",
+        encoding="utf-8",
+    )
+    migrated_sqlite(tmp_path / "nps.db").dispose()
+    probe = (
+        "import sys\n"
+        "from jobs.cli.app import main\n"
+        f"sys.argv = ['nps', '--config', {str(config)!r}, 'report', '--format', 'json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "said = 'nps_engine.store.said_comments' in sys.modules\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'multiprocessing')]\n"
+        "print('SAID', said, 'LOADED', sorted(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert '"said"' in result.stdout, result.stdout
+    assert "SAID True LOADED []" in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize("name", ["report", "run", "status"])
 def test_a_command_help_loads_neither_the_store_nor_the_config(name: str) -> None:
     probe = (

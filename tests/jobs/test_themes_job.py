@@ -20,6 +20,7 @@ from nps_engine.store import comment_themes as cache
 from nps_engine.store.database import Database
 from nps_engine.store.models import Response
 from nps_engine.store.shop_privacy import Subject, redact_customer
+from nps_engine.store.theme_rows import set_owner_choice, theme_rows
 from tests.fakes import FakeCommentEmbedder
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -90,7 +91,7 @@ def test_languages_share_a_theme_and_keywords_are_in_the_store_language(
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW)
     themes = themes_of(database, store_id)
     assert len({themes[ids[i]] for i in range(12)}) == 1  # English and French delivery comments
-    rows = {row.id: row for row in cache.theme_rows(database, store_id)}
+    rows = {row.id: row for row in theme_rows(database, store_id)}
     delivery = rows[themes[ids[0]]]  # type: ignore[index]
     assert {"retard", "colis", "livraison"} & set(delivery.keywords)
 
@@ -126,7 +127,7 @@ def test_pinned_theme_takes_its_comments_and_label(database: Database, store_id:
     ids = add_answers(database, store_id, COMMENTS)
     pinned = {"pinned": [{"label": "Service client", "examples": ["support answer", "agent"]}]}
     update_themes(settings(store_id, **pinned), database, FakeCommentEmbedder(), NOW)
-    rows = {row.id: row for row in cache.theme_rows(database, store_id)}
+    rows = {row.id: row for row in theme_rows(database, store_id)}
     themes = themes_of(database, store_id)
     service = {themes[ids[i]] for i in range(18, 24)}
     assert len(service) == 1
@@ -144,8 +145,8 @@ def test_rename_and_merge_survive_a_recompute(database: Database, store_id: str)
     assert delivery
     assert sizing
     assert service
-    cache.set_owner_choice(database, store_id, delivery, renamed_to="Livraison")
-    cache.set_owner_choice(database, store_id, service, merged_into=sizing)
+    set_owner_choice(database, store_id, delivery, renamed_to="Livraison")
+    set_owner_choice(database, store_id, service, merged_into=sizing)
     update_themes(settings(store_id), database, FakeCommentEmbedder(), NOW, rebuild=True)
     listing = theme_listing(settings(store_id), database, NOW, PERIOD)
     by_label = {f.label: f for f in listing.figures}

@@ -18,7 +18,7 @@ from jobs.theme_listing import ThemeListing, listing_json, segment_names, theme_
 from jobs.themes_job import update_themes
 from nps_engine.config import Settings
 from nps_engine.report_text import figure_text
-from nps_engine.store import comment_themes as cache
+from nps_engine.store.theme_rows import set_owner_choice, theme_rows
 from nps_engine.theme_clusters import MIN_COMMENTS
 
 themes_app = typer.Typer(
@@ -138,11 +138,11 @@ def _choose(
     for settings in _stores(ctx, store):
         database = open_database(settings)
         try:
-            known = {row.id for row in cache.theme_rows(database, settings.store.id)}
+            known = {row.id for row in theme_rows(database, settings.store.id)}
             for wanted in (theme_id, must_exist):
                 if wanted is not None and wanted not in known:
                     fail(f"store {settings.store.id}: no theme {wanted} (see `nps themes`)")
-            cache.set_owner_choice(
+            set_owner_choice(
                 database, settings.store.id, theme_id, renamed_to=renamed_to,
                 merged_into=merged_into,
             )  # fmt: skip
