@@ -4,6 +4,7 @@ the table must name every command, with its module and its own help line."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import subprocess
 import sys
@@ -67,10 +68,11 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert "No such command 'reprot'" in result.output
 
 
-def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
-    """``nps status`` is the quick look of the 3 a.m. engineer: it reads through SQLAlchemy Core,
-    never builds the ORM's mappers nor loads the import or web machinery, nor the dataclasses of
-    the records and port values, which it only names words of (bench/cli_start.py)."""
+def loaded_after(
+    tmp_path: Path, command: list[str], prefixes: tuple[str, ...]
+) -> tuple[str, list[str]]:
+    """Run ``nps --config C <command>`` in a fresh interpreter on a migrated, empty SQLite store:
+    what it printed, and the modules loaded by then whose names start with one of ``prefixes``."""
     config = tmp_path / "config.yaml"
     config.write_text(
         f"store: {{id: quick}}\ndatabase: {{url: 'sqlite:///{tmp_path}/nps.db'}}\n",
@@ -78,52 +80,42 @@ def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
     )
     migrated_sqlite(tmp_path / "nps.db").dispose()  # no process for that: the probe is the one
     probe = (
-        "import sys\n"
+        "import json, sys\n"
         "from jobs.cli.app import main\n"
-        f"sys.argv = ['nps', '--config', {str(config)!r}, 'status', '--format', 'json']\n"
+        f"sys.argv = ['nps', '--config', {str(config)!r}, *{command!r}]\n"
         "try:\n"
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in sys.modules if m.startswith(('sqlalchemy.orm',"
-        " 'nps_engine.store.models', 'nps_engine.response_import', 'starlette',"
-        " 'nps_engine.records', 'nps_engine.port_values'))]\n"
-        "print('LOADED', sorted(heavy))\n"
+        f"wanted = {prefixes!r}\n"
+        "print('LOADED', json.dumps(sorted(m for m in sys.modules if m.startswith(wanted))))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
-    assert '"responses": 0' in result.stdout, result.stdout
-    assert "LOADED []" in result.stdout, result.stdout
+    printed, _, loaded = result.stdout.rpartition("LOADED ")
+    return printed, json.loads(loaded)
+
+
+def test_status_counts_without_loading_the_orm(tmp_path: Path) -> None:
+    """``nps status`` is the quick look of the 3 a.m. engineer: it reads through SQLAlchemy Core,
+    never builds the ORM's mappers nor loads the import or web machinery, nor the dataclasses of
+    the records and port values, which it only names words of (bench/cli_start.py)."""
+    heavy = ("sqlalchemy.orm", "nps_engine.store.models", "nps_engine.response_import",
+             "starlette", "nps_engine.records", "nps_engine.port_values")  # fmt: skip
+    printed, loaded = loaded_after(tmp_path, ["status", "--format", "json"], heavy)
+    assert '"responses": 0' in printed, printed
+    assert loaded == []
 
 
 def test_report_reads_what_they_said_without_the_themes_machinery(tmp_path: Path) -> None:
     """``nps report`` reads the comments and their theme names while the database counts: it
     loads neither numpy (the themes' vectors, 0.45 s of CPU) nor multiprocessing (exports in
     parts), which would take a core from the report's queries on a 2-core machine."""
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"store: {{id: quick}}\ndatabase: {{url: 'sqlite:///{tmp_path}/nps.db'}}\n",
-        encoding="utf-8",
-    )
-    migrated_sqlite(tmp_path / "nps.db").dispose()
-    probe = (
-        "import sys\n"
-        "from jobs.cli.app import main\n"
-        f"sys.argv = ['nps', '--config', {str(config)!r}, 'report', '--format', 'json']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "said = 'nps_engine.store.said_comments' in sys.modules\n"
-        "heavy = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'multiprocessing')]\n"
-        "print('SAID', said, 'LOADED', sorted(heavy))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert '"said"' in result.stdout, result.stdout
-    assert "SAID True LOADED []" in result.stdout, result.stdout
+    heavy = ("numpy", "multiprocessing", "nps_engine.store.said_comments")
+    printed, loaded = loaded_after(tmp_path, ["report", "--format", "json"], heavy)
+    assert '"said"' in printed, printed
+    assert loaded == ["nps_engine.store.said_comments"]  # read, and nothing heavy with it
 
 
 @pytest.mark.parametrize("name", ["report", "run", "status"])
