@@ -13,7 +13,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import redis
 from pydantic import SecretStr
 
 from connectors import budgets
@@ -46,6 +45,7 @@ from nps_engine.store.support import SupportDirectory
 from nps_engine.web.context import WebAdapters, utc_now
 
 if TYPE_CHECKING:
+    import redis
     from starlette.applications import Starlette
 
 

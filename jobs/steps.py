@@ -25,14 +25,13 @@ from jobs.runtime.runner import JobContext
 from jobs.send_surveys import send_surveys
 from jobs.sync_shopify import sync_shopify
 from jobs.sync_zendesk import sync_zendesk
-from jobs.themes_job import update_themes
 from nps_engine.config import Settings
 from nps_engine.ports import TagChange
-from nps_engine.store import comment_themes
 from nps_engine.store.database import Database
 from nps_engine.store.response_imports import link_answers_to_customers
 from nps_engine.store.status import last_runs
 from nps_engine.store.support import link_customers, retry_customers_found_in_zendesk
+from nps_engine.store.theme_rows import has_comments
 
 Work = Callable[[JobContext], None]
 
@@ -257,14 +256,17 @@ def themes_step(settings: Settings, database: Database, now: datetime) -> Work:
     at once (counted, not an error: the rest of the loop does not need themes)."""
 
     def work(context: JobContext) -> None:
-        from connectors.comment_embedder import ThemesNotInstalled
-
         if not settings.themes.enabled:
             context.count("themes_disabled")
             return
-        if not comment_themes.has_comments(database, settings.store.id):
+        if not has_comments(database, settings.store.id):
             context.count("themes_no_comments")
             return
+        # Imported only now: the themes bring numpy (0.45 s of CPU), which every `nps run` (cron,
+        # every few minutes) would otherwise load whether there is anything to theme or not.
+        from connectors.comment_embedder import ThemesNotInstalled
+        from jobs.themes_job import update_themes
+
         try:
             embedder = bootstrap.comment_embedder(settings)
         except ThemesNotInstalled:

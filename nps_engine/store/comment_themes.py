@@ -61,17 +61,6 @@ def commented_answers(database: Database, store: str) -> list[Comment]:
         return [Comment(int(i), str(c)) for i, c in connection.execute(query)]
 
 
-def has_comments(database: Database, store: str) -> bool:
-    """Whether any answer of ``store`` has a comment: the scheduled themes job stops here before
-    loading the model (seconds and 300 MB) for a store whose customers write nothing."""
-    r = _responses.c
-    query = select(r.id).where(
-        r.store == store, r.comment.is_not(None), func.length(func.trim(r.comment)) > 0
-    )
-    with database.engine.connect() as connection:
-        return connection.execute(query.limit(1)).first() is not None
-
-
 def stale_comments(database: Database, store: str, embedder: str) -> list[Comment]:
     """Comments without a vector of ``embedder`` for their current text; cached rows of answers
     that no longer have a comment (redacted, emptied) are dropped on the way."""
