@@ -107,3 +107,38 @@ def test_what_they_said_read_beside_the_tallies_is_what_with_said_adds(
     assert together.said.groups[0].comments == 15
     support = [group for group in together.said.groups if group.name == "support_contacted"]
     assert support[0].comments == 5  # the odd multiples of 3 up to 30
+
+
+def test_on_sqlite_every_query_runs_on_the_calling_thread(
+    database: Database, store_id: str
+) -> None:
+    """SQLite's queries in threads of one process queue on its memory-statistics mutex and
+    took longer than one after the other (see ``store_report``); PostgreSQL's run at once."""
+    from threading import get_ident
+
+    from sqlalchemy import event
+
+    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
+    with database.session() as session:
+        for i in range(1, 11):
+            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
+                                 comment="fine", responded_at=answered,
+                                 updated_at=answered))  # fmt: skip
+    threads: set[int] = set()
+
+    def seen(*_: object) -> None:
+        threads.add(get_ident())
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        report = report_job.store_report(database, settings, PERIOD, now=NOW, said=True)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert report.overall.n == 10
+    if database.dialect == "sqlite":
+        assert threads == {get_ident()}
+    else:
+        assert len(threads) > 1
