@@ -11,7 +11,10 @@ basis and the options, and returns the :class:`Report` value every renderer draw
    never one row per answer), in this process;
 3. ``report_from_tallies`` adds the intervals, tests, Holm adjustment, trends and changes;
 4. with ``said=True``, "what they said" (the period's latest comments per segment, read through
-   the feed) is read while the tallies are counted, as :func:`with_said` would afterwards.
+   the feed), as :func:`with_said` would add it afterwards.
+
+On PostgreSQL these queries run at once on threads of their own (the server works on each in a
+process of its own); on SQLite, one after another on the calling thread (see :func:`store_report`).
 """
 
 from __future__ import annotations

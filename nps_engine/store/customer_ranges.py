@@ -4,8 +4,11 @@ The report counts each customer's latest answer (a window over each customer's a
 ``fact_query.period_answers``). Every answer of one customer falls in one range, so the window
 reads the same latest answers in each range's query as in one query over all of them, and the
 ranges' grouped counts add up to the whole. Each range's query runs on a connection of its own:
-SQLite's driver lets go of the GIL while a statement steps and PostgreSQL runs the window and the
-correlated lookups in one server process per query, so two ranges use two cores.
+PostgreSQL runs the window and the correlated lookups in one server process per query, so two
+ranges use two cores. The report does not split a SQLite store: SQLite runs a query in the
+thread that asks for it and, in its default build, takes one process-wide lock on every memory
+allocation, so two queries in two threads of one process took longer than one after the other
+(``jobs.report_job.store_report``).
 
 The answers without a Shopify customer (counted per email, else alone) all go to the first range.
 """
