@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from jobs import report_job
+from nps_engine.config import Settings
 from nps_engine.config.loading import parse_settings
 from nps_engine.report import Period
 from nps_engine.store.database import Database
@@ -17,18 +18,7 @@ PERIOD = Period(date(2026, 1, 1), date(2026, 5, 31), "UTC")
 def test_report_counts_each_customer_once_and_the_segments_they_are_in(
     database: Database, store_id: str
 ) -> None:
-    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
-    with database.session() as session:
-        for i in range(1, 61):
-            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
-            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
-            session.add(Response(store=store_id, source="survey", kind="transactional",
-                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
-                                 responded_at=answered, updated_at=answered))  # fmt: skip
-            if i % 3 == 0:
-                opened = answered - timedelta(days=4)
-                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
-                                   created_at=opened, updated_at=opened))  # fmt: skip
+    settings = _answered(database, store_id, 60)
     report = report_job.store_report(database, settings, PERIOD, now=NOW)
     assert report.overall.n == 60
     assert report.segments[0].figure.n == 20  # support_contacted
@@ -85,19 +75,7 @@ def test_churn_risk_segment_keeps_its_members_when_only_scores_change(
 def test_what_they_said_read_beside_the_tallies_is_what_with_said_adds(
     database: Database, store_id: str
 ) -> None:
-    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
-    with database.session() as session:
-        for i in range(1, 31):
-            answered = datetime(2026, 1 + i % 5, 10, i % 24, tzinfo=UTC)
-            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
-            session.add(Response(store=store_id, source="survey", kind="transactional",
-                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
-                                 comment=f"comment {i}" if i % 2 else None,
-                                 responded_at=answered, updated_at=answered))  # fmt: skip
-            if i % 3 == 0:
-                opened = answered - timedelta(days=4)
-                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
-                                   created_at=opened, updated_at=opened))  # fmt: skip
+    settings = _answered(database, store_id, 30, comments=True)
     counted = report_job.store_report(database, settings, PERIOD, now=NOW)
     assert counted.said is None
     together = report_job.store_report(database, settings, PERIOD, now=NOW, said=True)
@@ -118,15 +96,7 @@ def test_on_sqlite_every_query_runs_on_the_calling_thread(
 
     from sqlalchemy import event
 
-    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
-    with database.session() as session:
-        for i in range(1, 11):
-            answered = datetime(2026, 1 + i % 5, 10, tzinfo=UTC)
-            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
-            session.add(Response(store=store_id, source="survey", kind="transactional",
-                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
-                                 comment="fine", responded_at=answered,
-                                 updated_at=answered))  # fmt: skip
+    settings = _answered(database, store_id, 10, comments=True)
     threads: set[int] = set()
 
     def seen(*_: object) -> None:
@@ -138,7 +108,30 @@ def test_on_sqlite_every_query_runs_on_the_calling_thread(
     finally:
         event.remove(database.engine, "before_cursor_execute", seen)
     assert report.overall.n == 10
+    assert report.said is not None
     if database.dialect == "sqlite":
         assert threads == {get_ident()}
     else:
         assert len(threads) > 1
+
+
+def _answered(
+    database: Database, store_id: str, customers: int, *, comments: bool = False
+) -> Settings:
+    """The store's settings, with one answer from each of ``customers`` customers over five
+    months (score ``i % 11``; a comment from every other one with ``comments``), and a ticket
+    four days before the answer from every third."""
+    settings = parse_settings({"store": {"id": store_id}, "database": {"url": database.url}}, {})[0]
+    with database.session() as session:
+        for i in range(1, customers + 1):
+            answered = datetime(2026, 1 + i % 5, 10, i % 24, tzinfo=UTC)
+            session.add(Customer(store=store_id, id=i, email=f"c{i}@example.com"))
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=i, email=f"c{i}@example.com", score=i % 11,
+                                 comment=f"comment {i}" if comments and i % 2 else None,
+                                 responded_at=answered, updated_at=answered))  # fmt: skip
+            if i % 3 == 0:
+                opened = answered - timedelta(days=4)
+                session.add(Ticket(store=store_id, id=i, customer_id=i, status="solved",
+                                   created_at=opened, updated_at=opened))  # fmt: skip
+    return settings
