@@ -225,7 +225,9 @@ def test_database_without_tables_asks_for_db_upgrade(tmp_path: Path) -> None:
     assert "nps db upgrade" in result.stderr
 
 
-def test_several_stores_are_reported_each_under_its_id(tmp_path: Path) -> None:
+def two_stores(tmp_path: Path) -> Path:
+    """A config of two stores in one database: ``shop`` with the seeded answers, ``other``
+    without any."""
     database = f"sqlite:///{tmp_path / 'nps.db'}"
     config = tmp_path / "config.yaml"
     config.write_text(
@@ -234,10 +236,28 @@ def test_several_stores_are_reported_each_under_its_id(tmp_path: Path) -> None:
     )
     assert nps(config, "db", "upgrade").exit_code == 0
     seed(tmp_path)
+    return config
+
+
+def test_several_stores_are_reported_each_under_its_id(tmp_path: Path) -> None:
+    config = two_stores(tmp_path)
     result = nps(config, "report", "--format", "json", *PERIOD)
     assert result.exit_code == 0, result.output
     stores = json.loads(result.stdout)["stores"]
     assert [(s["store"], s["overall"]["n"]) for s in stores] == [("shop", 40), ("other", 0)]
+
+
+def test_store_option_reports_the_stores_named_in_their_order(tmp_path: Path) -> None:
+    config = two_stores(tmp_path)
+    result = nps(config, "report", "--format", "json", "--store", "other", *PERIOD)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["store"] == "other"
+    result = nps(
+        config, "report", "--format", "json", "--store", "other", "--store", "shop", *PERIOD
+    )
+    assert result.exit_code == 0, result.output
+    stores = json.loads(result.stdout)["stores"]
+    assert [(s["store"], s["overall"]["n"]) for s in stores] == [("other", 0), ("shop", 40)]
 
 
 def test_unreadable_database_is_a_clear_failure(tmp_path: Path) -> None:

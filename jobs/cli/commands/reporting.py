@@ -88,11 +88,15 @@ def report(
         fail_usage(f"--until {until_day} is before --since {since_day}")
     now = datetime.now(UTC)
     chosen_method: Method = "bayes" if method is MethodOption.BAYES else "adjusted-wald"
-    reports = [
-        _store_report(settings, now, since_day, until_day, basis, kind, chosen_method)
-        for settings in state_of(ctx).selected(store)
-    ]
-    listings = _theme_listings(state_of(ctx).stores(), now, reports, kind)
+    reports: list[Report] = []
+    listings: list[ThemeListing] = []
+    for settings in state_of(ctx).selected(store):
+        report, listing = _store_report(
+            settings, now, since_day, until_day, basis, kind, chosen_method
+        )
+        reports.append(report)
+        if listing is not None:
+            listings.append(listing)
     _emit(reports, output_format, output, listings)
 
 
@@ -113,7 +117,9 @@ def _store_report(
     basis_option: BasisOption | None,
     kind: SurveyKind,
     method: Method,
-) -> Report:
+) -> tuple[Report, ThemeListing | None]:
+    """One store's report and, when its comment themes are on and the period has answers, its
+    themes part, both read from one opening of its database."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from jobs.report_job import report_options, report_period, store_report
@@ -129,9 +135,14 @@ def _store_report(
     database = open_database(settings)
     try:
         options = report_options(settings, method)
-        return store_report(
+        report = store_report(
             database, settings, period, now=now, kind=kind, basis=basis, options=options, said=True
         )
+        if not settings.themes.enabled or report.empty:
+            return report, None
+        from jobs.theme_listing import theme_listing
+
+        return report, theme_listing(settings, database, now, report.period, kind=kind)
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.
@@ -139,24 +150,6 @@ def _store_report(
         fail(f"store {store}: cannot read the database: {first_line}")
     finally:
         database.dispose()
-
-
-def _theme_listings(
-    stores: list[Settings], now: datetime, reports: list[Report], kind: SurveyKind
-) -> list[ThemeListing]:
-    """The themes part of each store's report (stores with themes.enabled)."""
-    from jobs.theme_listing import theme_listing
-
-    listings = []
-    for settings, report in zip(stores, reports, strict=True):
-        if not settings.themes.enabled or report.empty:
-            continue
-        database = open_database(settings)
-        try:
-            listings.append(theme_listing(settings, database, now, report.period, kind=kind))
-        finally:
-            database.dispose()
-    return listings
 
 
 def _rendered(
