@@ -1,22 +1,22 @@
 """The themes of one store over a period, ready to print: ``nps themes`` and the report's themes
-part. Answers are read with the report's own facts, so segments mean exactly what they mean in
-``nps report`` (plus detractors, passives and promoters)."""
+part. Each themed answer's segments are computed by the database with the report's own
+conditions and the store's usual gap between orders (``Feed.themed_answers``), so segments mean
+exactly what they mean in ``nps report`` (plus detractors, passives and promoters)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
 
 from nps_engine.config import Settings
 from nps_engine.periods import Period
 from nps_engine.records import SurveyKind
-from nps_engine.segments import enabled_segments
+from nps_engine.response_filters import ResponseFilters
+from nps_engine.segments import StoreHabits, enabled_segments
 from nps_engine.store.database import Database
-from nps_engine.store.models import CommentTheme, Response
-from nps_engine.store.report_facts import load_report_inputs
+from nps_engine.store.facts_reader import _utc
+from nps_engine.store.response_feed import Feed
 from nps_engine.store.theme_rows import theme_rows
 from nps_engine.theme_summary import (
     ThemedAnswer,
@@ -62,41 +62,38 @@ def theme_listing(
     *,
     segment: str | None = None,
     kind: SurveyKind = SurveyKind.TRANSACTIONAL,
+    habits: StoreHabits | None = None,
 ) -> ThemeListing:
+    """The themes of the period's commented answers of ``kind`` (in ``segment`` when given).
+
+    Each answer's segments are computed by the database, as for the feed and the report
+    (``Feed.themed_answers``), under the store's usual gap between orders (``habits``, the
+    report's, when given and measured as of ``now``; else read here): at 110,000 themed answers
+    of a 1M-answer SQLite store, reading every answer's facts into Python for its segments took
+    4.5 s, more than the report's own counting."""
     store = settings.store.id
     labels = segment_names(settings, now)
-    segments = enabled_segments(settings.segments, now)
-    assigned, waiting = _assignments(database, store)
-    # Only answers with a theme row (assigned or waiting) are listed: reading the facts of every
-    # answer of the period cost ``nps report`` more than its own counting (bench/report.py).
-    themed = CommentTheme.__table__.c
-    inputs = load_report_inputs(
-        database,
-        store,
-        months=period.months(),
-        kind=kind,
-        basis="responses",
-        now=now,
-        support_window_days=settings.segments.support_contacted.window_days,
-        among=Response.__table__.c.id.in_(select(themed.response_id).where(themed.store == store)),
+    feed = Feed.of_store(
+        database, store, settings.store.timezone, settings.segments, now, habits=habits
     )
-    zone = ZoneInfo(settings.store.timezone)
+    names_of_segments = [s.name for s in feed.segments]
+    filters = ResponseFilters(since=period.since, until=period.until, kind=kind.value)
+    month_of = _MonthOf(period)
+    segments_of: dict[int, frozenset[str]] = {}
     answers, unthemed = [], 0
-    for facts in inputs.facts:
-        rid = facts.response_id
-        if rid in waiting:
+    for row, mask in feed.themed_answers(filters):
+        rid, responded_at, _kind, score, theme_id, assigned_at = row[:6]
+        if assigned_at is None:
             unthemed += 1
-        if rid not in assigned:
             continue
-        inside = {s.name for s in segments if s.matches(facts)}
-        inside.add(f"{facts.category.value}s")
-        answer = ThemedAnswer(
-            rid,
-            assigned[rid],
-            facts.score,
-            f"{facts.responded_at.astimezone(zone):%Y-%m}",
-            frozenset(inside),
-        )
+        category = CATEGORY_SEGMENTS[_CATEGORY_OF_SCORE[score]]
+        inside = segments_of.get(mask * 3 + _CATEGORY_OF_SCORE[score])
+        if inside is None:
+            inside = frozenset(
+                [name for i, name in enumerate(names_of_segments) if mask >> i & 1] + [category]
+            )
+            segments_of[mask * 3 + _CATEGORY_OF_SCORE[score]] = inside
+        answer = ThemedAnswer(rid, theme_id, score, month_of(responded_at), inside)
         if segment is None or segment in answer.segments:
             answers.append(answer)
     names = {
@@ -121,18 +118,21 @@ def theme_listing(
     )
 
 
-def _assignments(database: Database, store: str) -> tuple[dict[int, int | None], set[int]]:
-    c = CommentTheme.__table__.c
-    query = select(c.response_id, c.theme_id, c.assigned_at).where(c.store == store)
-    assigned: dict[int, int | None] = {}
-    waiting: set[int] = set()
-    with database.engine.connect() as connection:
-        for response_id, theme_id, assigned_at in connection.execute(query):
-            if assigned_at is None:
-                waiting.add(int(response_id))
-            else:
-                assigned[int(response_id)] = theme_id
-    return assigned, waiting
+# CATEGORY_SEGMENTS' index of each score: detractors 0-6, passives 7-8, promoters 9-10
+_CATEGORY_OF_SCORE = (0,) * 7 + (1,) * 2 + (2,) * 2
+
+
+class _MonthOf:
+    """An answer's month (YYYY-MM, store time) from its time as the driver gives it: the
+    period's months' UTC bounds, searched (every answer read lies in the period)."""
+
+    def __init__(self, period: Period) -> None:
+        months = period.months()
+        self.starts = [month.start for month in months]
+        self.labels = [month.label for month in months]
+
+    def __call__(self, value: object) -> str:
+        return self.labels[max(0, bisect_right(self.starts, _utc(value)) - 1)]
 
 
 def listing_json(listing: ThemeListing) -> dict[str, object]:

@@ -207,7 +207,7 @@ def _themes(
         return []
     run = update_themes(settings, database, embedder, now)
     say(f"themes: {run.themes} themes found in {run.comments} comments")
-    return [theme_listing(settings, database, now, report.period)]
+    return [theme_listing(settings, database, now, report.period, habits=report.habits)]
 
 
 def _add(total: ResponderStats, more: ResponderStats) -> None:

@@ -150,7 +150,33 @@ class FeedQuery:
             return query
         return query.order_by(f.responded_at.desc(), f.id.desc())
 
-    def _columns(self) -> list[ColumnElement[Any]]:
+    def select_themed(self, conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
+        """The answers matching ``conditions`` that have a comment theme row (assigned or
+        waiting), in no order, each as (``THEMED`` columns..., segment mask): what the themes
+        part needs of them, the segments computed as for the feed. The theme's columns are
+        read even where no theme has a name yet (a comment waiting for ``nps themes``)."""
+        # "Has a theme row" as IN (its ids), not a condition on the joined row: SQLite then
+        # looks up the themed answers by their key, where it read every answer of the period
+        # (its customer and order too) before the theme's row told it to drop most of them:
+        # 0.82-0.86 against 2.83-2.87 s for 95,644 themed answers of a period of 319,284.
+        themed = _r.id.in_(select(_ct.response_id).where(_ct.store == self.store))
+        answers = (
+            select(*self._columns(THEMED, themed=True))
+            .select_from(joined())
+            .where(*conditions, themed)
+            .offset(0)
+            .subquery("themed_answers")
+        )
+        f = answers.c
+        mask = segment_mask(self._conditions(answers)).label("segment_mask")
+        return select(*(f[name] for name in THEMED), mask).select_from(answers)
+
+    def _columns(
+        self, names: Sequence[str] = (), *, themed: bool | None = None
+    ) -> list[ColumnElement[Any]]:
+        """The facts the segments read and the columns ``names`` (default: ``_SHOWN``);
+        ``themed``: whether to read the comment theme's columns (default: ``self.themed``)."""
+        themed = self.themed if themed is None else themed
         needs = facts_needed(self.choices, self.usual_return_days)
         facts = fact_columns(
             self.store, _r.kind, Response.__table__, Order.__table__, needs,
@@ -163,12 +189,13 @@ class FeedQuery:
             "followup_state": _r.followup_state, "followup_ticket_id": _r.followup_ticket_id,
             "language": language(), "first_name": _c.first_name, "last_name": _c.last_name,
             "redacted_at": _raw(_c.redacted_at), "order_name": _o.name,
-            "theme_id": _ct.theme_id if self.themed else null(),
-            "theme_assigned_at": _raw(_ct.assigned_at) if self.themed else null(),
+            "theme_id": _ct.theme_id if themed else null(),
+            "theme_assigned_at": _raw(_ct.assigned_at) if themed else null(),
             "shopify_tags": self._pushed_tags("shopify"),
             "zendesk_tags": self._pushed_tags("zendesk"),
         }  # fmt: skip
-        return [column.label(name) for name, column in (facts | shown).items()]
+        chosen = {name: shown[name] for name in names or _SHOWN}
+        return [column.label(name) for name, column in (facts | chosen).items()]
 
     def _conditions(self, row: Any) -> list[Condition | None]:
         """Each segment's condition on a row of :meth:`_columns` (None: tested in Python)."""
@@ -192,6 +219,10 @@ _SHOWN = (
     "order_id", "followup_state", "followup_ticket_id", "language", "first_name", "last_name",
     "redacted_at", "order_name", "theme_id", "theme_assigned_at", "shopify_tags", "zendesk_tags",
 )  # fmt: skip
+
+# The columns of :meth:`FeedQuery.select_themed`, the segment mask after them. ``id`` and
+# ``kind`` sit where they sit in the feed's rows (ID, KIND), which :class:`PythonSegments` reads.
+THEMED = ("id", "responded_at", "kind", "score", "theme_id", "theme_assigned_at")
 
 
 def _raw(column: Any) -> Any:

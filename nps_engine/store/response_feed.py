@@ -115,6 +115,24 @@ class Feed:
         for batch, extra in self._stream(filters, batch_size):
             yield from shapes.feed_rows(batch, extra)
 
+    def themed_answers(
+        self, filters: ResponseFilters, batch_size: int = 5000
+    ) -> Iterator[tuple[Sequence[Any], int]]:
+        """Every answer matching ``filters`` (but the segment filter) that has a comment theme
+        row, in no order, with its segment mask (bit i: in ``segments[i]``): each row holds
+        ``feed_query.THEMED`` (times as the driver gives them). The comment themes part of the
+        report and of ``nps themes`` counts these: the database computes each answer's segments,
+        as for the feed, rather than Python from every answer's facts."""
+        query = self.query.select_themed(self._conditions(filters))
+        python = self.query.python_segments
+        with self.database.engine.connect() as connection:
+            tuned_for_report(connection)
+            for batch in _streamed(connection, query, batch_size, plain=python is None):
+                extra = None if python is None else python.bits(connection, batch)
+                for row in batch:
+                    mask = row[-1] | (extra.get(row[0], 0) if extra is not None else 0)
+                    yield row, mask
+
     def export(self, filters: ResponseFilters, form: ExportForm) -> Export:
         """Every matching answer written in ``form``, as text in order (an iterable of ``str``
         counting the answers written in ``rows``). A big export of a SQLite store is read and

@@ -235,3 +235,62 @@ def test_each_distinct_comment_is_read_by_the_model_once_and_long_ones_only_in_p
     cached = cache.cached_comments(database, store_id)
     assert len(cached.response_ids) == len(ids)
     assert cached.assigned.all()
+
+
+def test_themes_part_puts_each_answer_in_the_reports_segments(
+    database: Database, store_id: str
+) -> None:
+    """The segments of the themes part are the report's, churn risk read with the store's usual
+    gap between orders (it once left the gap out, and "gone quiet" customers with it)."""
+    from sqlalchemy import select
+
+    from nps_engine.records import SurveyKind
+    from nps_engine.segments import enabled_segments
+    from nps_engine.store.models import CommentTheme, Customer, Order, Ticket
+    from nps_engine.store.order_habits import usual_return_days
+    from nps_engine.store.report_facts import load_report_inputs
+
+    with database.session() as session:
+        for n, comment in enumerate(COMMENTS):
+            customer, answered = n + 1, NOW - timedelta(days=30 + n % 20)
+            session.add(Customer(store=store_id, id=customer, email=f"c{n}@example.com",
+                                 orders_count=2))  # fmt: skip
+            # two orders 20 days apart: the usual gap; every third customer's last one is long
+            # ago ("gone quiet" past twice that gap), every fifth returned the surveyed order
+            last = answered - timedelta(days=200 if n % 3 == 0 else 5)
+            for number, placed in ((1, last - timedelta(days=20)), (2, last)):
+                session.add(Order(store=store_id, id=customer * 10 + number,
+                                  name=f"#{customer}-{number}", customer_id=customer,
+                                  created_at=placed, updated_at=placed,
+                                  returned=n % 5 == 0 and number == 2))  # fmt: skip
+            if n % 4 == 1:
+                opened = answered - timedelta(days=3)
+                session.add(Ticket(store=store_id, id=customer, customer_id=customer,
+                                   status="solved", created_at=opened,
+                                   updated_at=opened))  # fmt: skip
+            session.add(Response(store=store_id, source="survey", kind="transactional",
+                                 customer_id=customer, email=f"c{n}@example.com",
+                                 order_id=customer * 10 + 2, score=n % 11, comment=comment,
+                                 responded_at=answered, updated_at=NOW))  # fmt: skip
+    chosen = settings(store_id)
+    update_themes(chosen, database, FakeCommentEmbedder(), NOW)
+    listing = theme_listing(chosen, database, NOW, PERIOD)
+
+    usual = usual_return_days(database, store_id, NOW)
+    assert usual == 20
+    themed = CommentTheme.__table__.c
+    inputs = load_report_inputs(
+        database, store_id, months=PERIOD.months(), kind=SurveyKind.TRANSACTIONAL,
+        basis="responses", now=NOW, support_window_days=90,
+        among=Response.__table__.c.id.in_(select(themed.response_id)),
+    )  # fmt: skip
+    assert len(inputs.facts) == len(COMMENTS)
+    expected = {
+        segment.name: sum(1 for facts in inputs.facts if segment.matches(facts))
+        for segment in enabled_segments(chosen.segments, NOW, usual)
+    }
+    found = {group.name: group.comments for group in listing.by_segment}
+    assert {name: found[name] for name in expected} == expected
+    without_gap = enabled_segments(chosen.segments, NOW)
+    churn = next(segment for segment in without_gap if segment.name == "churn_risk")
+    assert expected["churn_risk"] > sum(1 for facts in inputs.facts if churn.matches(facts))

@@ -138,11 +138,13 @@ def _store_report(
         report = store_report(
             database, settings, period, now=now, kind=kind, basis=basis, options=options, said=True
         )
-        if not settings.themes.enabled or report.empty:
-            return report, None
-        from jobs.theme_listing import theme_listing
+        listing = None
+        if settings.themes.enabled and not report.empty:
+            from jobs.theme_listing import theme_listing
 
-        return report, theme_listing(settings, database, now, report.period, kind=kind)
+            listing = theme_listing(
+                settings, database, now, report.period, kind=kind, habits=report.habits
+            )
     except SQLAlchemyError as error:
         # The driver's first line says what is wrong (unreachable server, locked file...);
         # the rest is SQL and connection details a store owner does not need.
@@ -150,6 +152,7 @@ def _store_report(
         fail(f"store {store}: cannot read the database: {first_line}")
     finally:
         database.dispose()
+    return report, listing
 
 
 def _rendered(
