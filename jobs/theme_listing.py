@@ -79,20 +79,18 @@ def theme_listing(
     names_of_segments = [s.name for s in feed.segments]
     filters = ResponseFilters(since=period.since, until=period.until, kind=kind.value)
     month_of = _MonthOf(period)
-    segments_of: dict[int, frozenset[str]] = {}
+    segments_of: dict[tuple[int, int], frozenset[str]] = {}
     answers, unthemed = [], 0
     for row, mask in feed.themed_answers(filters):
         rid, responded_at, _kind, score, theme_id, assigned_at = row[:6]
         if assigned_at is None:
             unthemed += 1
             continue
-        category = CATEGORY_SEGMENTS[_CATEGORY_OF_SCORE[score]]
-        inside = segments_of.get(mask * 3 + _CATEGORY_OF_SCORE[score])
+        key = (mask, _CATEGORY_OF_SCORE[score])  # a few distinct sets among all the answers
+        inside = segments_of.get(key)
         if inside is None:
-            inside = frozenset(
-                [name for i, name in enumerate(names_of_segments) if mask >> i & 1] + [category]
-            )
-            segments_of[mask * 3 + _CATEGORY_OF_SCORE[score]] = inside
+            named = [name for i, name in enumerate(names_of_segments) if mask >> i & 1]
+            inside = segments_of[key] = frozenset([*named, CATEGORY_SEGMENTS[key[1]]])
         answer = ThemedAnswer(rid, theme_id, score, month_of(responded_at), inside)
         if segment is None or segment in answer.segments:
             answers.append(answer)
