@@ -17,7 +17,6 @@ from nps_engine.segments import StoreHabits, enabled_segments
 from nps_engine.store.database import Database
 from nps_engine.store.facts_reader import _utc
 from nps_engine.store.response_feed import Feed
-from nps_engine.store.theme_rows import theme_rows
 from nps_engine.theme_summary import (
     ThemedAnswer,
     ThemeFigure,
@@ -94,10 +93,7 @@ def theme_listing(
         answer = ThemedAnswer(rid, theme_id, score, month_of(responded_at), inside)
         if segment is None or segment in answer.segments:
             answers.append(answer)
-    names = {
-        row.id: ThemeName(row.shown_label, tuple(row.keywords), row.pinned, row.merged_into)
-        for row in theme_rows(database, store)
-    }
+    names = dict(feed.themes.names)  # read by ``Feed.of_store``
     figures = theme_figures(answers, names)
     top: list[int | None] = [f.theme_id for f in figures if f.theme_id is not None]
     top = top[:TOP_THEMES_BY_MONTH]

@@ -294,3 +294,30 @@ def test_themes_part_puts_each_answer_in_the_reports_segments(
     without_gap = enabled_segments(chosen.segments, NOW)
     churn = next(segment for segment in without_gap if segment.name == "churn_risk")
     assert expected["churn_risk"] > sum(1 for facts in inputs.facts if churn.matches(facts))
+
+
+def test_themes_part_counts_a_segment_on_imported_properties(
+    database: Database, store_id: str
+) -> None:
+    """A custom segment on an imported answer's property has no SQL: the themes part tests it
+    in Python, beside the segments the database computes."""
+    ids = add_answers(database, store_id, COMMENTS)
+    with database.session() as session:
+        for n, rid in enumerate(ids):
+            answer = session.get(Response, rid)
+            assert answer is not None
+            answer.properties = {"Plan": "Pro" if n % 4 == 0 else "Basic"}
+    (chosen,) = parse_settings(
+        {
+            "store": {"id": store_id, "language": "fr"},
+            "segments": {"custom": [{"name": "pro_plan", "rule": {"property": {"plan": "pro"}}}]},
+        },
+        {},
+    )
+    update_themes(chosen, database, FakeCommentEmbedder(), NOW)
+    listing = theme_listing(chosen, database, NOW, PERIOD, segment="pro_plan")
+    found = {rid for figure in listing.figures for rid in figure.response_ids}
+    assert found == {rid for n, rid in enumerate(ids) if n % 4 == 0}
+    by_segment = {group.name: group.comments for group in theme_listing(
+        chosen, database, NOW, PERIOD).by_segment}  # fmt: skip
+    assert by_segment["pro_plan"] == len(COMMENTS) // 4
